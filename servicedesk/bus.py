@@ -61,6 +61,15 @@ class Keys:
     def counters(self, day: str, queue: str) -> str:
         return f"{self.prefix}:counters:{day}:{queue}"
 
+    @property
+    def commands(self) -> str:
+        """Queue-membership commands from the panel, executed by the listener over AMI."""
+        return f"{self.prefix}:commands"
+
+    @property
+    def command_results(self) -> str:
+        return f"{self.prefix}:commands:results"
+
 
 class Bus:
     """Thin typed wrapper: events are flat dicts; nested values travel as JSON."""
