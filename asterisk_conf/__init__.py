@@ -1,0 +1,1 @@
+"""Generates the Asterisk configuration and prompt recordings from `centralita.toml`."""
