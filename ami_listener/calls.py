@@ -1,0 +1,551 @@
+"""The call state machine: one record per caller call, keyed by Linkedid.
+
+Pure: it consumes parsed AMI messages and mutates `CallRecord`s, reporting what
+changed through an `Outbox`; no I/O, so trace replays, the benchmark and the
+live service share it. Times come from each event's `Timestamp:` header.
+
+Outcome rules (Asterisk 22, see the traces' README):
+* QueueCallerAbandon also fires for timeouts and empty-queue exits, so it only
+  marks "left without an agent"; the cause is the `VarSet QUEUESTATUS` that
+  follows (TIMEOUT → timeout, LEAVEEMPTY/LEAVEUNAVAIL → exit_empty,
+  WITHDRAW → withdraw). Without one, the caller's hangup makes it `abandoned`.
+* A QueueCallerLeave with no abandon, no AgentConnect and no QUEUESTATUS
+  before the caller hangs up is an exit by key (EXITWITHKEY).
+* `joinempty` rejection has only `VarSet QUEUESTATUS=JOINEMPTY` → join_empty.
+* A call that never joined a queue is `ivr_only`.
+Hold/talk seconds are Asterisk's own integers (AgentConnect/Abandon HoldTime,
+AgentComplete TalkTime), the figures queue_log also writes, so both sources agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from ami_listener.agents import AgentTracker
+from ami_listener.parser import AmiMessage, header, header_list, unescape_ami
+
+QUEUESTATUS_OUTCOMES = {
+    "TIMEOUT": "timeout",
+    "LEAVEEMPTY": "exit_empty",
+    "LEAVEUNAVAIL": "exit_empty",
+    "JOINEMPTY": "join_empty",
+    "JOINUNAVAIL": "join_empty",
+    "FULL": "join_empty",
+    "WITHDRAW": "withdraw",
+}
+DIAL_RESULTS = {
+    "ANSWER": "answered",
+    "CANCEL": "canceled",
+    "NOANSWER": "noanswer",
+    "BUSY": "busy",
+    "CHANUNAVAIL": "failed",
+    "CONGESTION": "failed",
+}
+UNKNOWN = {"", "<unknown>", "unknown"}
+
+
+@dataclass(slots=True)
+class Ring:
+    member: str  # interface
+    member_name: str
+    agent_login: str
+    started_at: float
+    dest_uniqueid: str
+    result: str | None = None
+    ring_ms: int | None = None
+
+
+@dataclass(slots=True)
+class CallRecord:
+    linkedid: str
+    uniqueid: str
+    started_at: float
+    caller_num: str | None = None
+    caller_name: str | None = None
+    line_did: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+    queue: str | None = None
+    queue_position: int | None = None
+    entered_queue_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    hold_seconds: int | None = None
+    talk_seconds: int | None = None
+    agent_login: str | None = None
+    agent_member: str | None = None
+    hung_up_by: str | None = None
+    outcome: str | None = None
+    rings: list[Ring] = field(default_factory=list)
+    channels: set[str] = field(default_factory=set)
+    caller_uids: set[str] = field(default_factory=set)
+    abandon_seen: bool = False
+    left_queue: bool = False
+    in_queue: bool = False
+    root_hung_up: bool = False
+    hangup_requested_by: str | None = None
+    source: str = "ami"
+    done: bool = False
+
+    # --- derived fields for pops and rows --------------------------------
+    def ivr_choices(self) -> dict[str, str]:
+        raw = self.variables.get("CENTRALITA_IVR", "")
+        out: dict[str, str] = {}
+        for part in raw.split(";"):
+            key, sep, value = part.partition("=")
+            if sep and key:
+                out[unquote(key)] = unquote(value)
+        return out
+
+    def var(self, name: str) -> str | None:
+        value = self.variables.get(name, "")
+        return value or None
+
+    def contact_id(self) -> int | None:
+        v = self.var("CENTRALITA_CONTACT")
+        return int(v) if v and v.isdigit() else None
+
+    def incident_number(self) -> int | None:
+        v = self.var("CENTRALITA_INCIDENT")
+        return int(v) if v and v.isdigit() else None
+
+    def language(self) -> str | None:
+        v = self.var("IVR_LANG")
+        return v[:2] if v else None
+
+
+class Outbox:
+    """What changed, collected for the next batched flush (DB and Redis)."""
+
+    def __init__(self) -> None:
+        self.dirty_calls: dict[str, CallRecord] = {}
+        self.pops: list[tuple[str, str, CallRecord, float]] = []  # (login, type, call, ts)
+        self.counters: list[tuple[CallRecord, str, int, str]] = []  # (call, field, amount, op)
+        self.waiting: list[tuple[str, str, float | None]] = []  # (queue, uniqueid, entered|None)
+        self.notices: list[dict[str, Any]] = []
+
+    def call(self, call: CallRecord) -> None:
+        self.dirty_calls[call.linkedid] = call
+
+    def __len__(self) -> int:
+        return len(self.dirty_calls) + len(self.pops) + len(self.counters)
+
+
+QueueSettingsFn = Callable[[str], tuple[int, int]]  # queue -> (servicelevel, short_abandon)
+
+
+def _ts(msg: AmiMessage, last: float) -> float:
+    raw = msg.get("Timestamp")
+    if raw is None or isinstance(raw, list):
+        return last
+    try:
+        return float(raw)
+    except ValueError:
+        return last
+
+
+def _int(value: str, default: int | None = None) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+class CallTracker:
+    def __init__(
+        self,
+        agents: AgentTracker,
+        outbox: Outbox | None = None,
+        queue_settings: QueueSettingsFn | None = None,
+    ) -> None:
+        self.agents = agents
+        self.out = outbox if outbox is not None else Outbox()
+        self.queue_settings = queue_settings or (lambda _q: (20, 5))
+        self.calls: dict[str, CallRecord] = {}
+        self.waiting: dict[str, dict[str, float]] = {}  # queue -> uniqueid -> entered
+        self.finished: set[str] = set()  # linkedids finalised in this process
+        self.last_ts = 0.0
+        self.handlers: dict[str, Callable[[AmiMessage, float], None]] = {
+            "Newchannel": self._newchannel,
+            "Hangup": self._hangup,
+            "HangupRequest": self._hangup_request,
+            "VarSet": self._varset,
+            "DialEnd": self._dialend,
+            "QueueCallerJoin": self._join,
+            "QueueCallerLeave": self._leave,
+            "QueueCallerAbandon": self._abandon,
+            "AgentCalled": self._agent_called,
+            "AgentRingNoAnswer": self._ring_noanswer,
+            "AgentConnect": self._agent_connect,
+            "AgentComplete": self._agent_complete,
+            "QueueMemberAdded": self._member_added,
+            "QueueMemberRemoved": self._member_removed,
+            "QueueMemberPause": self._member_pause,
+            "QueueMemberPenalty": self._member_penalty,
+            "QueueMember": self._member_list,
+        }
+
+    # --- entry point -----------------------------------------------------
+    def handle(self, msg: AmiMessage) -> None:
+        event = msg.get("Event")
+        if event is None or isinstance(event, list):
+            return
+        handler = self.handlers.get(event)
+        if handler is None:
+            return
+        ts = _ts(msg, self.last_ts)
+        if ts > self.last_ts:
+            self.last_ts = ts
+            self.agents.tick(ts)
+        handler(msg, ts)
+
+    # --- helpers ---------------------------------------------------------
+    def _call(self, msg: AmiMessage, ts: float, create: bool = True) -> CallRecord | None:
+        lid = header(msg, "Linkedid")
+        if not lid:
+            return None
+        call = self.calls.get(lid)
+        if call is None and create and lid not in self.finished:
+            call = CallRecord(linkedid=lid, uniqueid=lid, started_at=ts)
+            call.caller_uids.add(lid)
+            self.calls[lid] = call
+            self.out.call(call)
+        return call
+
+    def _is_caller(self, call: CallRecord, uid: str) -> bool:
+        return uid in call.caller_uids
+
+    def _absorb_caller(self, call: CallRecord, msg: AmiMessage) -> None:
+        num = header(msg, "CallerIDNum")
+        if num not in UNKNOWN:
+            call.caller_num = num
+        name = header(msg, "CallerIDName")
+        if name not in UNKNOWN:
+            call.caller_name = unescape_ami(name)
+        for item in header_list(msg, "ChanVariable"):
+            key, sep, value = item.partition("=")
+            if sep and value:
+                call.variables[key] = value
+
+    def settings(self, queue: str | None) -> tuple[int, int]:
+        return self.queue_settings(queue or "")
+
+    def _count(self, call: CallRecord, name: str, amount: int = 1, op: str = "incr") -> None:
+        if call.queue:
+            self.out.counters.append((call, name, amount, op))
+
+    # --- channels ----------------------------------------------------------
+    def _newchannel(self, msg: AmiMessage, ts: float) -> None:
+        uid = header(msg, "Uniqueid")
+        call = self._call(msg, ts)
+        if call is None:
+            return
+        call.channels.add(uid)
+        if uid == call.linkedid:
+            call.started_at = min(call.started_at, ts)
+            exten = header(msg, "Exten")
+            if exten and exten not in ("s", "h"):
+                call.line_did = exten
+            self._absorb_caller(call, msg)
+            self.out.call(call)
+
+    def _hangup_request(self, msg: AmiMessage, ts: float) -> None:
+        call = self._call(msg, ts, create=False)
+        if call is None or call.hangup_requested_by:
+            return
+        uid = header(msg, "Uniqueid")
+        call.hangup_requested_by = "caller" if self._is_caller(call, uid) else "agent"
+
+    def _hangup(self, msg: AmiMessage, ts: float) -> None:
+        call = self._call(msg, ts, create=False)
+        if call is None:
+            return
+        uid = header(msg, "Uniqueid")
+        call.channels.discard(uid)
+        ring = self._ring_by_dest(call, uid)
+        if ring is not None:
+            if ring.result is None:
+                ring.result = "canceled"
+                ring.ring_ms = int(round((ts - ring.started_at) * 1000))
+            elif ring.result == "noanswer" and header(msg, "Cause") == "17":
+                ring.result = "busy"  # 486 shows as NOANSWER; the hangup cause tells
+            self.agents.ring_ended(ring.agent_login, uid, ts)
+        if self._is_caller(call, uid):
+            if uid == call.linkedid or uid == call.uniqueid:
+                call.root_hung_up = True
+                call.ended_at = ts
+            if call.in_queue and call.outcome is None:
+                # hung up while still queued without Abandon/Leave (e.g. AgentDump)
+                self._settle(call, "abandoned", ts)
+            elif call.left_queue and call.outcome is None:
+                self._settle(call, "abandoned" if call.abandon_seen else "exit_key", ts)
+            if call.agent_login and call.talk_seconds is None and call.answered_at:
+                # ended without AgentComplete (e.g. a drop): talk from timestamps
+                call.talk_seconds = int(ts - call.answered_at)
+        self.out.call(call)
+        if call.root_hung_up and not call.channels:
+            self._finalise(call, ts)
+
+    def _finalise(self, call: CallRecord, ts: float) -> None:
+        if call.outcome is None:
+            if call.variables.get("QUEUESTATUS") in QUEUESTATUS_OUTCOMES:
+                call.outcome = QUEUESTATUS_OUTCOMES[call.variables["QUEUESTATUS"]]
+            elif call.entered_queue_at is not None:
+                call.outcome = "abandoned"
+            else:
+                call.outcome = "ivr_only"
+        if call.hung_up_by is None:
+            if call.outcome == "abandoned":
+                call.hung_up_by = "caller"
+            elif call.hangup_requested_by:
+                call.hung_up_by = call.hangup_requested_by
+            else:
+                call.hung_up_by = "system"
+        if call.ended_at is None:
+            call.ended_at = ts
+        if call.agent_login:
+            self.agents.completed(call.agent_login, call.linkedid, call.queue or "", ts)
+        call.done = True
+        self.out.call(call)
+        self.finished.add(call.linkedid)
+        self.calls.pop(call.linkedid, None)
+
+    def _varset(self, msg: AmiMessage, ts: float) -> None:
+        call = self._call(msg, ts, create=False)
+        if call is None:
+            return
+        uid = header(msg, "Uniqueid")
+        if not self._is_caller(call, uid):
+            return
+        var = header(msg, "Variable")
+        value = header(msg, "Value")
+        call.variables[var] = value
+        if var == "QUEUESTATUS" and call.outcome is None:
+            outcome = QUEUESTATUS_OUTCOMES.get(value)
+            if outcome == "join_empty" and call.entered_queue_at is None:
+                call.queue = call.queue or call.var("CENTRALITA_QUEUE")
+                self._settle(call, outcome, ts)
+            elif outcome and (call.left_queue or call.abandon_seen):
+                self._settle(call, outcome, ts)
+        self.out.call(call)
+
+    # --- queue ----------------------------------------------------------------
+    def _join(self, msg: AmiMessage, ts: float) -> None:
+        call = self._call(msg, ts)
+        if call is None:
+            return
+        uid = header(msg, "Uniqueid")
+        call.caller_uids.add(uid)
+        call.uniqueid = uid
+        self._absorb_caller(call, msg)
+        call.queue = header(msg, "Queue")
+        call.queue_position = _int(header(msg, "Position"))
+        call.entered_queue_at = ts
+        call.outcome = None
+        call.abandon_seen = call.left_queue = False
+        call.in_queue = True
+        call.hold_seconds = None
+        self.waiting.setdefault(call.queue, {})[uid] = ts
+        self.out.waiting.append((call.queue, uid, ts))
+        self._count(call, "offered")
+        self.out.notices.append({"queue": call.queue, "kind": "join"})
+        self.out.call(call)
+
+    def _left(self, call: CallRecord, uid: str) -> None:
+        if call.queue and uid in self.waiting.get(call.queue, {}):
+            del self.waiting[call.queue][uid]
+            self.out.waiting.append((call.queue, uid, None))
+
+    def _leave(self, msg: AmiMessage, ts: float) -> None:
+        call = self._call(msg, ts, create=False)
+        if call is None:
+            return
+        self._left(call, header(msg, "Uniqueid"))
+        call.in_queue = False
+        call.left_queue = True
+        self.out.call(call)
+
+    def _abandon(self, msg: AmiMessage, ts: float) -> None:
+        call = self._call(msg, ts, create=False)
+        if call is None:
+            return
+        call.abandon_seen = True
+        call.hold_seconds = _int(header(msg, "HoldTime"))
+        self.out.call(call)
+
+    def _settle(self, call: CallRecord, outcome: str, ts: float) -> None:
+        """A queue outcome is known: record it and count it, once."""
+        if call.outcome is not None:
+            return
+        call.outcome = outcome
+        call.in_queue = False
+        if call.hold_seconds is None and call.entered_queue_at is not None:
+            call.hold_seconds = max(0, int(ts - call.entered_queue_at))
+        if outcome == "abandoned":
+            self._count(call, "abandoned")
+            _sl, short = self.settings(call.queue)
+            if (call.hold_seconds or 0) < short:
+                self._count(call, "short_abandoned")
+        elif outcome in ("timeout", "exit_empty", "join_empty", "exit_key"):
+            self._count(call, outcome)
+        for ring in call.rings:
+            if ring.result is None:
+                self.agents.ring_ended(ring.agent_login, ring.dest_uniqueid, ts)
+        self.out.notices.append({"queue": call.queue or "", "kind": outcome})
+        self.out.call(call)
+
+    # --- rings and agents ---------------------------------------------------
+    def _ring_by_dest(self, call: CallRecord, dest: str) -> Ring | None:
+        for ring in reversed(call.rings):
+            if ring.dest_uniqueid == dest:
+                return ring
+        return None
+
+    def _agent_called(self, msg: AmiMessage, ts: float) -> None:
+        call = self._call(msg, ts)
+        if call is None:
+            return
+        interface = header(msg, "Interface")
+        name = header(msg, "MemberName")
+        agent = self.agents.agent_for(interface, name)
+        dest = header(msg, "DestUniqueid")
+        call.rings.append(Ring(interface, name, agent.login, ts, dest))
+        if dest:
+            call.channels.add(dest)
+        self.agents.ring_started(agent, dest, header(msg, "Queue"), ts)
+        self.out.pops.append((agent.login, "ring", call, ts))
+        self.out.call(call)
+
+    def _dialend(self, msg: AmiMessage, ts: float) -> None:
+        call = self._call(msg, ts, create=False)
+        if call is None:
+            return
+        ring = self._ring_by_dest(call, header(msg, "DestUniqueid"))
+        if ring is None or ring.result is not None:
+            return
+        result = DIAL_RESULTS.get(header(msg, "DialStatus"), "failed")
+        ring.result = result
+        ring.ring_ms = int(round((ts - ring.started_at) * 1000))
+        if result != "answered":
+            self.agents.ring_ended(ring.agent_login, ring.dest_uniqueid, ts)
+        self.out.call(call)
+
+    def _ring_noanswer(self, msg: AmiMessage, ts: float) -> None:
+        call = self._call(msg, ts, create=False)
+        if call is None:
+            return
+        ring = self._ring_by_dest(call, header(msg, "DestUniqueid"))
+        if ring is None:
+            return
+        if ring.result in (None, "noanswer", "canceled"):
+            ring.result = "noanswer"
+        ring.ring_ms = _int(header(msg, "RingTime"), ring.ring_ms)
+        self.agents.ring_ended(ring.agent_login, ring.dest_uniqueid, ts)
+        self.out.call(call)
+
+    def _agent_connect(self, msg: AmiMessage, ts: float) -> None:
+        call = self._call(msg, ts)
+        if call is None:
+            return
+        interface = header(msg, "Interface")
+        name = header(msg, "MemberName")
+        agent = self.agents.agent_for(interface, name)
+        dest = header(msg, "DestUniqueid")
+        ring = self._ring_by_dest(call, dest)
+        if ring is not None:
+            if ring.result != "answered":
+                ring.result = "answered"
+                ring.ring_ms = int(round((ts - ring.started_at) * 1000))
+        call.in_queue = False
+        call.left_queue = True
+        call.answered_at = ts
+        call.hold_seconds = _int(header(msg, "HoldTime"), call.hold_seconds)
+        call.agent_login = agent.login
+        call.agent_member = name or interface
+        if call.outcome is None:
+            call.outcome = "answered"
+            sl, _short = self.settings(call.queue)
+            hold = call.hold_seconds or 0
+            self._count(call, "answered")
+            if hold <= sl:
+                self._count(call, "answered_within_sl")
+            self._count(call, "hold_total_s", hold)
+            self._count(call, "longest_hold_s", hold, "max")
+            self.out.notices.append({"queue": call.queue or "", "kind": "answered"})
+        self._left(call, header(msg, "Uniqueid"))
+        self.agents.connected(agent.login, call.linkedid, header(msg, "Queue"), ts)
+        self.out.pops.append((agent.login, "answer", call, ts))
+        self.out.call(call)
+
+    def _agent_complete(self, msg: AmiMessage, ts: float) -> None:
+        call = self._call(msg, ts, create=False)
+        if call is None:
+            return
+        talk = _int(header(msg, "TalkTime"))
+        reason = header(msg, "Reason")
+        if call.talk_seconds is None and talk is not None:
+            call.talk_seconds = talk
+            self._count(call, "talk_total_s", talk)
+        if reason in ("caller", "agent"):
+            call.hung_up_by = reason
+        elif reason == "transfer":
+            call.outcome = "transferred"
+            call.hung_up_by = "agent"
+        login = call.agent_login or self.agents.login_for(
+            header(msg, "Interface"), header(msg, "MemberName")
+        )
+        self.agents.completed(login, call.linkedid, header(msg, "Queue"), ts)
+        self.out.pops.append((login, "end", call, ts))
+        self.out.call(call)
+
+    # --- members ---------------------------------------------------------------
+    def _member_added(self, msg: AmiMessage, ts: float) -> None:
+        self.agents.member_added(
+            header(msg, "Queue"),
+            header(msg, "Interface"),
+            header(msg, "MemberName"),
+            _int(header(msg, "Penalty"), 0) or 0,
+            header(msg, "Paused") == "1",
+            header(msg, "PausedReason"),
+            ts,
+        )
+
+    def _member_removed(self, msg: AmiMessage, ts: float) -> None:
+        self.agents.member_removed(
+            header(msg, "Queue"), header(msg, "Interface"), header(msg, "MemberName"), ts
+        )
+
+    def _member_pause(self, msg: AmiMessage, ts: float) -> None:
+        self.agents.member_paused(
+            header(msg, "Queue"),
+            header(msg, "Interface"),
+            header(msg, "MemberName"),
+            header(msg, "Paused") == "1",
+            header(msg, "PausedReason") or header(msg, "Reason"),
+            ts,
+        )
+
+    def _member_penalty(self, msg: AmiMessage, ts: float) -> None:
+        self.agents.member_penalty(
+            header(msg, "Queue"),
+            header(msg, "Interface"),
+            header(msg, "MemberName"),
+            _int(header(msg, "Penalty"), 0) or 0,
+            ts,
+        )
+
+    def _member_list(self, msg: AmiMessage, ts: float) -> None:
+        """A QueueStatus `QueueMember` entry: the truth about one membership."""
+        login_time = _int(header(msg, "LoginTime"))
+        self.agents.member_seen(
+            header(msg, "Queue"),
+            header(msg, "Location") or header(msg, "Interface"),
+            header(msg, "Name") or header(msg, "MemberName"),
+            _int(header(msg, "Penalty"), 0) or 0,
+            header(msg, "Paused") == "1",
+            header(msg, "PausedReason"),
+            float(login_time) if login_time else None,
+            ts,
+        )
