@@ -1,0 +1,161 @@
+"""AGI wire format: argument quoting, command lines and reply parsing.
+
+Shared by the FastAGI server and the classic (stdin/stdout) adapter so both
+quote and parse identically. Asterisk's `parse_args` (res_agi.c) understands
+only double quotes and backslash escapes and ends a command at the newline, so
+quoting every argument and removing CR/LF/NUL is enough to stop a caller-supplied
+value (caller ID name, DTMF, a percent-decoded IVR choice) from smuggling in a
+second command or extra arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# res_agi reads commands into a 2048-byte buffer; longer lines are cut there.
+MAX_COMMAND_BYTES = 2000
+
+# Commands Asterisk still runs on a hung-up ("dead") channel; every other
+# command gets `511 Command Not Permitted on a dead channel`.
+DEAD_OK_VERBS = frozenset(
+    {
+        "EXEC",
+        "GET VARIABLE",
+        "GET FULL VARIABLE",
+        "SET VARIABLE",
+        "VERBOSE",
+        "NOOP",
+        "DATABASE GET",
+        "DATABASE PUT",
+        "DATABASE DEL",
+        "DATABASE DELTREE",
+        "ASYNCAGI BREAK",
+    }
+)
+
+_VERB = re.compile(r"^[A-Z]+( [A-Z]+)*$")
+_ENDPOS = re.compile(r" endpos=(-?\d+)$")
+
+
+class AgiError(Exception):
+    """Base for AGI conversation failures."""
+
+
+class ChannelHungUp(AgiError):  # noqa: N818 - reads as an event, not an error
+    """The caller is gone: stop the flow (only dead-channel-safe commands still work)."""
+
+
+class AgiTimeout(AgiError):
+    """No reply within the per-command timeout; the conversation can no longer be paired."""
+
+
+class AgiCommandError(AgiError):
+    """510/520: our command was wrong (a bug on our side, never caller input)."""
+
+    def __init__(self, reply: AgiReply) -> None:
+        super().__init__(reply.text)
+        self.reply = reply
+
+
+class AgiConnectionLost(AgiError):
+    """The socket closed while a reply was awaited."""
+
+
+def quote(value: object) -> str:
+    """One AGI argument: double-quoted, `\\` and `"` escaped, CR/LF/NUL removed."""
+    text = str(value)
+    if "\r" in text or "\n" in text or "\x00" in text:
+        text = text.replace("\r", "").replace("\n", "").replace("\x00", "")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def command_line(verb: str, *args: object) -> str:
+    """`VERB "arg1" "arg2"\\n`; the verb is ours (checked), the arguments are quoted."""
+    if not _VERB.match(verb):
+        raise ValueError(f"not an AGI verb: {verb!r}")
+    line = verb + "".join(" " + quote(a) for a in args) + "\n"
+    if len(line.encode("utf-8")) > MAX_COMMAND_BYTES:
+        raise ValueError(f"AGI command longer than {MAX_COMMAND_BYTES} bytes: {verb}")
+    return line
+
+
+@dataclass(slots=True)
+class AgiReply:
+    """One reply: `code` 200/510/511/520; for 200 the `result` token, `(data)` and `endpos`."""
+
+    code: int
+    result: str = ""
+    data: str = ""
+    endpos: int | None = None
+    text: str = ""
+    usage: list[str] = field(default_factory=list)
+
+    @property
+    def timed_out(self) -> bool:
+        return self.data == "timeout"
+
+    def result_int(self, default: int = 0) -> int:
+        try:
+            return int(self.result)
+        except ValueError:
+            return default
+
+
+def parse_result_line(line: str) -> AgiReply | None:
+    """Parse a complete single-line reply; None for anything that is not one (garbage)."""
+    if len(line) < 3 or not line[:3].isdigit():
+        return None
+    code = int(line[:3])
+    if len(line) > 3 and line[3] != " ":
+        return None
+    if code != 200:
+        return AgiReply(code=code, text=line)
+    body = line[4:]
+    if not body.startswith("result="):
+        return None
+    rest = body[7:]
+    token, _, tail = rest.partition(" ")
+    endpos = None
+    m = _ENDPOS.search(" " + tail) if tail else None
+    if m:
+        endpos = int(m.group(1))
+        tail = (" " + tail)[: m.start()].lstrip(" ")
+    data = tail[1:-1] if tail.startswith("(") and tail.endswith(")") else tail
+    return AgiReply(code=200, result=token, data=data, endpos=endpos, text=line)
+
+
+class ReplyAssembler:
+    """Turns the lines Asterisk sends into replies and hang-up notices.
+
+    `feed(line)` returns an AgiReply when one is complete, the string "HANGUP"
+    for an inline hang-up notice, or None (a usage text line, or garbage that is
+    dropped and counted so it can never be paired with a command).
+    """
+
+    __slots__ = ("_usage", "garbage")
+
+    def __init__(self) -> None:
+        self._usage: list[str] | None = None
+        self.garbage = 0
+
+    def feed(self, line: str) -> AgiReply | str | None:
+        if self._usage is not None:
+            if line.startswith("520 "):
+                usage = self._usage
+                self._usage = None
+                return AgiReply(code=520, text="\n".join([*usage, line]), usage=usage[1:])
+            self._usage.append(line)
+            if len(self._usage) > 200:  # a 520 that never ends: give up on it
+                self._usage = None
+                self.garbage += 1
+            return None
+        if line == "HANGUP":
+            return "HANGUP"
+        if line.startswith("520-"):
+            self._usage = [line]
+            return None
+        reply = parse_result_line(line)
+        if reply is None:
+            self.garbage += 1
+        return reply

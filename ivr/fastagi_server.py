@@ -1,0 +1,309 @@
+"""The FastAGI server: our own asyncio implementation, not panoramisk's.
+
+Why our own: panoramisk 1.4's server spins on a client that closes before the
+headers end, has no timeouts and pairs replies wrongly after an inline HANGUP.
+Here each connection is one `asyncio.Protocol` object (cheap: no reader task,
+no stream objects) that frames lines itself with bounded sizes, hands complete
+replies to the one command in flight and treats everything else as either the
+inline `HANGUP` notice (channel marked dead at once) or garbage (counted and
+dropped, never paired). A command that gets no reply in time ends the session,
+because a late reply could otherwise be paired with the next command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from ivr.agi_protocol import (
+    AgiCommandError,
+    AgiConnectionLost,
+    AgiError,
+    AgiReply,
+    AgiTimeout,
+    ChannelHungUp,
+    ReplyAssembler,
+)
+from ivr.calllog import CallRecord, emit
+from ivr.channel import CommandChannel
+
+log = logging.getLogger("centralita.ivr.fastagi")
+
+MAX_LINE_BYTES = 8192
+MAX_HEADERS = 128
+FINISH_WAIT_S = 2.0  # after our half-close, how long we wait for Asterisk's EOF
+
+Handler = Callable[["FastAgiSession"], Awaitable[None]]
+
+
+class FastAgiSession(asyncio.Protocol, CommandChannel):
+    """One FastAGI connection: the agi_* environment, then strict command/reply pairs."""
+
+    def __init__(self, server: FastAgiServer) -> None:
+        self.server = server
+        self.env: dict[str, str] = {}
+        self.dead = False
+        self.commands = 0
+        self.hangup_notices = 0
+        self.stray_replies = 0
+        self.record: CallRecord | None = None
+        self.transport: asyncio.Transport | None = None
+        self.task: asyncio.Task[None] | None = None
+        self._buf = b""
+        self._headers_done = False
+        self._assembler = ReplyAssembler()
+        self._pending: asyncio.Future[AgiReply] | None = None
+        self._closed = False
+        self._closed_fut: asyncio.Future[None] | None = None
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    # --- asyncio.Protocol -------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        srv = self.server
+        if srv.closing or len(srv.connections) >= srv.max_connections:
+            srv.refused += 1
+            transport.abort()
+            self._closed = True
+            return
+        srv.connections.add(self)
+        self._header_timer = srv.loop.call_later(srv.command_timeout, self._abort)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf + data if self._buf else data
+        if b"\n" not in buf:
+            if len(buf) > MAX_LINE_BYTES:
+                self._abort()
+                return
+            self._buf = buf
+            return
+        *lines, rest = buf.split(b"\n")
+        self._buf = rest
+        if len(rest) > MAX_LINE_BYTES:
+            self._abort()
+            return
+        for raw in lines:
+            if len(raw) > MAX_LINE_BYTES:
+                self._abort()
+                return
+            line = raw.decode("utf-8", "replace")
+            if line.endswith("\r"):
+                line = line[:-1]
+            if self._headers_done:
+                self._reply_line(line)
+            elif not self._header_line(line):
+                return
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        fut = self._pending
+        if fut is not None and not fut.done():
+            fut.set_exception(AgiConnectionLost("connection lost"))
+        if self._closed_fut is not None and not self._closed_fut.done():
+            self._closed_fut.set_result(None)
+        self.server.connections.discard(self)
+
+    # --- framing ----------------------------------------------------------
+    def _abort(self) -> None:
+        if self.transport is not None and not self._closed:
+            self.transport.abort()
+
+    def _header_line(self, line: str) -> bool:
+        if line == "":
+            self._headers_done = True
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+            self.task = self.server.loop.create_task(self.server._run(self))
+            return True
+        if len(self.env) >= MAX_HEADERS:
+            self._abort()
+            return False
+        key, sep, value = line.partition(":")
+        if sep and key.startswith("agi_"):
+            self.env[key] = value.strip()
+        return True
+
+    def _reply_line(self, line: str) -> None:
+        item = self._assembler.feed(line)
+        if item is None:
+            return
+        if item == "HANGUP":
+            self.dead = True
+            self.hangup_notices += 1
+            return
+        fut = self._pending
+        if fut is not None and not fut.done():
+            fut.set_result(item)  # type: ignore[arg-type]
+        else:
+            self.stray_replies += 1  # an unsolicited reply is never paired later
+
+    # --- CommandChannel primitive -------------------------------------------
+    async def _roundtrip(self, line: str) -> AgiReply:
+        if self._closed or self.transport is None:
+            raise AgiConnectionLost("connection closed")
+        if self._pending is not None:
+            raise RuntimeError("one AGI command at a time per session")
+        loop = self.server.loop
+        fut: asyncio.Future[AgiReply] = loop.create_future()
+        self._pending = fut
+        self.transport.write(line.encode("utf-8"))
+        timer = loop.call_later(self.server.command_timeout, _expire, fut)
+        try:
+            return await fut
+        finally:
+            timer.cancel()
+            self._pending = None
+
+    async def finish(self) -> None:
+        """Half-close, let Asterisk send its final HANGUP and EOF, then close."""
+        if self._closed or self.transport is None:
+            return
+        self._closed_fut = self.server.loop.create_future()
+        try:
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._closed_fut), FINISH_WAIT_S)
+        finally:
+            if not self._closed:
+                self.transport.close()
+
+
+def _expire(fut: asyncio.Future[AgiReply]) -> None:
+    if not fut.done():
+        fut.set_exception(AgiTimeout("no AGI reply in time"))
+
+
+async def unknown_script(session: FastAgiSession) -> None:
+    """Say so in the Asterisk console and return: the dialplan continues."""
+    script = session.env.get("agi_network_script", "")
+    if session.record is not None:
+        session.record.outcome = "unknown_script"
+    await session.verbose(f"centralita: unknown FastAGI script {script!r}", 1)
+
+
+def script_name(env: dict[str, str]) -> str:
+    """`agi_network_script` without any `?query` or leading slash."""
+    return env.get("agi_network_script", "").split("?", 1)[0].strip("/")
+
+
+class FastAgiServer:
+    """Routes sessions by script name; bounded, time-limited and gracefully stoppable."""
+
+    def __init__(
+        self,
+        handlers: dict[str, Handler],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 4573,
+        command_timeout: float = 10.0,
+        session_limit: float = 600.0,
+        max_sessions: int = 2000,
+        busy_handler: Handler | None = None,
+    ) -> None:
+        self.handlers = handlers
+        self.host = host
+        self.port = port
+        self.command_timeout = command_timeout
+        self.session_limit = session_limit
+        self.max_sessions = max_sessions
+        # Beyond this many open sockets new ones are refused outright.
+        self.max_connections = max_sessions * 2 + 16
+        self.busy_handler = busy_handler or unknown_script
+        self.connections: set[FastAgiSession] = set()
+        self.active = 0
+        self.busy = 0
+        self.refused = 0
+        self.completed = 0
+        self.closing = False
+        self._server: asyncio.base_events.Server | None = None
+        self.loop: asyncio.AbstractEventLoop = asyncio.get_event_loop_policy().get_event_loop()
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._server = await self.loop.create_server(
+            lambda: FastAgiSession(self), self.host, self.port, reuse_address=True, backlog=1024
+        )
+        sock = self._server.sockets[0]
+        self.port = sock.getsockname()[1]
+        log.info("FastAGI listening on %s:%s", self.host, self.port)
+
+    async def _run(self, session: FastAgiSession) -> None:
+        env = session.env
+        script = script_name(env)
+        record = CallRecord(uniqueid=env.get("agi_uniqueid", ""), script=script)
+        session.record = record
+        over = self.active >= self.max_sessions
+        handler = self.busy_handler if over else self.handlers.get(script, unknown_script)
+        if over:
+            self.busy += 1
+            record.outcome = "busy"
+        else:
+            self.active += 1
+        task = asyncio.current_task()
+        assert task is not None
+        limit = self.loop.call_later(self.session_limit, task.cancel)
+        try:
+            await handler(session)
+            if not record.outcome:
+                record.outcome = "completed"
+        except ChannelHungUp:
+            record.outcome = "hangup"
+        except AgiTimeout as exc:
+            record.outcome = "timeout"
+            record.error(str(exc))
+        except AgiConnectionLost:
+            record.outcome = "connection_lost"
+        except AgiCommandError as exc:
+            record.outcome = "error"
+            record.error(exc.reply.text)
+        except AgiError as exc:
+            record.outcome = "error"
+            record.error(repr(exc))
+        except asyncio.CancelledError:
+            record.outcome = "shutdown" if self.closing else "session_limit"
+        except Exception as exc:  # a flow bug must not take the server down
+            record.outcome = "error"
+            record.error(repr(exc))
+            log.exception("IVR flow failed for %s", record.uniqueid)
+        finally:
+            limit.cancel()
+            if not over:
+                self.active -= 1
+            self.completed += 1
+            emit(record, session.commands)
+            with contextlib.suppress(Exception):
+                await session.finish()
+
+    async def shutdown(self, grace: float = 5.0) -> None:
+        """Stop accepting, let running sessions finish for `grace` s, then close the rest."""
+        self.closing = True
+        if self._server is not None:
+            self._server.close()
+        tasks = [s.task for s in list(self.connections) if s.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=FINISH_WAIT_S + 1.0)
+        for s in list(self.connections):
+            s._abort()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+
+    async def serve_until(self, stop: asyncio.Event, grace: float = 5.0) -> None:
+        await self.start()
+        await stop.wait()
+        await self.shutdown(grace)
