@@ -150,7 +150,7 @@ async def test_high_level_channel_stops_promptly_after_inline_hangup(traces_dir:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         writer.write("".join(e + "\n" for e in env).encode())
         sent: list[str] = []
-        for expected, replies in turns[:4]:
+        for _expected, replies in turns[:4]:
             line = (await asyncio.wait_for(reader.readline(), 5)).decode().rstrip("\n")
             sent.append(line)
             writer.write("".join(r + "\n" for r in replies).encode())
