@@ -15,6 +15,8 @@ from collections.abc import Sequence
 COMMANDS: dict[str, str] = {
     "config": "servicedesk.commands",
     "db": "servicedesk.commands",
+    "panel": "cti_panel.cli",
+    "demo": "cti_panel.cli",
 }
 
 

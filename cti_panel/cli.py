@@ -1,0 +1,98 @@
+"""`centralita panel` (serve the CTI panel), `centralita panel user` and `centralita demo`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+
+    from cti_panel.app import create_app
+    from servicedesk.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {args.config}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        app = create_app(cfg, secure_cookies=not args.insecure_cookies)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.host not in ("127.0.0.1", "::1", "localhost") and not args.allow_remote:
+        print(
+            "error: bind to 127.0.0.1 (put a TLS reverse proxy in front), or pass --allow-remote",
+            file=sys.stderr,
+        )
+        return 1
+    server = make_server(args.host, args.port, app, threaded=True)
+    print(f"panel listening on http://{args.host}:{server.server_port}/", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _user(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from cti_panel.users import ensure_user
+    from servicedesk.config import load_config
+    from servicedesk.db import make_engine, make_sessionmaker, session_scope
+
+    cfg = load_config(args.config)
+    password = os.environ.get("CENTRALITA_PANEL_PASSWORD") or getpass.getpass("password: ")
+    if len(password) < 8:
+        print("error: use at least 8 characters", file=sys.stderr)
+        return 1
+    engine = make_engine(cfg.connections.database.resolved_url())
+    with session_scope(make_sessionmaker(engine)) as s:
+        ensure_user(
+            s, args.username, password, args.role, agent_login=args.agent, language=args.language
+        )
+    print(f"user {args.username} ({args.role}) saved")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from cti_panel.demo.runner import run_demo
+
+    return run_demo(args)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    panel = sub.add_parser("panel", help="serve the CTI panel (agents and supervisors)")
+    panel.add_argument("--config", default="centralita.toml")
+    panel.add_argument("--host", default="127.0.0.1")
+    panel.add_argument("--port", type=int, default=8080)
+    panel.add_argument("--allow-remote", action="store_true", help="bind to a non-loopback address")
+    panel.add_argument(
+        "--insecure-cookies",
+        action="store_true",
+        help="send session cookies over plain HTTP (development)",
+    )
+    panel.set_defaults(func=_serve)
+    panel_sub = panel.add_subparsers(dest="panel_command")
+    user = panel_sub.add_parser("user", help="create or update a panel account")
+    user.add_argument("username")
+    user.add_argument("--role", choices=("agent", "supervisor", "admin"), required=True)
+    user.add_argument("--agent", default=None, help="the agent login this account takes calls as")
+    user.add_argument("--language", choices=("es", "en"), default="es")
+    user.add_argument("--config", default="centralita.toml")
+    user.set_defaults(func=_user)
+
+    demo = sub.add_parser("demo", help="run the whole system on the simulator, with the panel")
+    demo.add_argument("--port", type=int, default=8080, help="panel port on 127.0.0.1")
+    demo.add_argument(
+        "--dir", default=".centralita-demo", help="working directory for the demo's data"
+    )
+    demo.add_argument("--calls-per-minute", type=float, default=None, help="override the load")
+    demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    demo.set_defaults(func=_demo)

@@ -1,0 +1,37 @@
+"""Per-app shared objects: the configuration, the database sessions and the Redis bus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, g
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicedesk.bus import Bus
+from servicedesk.config import CentralitaConfig
+
+
+@dataclass
+class PanelContext:
+    cfg: CentralitaConfig
+    sessions: sessionmaker[Session]
+    bus: Bus
+    sse_max_seconds: float = 300.0
+    sse_block_ms: int = 5000
+
+
+def ctx() -> PanelContext:
+    return current_app.extensions["centralita"]
+
+
+def db() -> Session:
+    """One database session per request, closed at teardown."""
+    if "db" not in g:
+        g.db = ctx().sessions()
+    return g.db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.close()
