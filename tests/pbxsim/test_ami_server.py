@@ -8,6 +8,7 @@ engine is tested elsewhere.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 from collections.abc import Callable
@@ -130,24 +131,22 @@ class Client:
 
     async def close(self) -> None:
         self.writer.close()
-        try:
+        with contextlib.suppress(OSError):
             await self.writer.wait_closed()
-        except OSError:
-            pass
 
 
 @pytest.fixture
-async def engine() -> RecordingEngine:
+async def pbx() -> RecordingEngine:
     return RecordingEngine()
 
 
-def make_server_factory(engine: RecordingEngine):
+def make_server_factory(pbx: RecordingEngine):
     servers: list[AmiServer] = []
 
     async def make(**opts) -> AmiServer:
         users = opts.pop("users", {"ceo": AmiUser(SECRET), "reader": AmiUser("pw", "all", "call")})
         options = AmiServerOptions(login_fail_delay=0.05, **opts)
-        server = await serve_ami(engine, "127.0.0.1", 0, users, options=options, seed=7)
+        server = await serve_ami(pbx, "127.0.0.1", 0, users, options=options, seed=7)
         servers.append(server)
         return server
 
@@ -155,8 +154,8 @@ def make_server_factory(engine: RecordingEngine):
 
 
 @pytest.fixture
-async def make_server(engine: RecordingEngine):
-    make, servers = make_server_factory(engine)
+async def make_server(pbx: RecordingEngine):
+    make, servers = make_server_factory(pbx)
     yield make
     for s in servers:
         s.close()
@@ -337,7 +336,7 @@ async def test_failed_login_sends_asterisk_error_then_closes(server, user, secre
     await ok.close()
 
 
-async def test_actions_before_login_get_permission_denied_and_session_stays(server, engine):
+async def test_actions_before_login_get_permission_denied_and_session_stays(server, pbx):
     c = await Client.connect(server)
     await c.send(("Action", "QueueStatus"), ("ActionID", "a1"))
     start = len(c.raw)
@@ -346,7 +345,7 @@ async def test_actions_before_login_get_permission_denied_and_session_stays(serv
         bytes(c.raw[start:])
         == b"Response: Error\r\nActionID: a1\r\nMessage: Permission denied\r\n\r\n"
     )
-    assert engine.actions == []
+    assert pbx.actions == []
     await c.login()
     await c.close()
 
@@ -372,7 +371,7 @@ async def test_missing_action_header(server):
     await c.close()
 
 
-async def test_response_precedes_events_emitted_during_the_action(server, engine):
+async def test_response_precedes_events_emitted_during_the_action(server, pbx):
     c = await Client.connect(server)
     await c.login()
     await c.read_until(lambda m: m.get("Event") == "SuccessfulAuth")
@@ -396,12 +395,12 @@ async def test_response_precedes_events_emitted_during_the_action(server, engine
     assert list(second)[:3] == ["Event", "Privilege", "Timestamp"]
     assert second["Privilege"] == "agent,all"
     assert (await other.read_message())["Event"] == "QueueMemberAdded"
-    assert engine.actions[-1][0] == "QueueAdd"
+    assert pbx.actions[-1][0] == "QueueAdd"
     await c.close()
     await other.close()
 
 
-async def test_event_masks_per_client(server, engine):
+async def test_event_masks_per_client(server, pbx):
     on = await Client.connect(server)
     await on.login(events="on")
     await on.read_until(lambda m: m.get("Event") == "SuccessfulAuth")
@@ -411,8 +410,8 @@ async def test_event_masks_per_client(server, engine):
     await off.login(events="off")
     await on.read_message()  # call_only's SuccessfulAuth
     await on.read_message()  # off's SuccessfulAuth
-    engine.emit("agent", [("Event", "QueueMemberPause"), ("Queue", "support")])
-    engine.emit("call", [("Event", "Newchannel"), ("Channel", "PJSIP/trunk-00000001")])
+    pbx.emit("agent", [("Event", "QueueMemberPause"), ("Queue", "support")])
+    pbx.emit("call", [("Event", "Newchannel"), ("Channel", "PJSIP/trunk-00000001")])
     assert (await on.read_message())["Event"] == "QueueMemberPause"
     assert (await on.read_message())["Event"] == "Newchannel"
     assert (await call_only.read_message())["Event"] == "Newchannel"
@@ -421,13 +420,13 @@ async def test_event_masks_per_client(server, engine):
     start = len(off.raw)
     await off.read_message()
     assert bytes(off.raw[start:]) == b"Response: Success\r\nActionID: e1\r\nEvents: On\r\n\r\n"
-    engine.emit("agent", [("Event", "QueueMemberPenalty"), ("Queue", "support")])
+    pbx.emit("agent", [("Event", "QueueMemberPenalty"), ("Queue", "support")])
     assert (await off.read_message())["Event"] == "QueueMemberPenalty"
     await off.send(("Action", "Events"), ("EventMask", "off"))
     assert await off.read_message() == {"Response": "Success", "Events": "Off"}
     await off.send(("Action", "Events"), ("EventMask", ""))
     assert await off.read_message() == {"Response": "Error", "Message": "Invalid event mask"}
-    engine.emit("call", [("Event", "Hangup")])
+    pbx.emit("call", [("Event", "Hangup")])
     await off.send(("Action", "Ping"))
     assert (await off.read_message())["Ping"] == "Pong"  # no Hangup before it
     # the system class: `Events: system` gets no call events and no FullyBooted-less surprises
@@ -435,7 +434,7 @@ async def test_event_masks_per_client(server, engine):
         await c.close()
 
 
-async def test_read_permission_limits_events_and_write_permission_limits_actions(server, engine):
+async def test_read_permission_limits_events_and_write_permission_limits_actions(server, pbx):
     c = await Client.connect(server)
     await c.send(("Action", "Login"), ("Username", "reader"), ("Secret", "pw"), ("Events", "on"))
     assert (await c.read_message())["Message"] == "Authentication accepted"
@@ -452,7 +451,7 @@ async def test_read_permission_limits_events_and_write_permission_limits_actions
     note = await c.read_message()
     assert note["Event"] == "RequestNotAllowed" and note["RequestType"] == "Action: QueueAdd"
     assert note["AccountID"] == "reader"
-    assert all(name != "QueueAdd" for name, _ in engine.actions)
+    assert all(name != "QueueAdd" for name, _ in pbx.actions)
     # QueueStatus needs no write class
     await c.send(("Action", "QueueStatus"), ("ActionID", "q2"))
     got = await c.read_until(lambda m: m.get("Event") == "QueueStatusComplete")
@@ -461,14 +460,14 @@ async def test_read_permission_limits_events_and_write_permission_limits_actions
 
 
 async def test_user_with_limited_read_gets_only_those_classes():
-    engine = RecordingEngine()
-    server = await serve_ami(engine, "127.0.0.1", 0, {"a": ("s", "agent", "all")})
+    pbx = RecordingEngine()
+    server = await serve_ami(pbx, "127.0.0.1", 0, {"a": ("s", "agent", "all")})
     try:
         c = await Client.connect(server)
         await c.send(("Action", "Login"), ("Username", "a"), ("Secret", "s"))
         assert (await c.read_message())["Message"] == "Authentication accepted"
-        engine.emit("call", [("Event", "Newchannel")])
-        engine.emit("agent", [("Event", "AgentCalled")])
+        pbx.emit("call", [("Event", "Newchannel")])
+        pbx.emit("agent", [("Event", "AgentCalled")])
         # no FullyBooted (no system read), no SuccessfulAuth (no security read), no call
         assert (await c.read_message())["Event"] == "AgentCalled"
         await c.close()
@@ -477,11 +476,11 @@ async def test_user_with_limited_read_gets_only_those_classes():
         await server.wait_closed()
 
 
-async def test_engine_privilege_and_timestamp_are_kept_when_given(server, engine):
+async def test_engine_privilege_and_timestamp_are_kept_when_given(server, pbx):
     c = await Client.connect(server)
     await c.login()
     await c.read_until(lambda m: m.get("Event") == "SuccessfulAuth")
-    engine.emit(
+    pbx.emit(
         "call",
         [
             ("Event", "Newchannel"),
@@ -498,10 +497,10 @@ async def test_engine_privilege_and_timestamp_are_kept_when_given(server, engine
     await c.close()
 
 
-async def test_engine_exception_answers_error_and_session_continues(server, engine):
+async def test_engine_exception_answers_error_and_session_continues(server, pbx):
     c = await Client.connect(server)
     await c.login(events="off")
-    engine.fail_next = True
+    pbx.fail_next = True
     await c.send(("Action", "QueueStatus"), ("ActionID", "z"))
     assert await c.read_message() == {
         "Response": "Error",
@@ -513,11 +512,11 @@ async def test_engine_exception_answers_error_and_session_continues(server, engi
     await c.close()
 
 
-async def test_utf8_values_pass_through(server, engine):
+async def test_utf8_values_pass_through(server, pbx):
     c = await Client.connect(server)
     await c.login()
     await c.read_until(lambda m: m.get("Event") == "SuccessfulAuth")
-    engine.emit(
+    pbx.emit(
         "call",
         [("Event", "Newchannel"), ("CallerIDName", "José Pérez"), ("Bad", "a\r\nEvent: Fake")],
     )
