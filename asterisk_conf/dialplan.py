@@ -1,0 +1,322 @@
+"""extensions.conf: the lines, the IVR hand-off, the queue and every way out of it.
+
+Shape per line DID (the cross-part contract): Set(CENTRALITA_LINE) → Answer →
+AGI(agi://host:port/ivr) → branch on CENTRALITA_ACTION. Before the AGI the
+dialplan sets safe defaults (the line's language, its general queue and rule),
+so if the IVR is down or returns garbage the caller still reaches a person.
+
+Asterisk 22 note: app_macro is gone and Queue() lost its `macro` argument in
+Asterisk 21, so the penalty rule is Queue()'s 8th argument:
+Queue(queuename,options,URL,announceoverride,timeout,AGI,gosub,rule,position)
+(asterisk/asterisk#1534 and PR #1543). Writing the 20-era nine-argument form
+would hand the rule name to `position`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from servicedesk.config import CentralitaConfig, LineConfig
+
+from . import names
+from .render import Section, comment_text, render_file
+from .site import SiteOptions
+
+QUEUE_APP = "Queue(${CENTRALITA_QUEUE},t,,,${CENTRALITA_MAXWAIT},,,${CENTRALITA_RULE})"
+
+
+@dataclass
+class Exten:
+    """One extension's priorities; the first is 1, then `same => n`."""
+
+    name: str
+    steps: list[tuple[str | None, str]] = field(default_factory=list)
+
+    def add(self, app: str, label: str | None = None) -> Exten:
+        self.steps.append((label, app))
+        return self
+
+    def lines(self) -> list[str]:
+        out: list[str] = []
+        for i, (label, app) in enumerate(self.steps):
+            prio = "1" if i == 0 else "n"
+            if label:
+                prio += f"({label})"
+            if i == 0:
+                out.append(f"exten => {self.name},{prio},{app}")
+            else:
+                out.append(f" same => {prio},{app}")
+        return out
+
+
+@dataclass
+class Context:
+    name: str
+    comments: list[str] = field(default_factory=list)
+    extens: list[Exten] = field(default_factory=list)
+
+    def exten(self, name: str) -> Exten:
+        ext = Exten(name)
+        self.extens.append(ext)
+        return ext
+
+    def render(self) -> str:
+        lines = [f"; {comment_text(c)}" for c in self.comments]
+        lines.append(f"[{self.name}]")
+        for i, ext in enumerate(self.extens):
+            if i:
+                lines.append("")
+            lines.extend(ext.lines())
+        return "\n".join(lines) + "\n"
+
+
+@dataclass
+class DialplanBuilder:
+    cfg: CentralitaConfig
+    site: SiteOptions
+    prompts_used: set[str] = field(default_factory=set)
+
+    def prompt(self, key: str) -> str:
+        """A catalogue prompt as a sound name; remembered so `conf check` can verify it."""
+        self.prompts_used.add(key)
+        return f"{names.PROMPT_DIR}/{key}"
+
+    def agi(self, script: str) -> str:
+        fa = self.cfg.connections.fastagi
+        return f"AGI({names.agi_url(fa.host, fa.port, script)})"
+
+    # --- per line -------------------------------------------------------------
+
+    def line_defaults(self, line: LineConfig) -> dict[str, str]:
+        """What the call does if the IVR never answers: the line's general queue."""
+        cfg = self.cfg
+        routing = cfg.routing
+        queues = cfg.queue_definitions()
+        general = cfg.general_skill()
+        qname = f"{general}_{line.language}"
+        if qname not in queues:
+            qname = next(q for q, d in queues.items() if d.skill == general)
+        rule = routing.rule_vip if line.vip else routing.rule_normal
+        return {
+            "IVR_LANG": line.language,
+            "CENTRALITA_VIP": "1" if line.vip else "0",
+            "CENTRALITA_QUEUE": qname,
+            "CENTRALITA_MAXWAIT": str(queues[qname].settings.max_wait),
+            "CENTRALITA_RULE": rule,
+            "QUEUE_PRIO": str(routing.prio_vip if line.vip else routing.prio_normal),
+            "QUEUE_MAX_PENALTY": str(routing.rules[rule].start_max_penalty),
+            "CENTRALITA_SURVEY": "1" if self.site.survey else "0",
+            "CENTRALITA_ACTION": "queue",
+        }
+
+    def inbound(self) -> Context:
+        ctx = Context(
+            names.INBOUND_CONTEXT,
+            comments=[
+                "Inbound calls from the trunk: one extension per line DID.",
+                "The IVR (FastAGI) sets CENTRALITA_ACTION and the routing variables;",
+                "the defaults set before it make an unreachable IVR end in the general queue.",
+            ],
+        )
+        for name, line in sorted(self.cfg.lines.items(), key=lambda kv: kv[1].did.lstrip("+")):
+            did = line.did.lstrip("+")
+            ext = ctx.exten(did)
+            ext.add(f"NoOp(Centralita line {name})")
+            ext.add(f"Set(CENTRALITA_LINE={name})")
+            ext.add(f"Set(CDR(userfield)={name})")
+            for var, value in self.line_defaults(line).items():
+                ext.add(f"Set({var}={value})")
+            ext.add(f"Set(CHANNEL(language)={line.language})")
+            ext.add("Answer()")
+            ext.add(self.agi("ivr"))
+            for action, target in (
+                ("voicemail", names.VOICEMAIL_CONTEXT),
+                ("callback", names.CALLBACK_CONTEXT),
+                ("oncall", names.ONCALL_CONTEXT),
+                ("hangup", names.HANGUP_CONTEXT),
+            ):
+                ext.add(f'GotoIf($["${{CENTRALITA_ACTION}}" = "{action}"]?{target},s,1)')
+            ext.add("Set(CHANNEL(language)=${IVR_LANG})", label="queue")
+            ext.add(QUEUE_APP)
+            ext.add(f"Goto({names.AFTER_QUEUE_CONTEXT},s,1)")
+            # Providers that keep the '+' of an E.164 DID reach the same extension.
+            ctx.exten(f"+{did}").add(f"Goto({names.INBOUND_CONTEXT},{did},1)")
+        self._hangup_hook(ctx)
+        return ctx
+
+    # --- shared paths ---------------------------------------------------------
+
+    def _hangup_hook(self, ctx: Context) -> None:
+        ctx.exten("h").add(f"Gosub({names.END_CONTEXT},s,1)")
+
+    def after_queue(self) -> Context:
+        ctx = Context(
+            names.AFTER_QUEUE_CONTEXT,
+            comments=["Queue() returned: nobody answered (QUEUESTATUS) or the call is over."],
+        )
+        ext = ctx.exten("s").add("NoOp(QUEUESTATUS=${QUEUESTATUS})")
+        for status in names.OVERFLOW_STATUSES:
+            ext.add(f'GotoIf($["${{QUEUESTATUS}}" = "{status}"]?{names.OVERFLOW_CONTEXT},s,1)')
+        ext.add("Hangup()")
+        self._hangup_hook(ctx)
+        return ctx
+
+    def overflow(self) -> Context:
+        ctx = Context(
+            names.OVERFLOW_CONTEXT,
+            comments=[
+                "No agent took the call: offer a message (becomes an incident) or a callback.",
+                "Any answer other than the callback digit, or none, records a message.",
+            ],
+        )
+        ext = ctx.exten("s")
+        ext.add("Set(CHANNEL(language)=${IVR_LANG})")
+        ext.add("Set(CENTRALITA_EXIT=${QUEUESTATUS})")
+        ext.add(f"Playback({self.prompt('no_agents')})")
+        offer = f"{self.prompt('message_offer')}&{self.prompt('callback_offer')}"
+        ext.add(f"Read(CENTRALITA_CHOICE,{offer},1,,2,5)")
+        ext.add(f'GotoIf($["${{CENTRALITA_CHOICE}}" = "3"]?{names.CALLBACK_CONTEXT},s,1)')
+        ext.add(f"Goto({names.VOICEMAIL_CONTEXT},s,1)")
+        self._hangup_hook(ctx)
+        return ctx
+
+    def voicemail(self) -> Context:
+        ctx = Context(
+            names.VOICEMAIL_CONTEXT,
+            comments=[
+                "Record a message; the `voicemail` FastAGI script turns it into an incident",
+                "(channel `phone`, recording path in CENTRALITA_RECORDING). If the caller hangs",
+                "up while recording, the h extension runs the same script.",
+            ],
+        )
+        recording = (
+            f"{self.site.recordings_dir.rstrip('/')}/"
+            "${CUT(UNIQUEID,.,1)}-${CUT(UNIQUEID,.,2)}.wav"
+        )
+        ext = ctx.exten("s")
+        ext.add("Set(CHANNEL(language)=${IVR_LANG})")
+        ext.add(f"Playback({self.prompt('record_after_tone')})")
+        ext.add(f"Set(CENTRALITA_RECORDING={recording})")
+        ext.add("Record(${CENTRALITA_RECORDING},5,300,k)")
+        ext.add(self.agi("voicemail"))
+        ext.add("Set(CENTRALITA_VM_DONE=1)")
+        ext.add('GotoIf($["${AGISTATUS}" != "SUCCESS"]?bye)')
+        ext.add(f"Playback({self.prompt('message_saved')})")
+        ext.add(f"Playback({self.prompt('goodbye')})", label="bye")
+        ext.add("Hangup()")
+        self._hangup_hook(ctx)
+        return ctx
+
+    def callback(self) -> Context:
+        ctx = Context(
+            names.CALLBACK_CONTEXT,
+            comments=[
+                "Callback request: the IVR may already have stored it (CENTRALITA_CALLBACK_ID);",
+                "otherwise the `callback` FastAGI script stores it. Failure falls back to a message.",
+            ],
+        )
+        ext = ctx.exten("s")
+        ext.add("Set(CHANNEL(language)=${IVR_LANG})")
+        ext.add('GotoIf($["${CENTRALITA_CALLBACK_ID}" != ""]?done)')
+        ext.add(self.agi("callback"))
+        ext.add(f'GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?{names.VOICEMAIL_CONTEXT},s,1)')
+        ext.add(f"Playback({self.prompt('callback_registered')})", label="done")
+        ext.add(f"Playback({self.prompt('goodbye')})")
+        ext.add("Hangup()")
+        self._hangup_hook(ctx)
+        return ctx
+
+    def oncall(self) -> Context:
+        ctx = Context(
+            names.ONCALL_CONTEXT,
+            comments=[
+                "24x7 critical cover: dial the on-call engineer through the trunk.",
+                "Only digits and '+' reach Dial(); no answer falls back to a message.",
+            ],
+        )
+        default = self.cfg.escalation.on_call_number
+        ext = ctx.exten("s")
+        ext.add("Set(CHANNEL(language)=${IVR_LANG})")
+        ext.add(f'ExecIf($["${{CENTRALITA_ONCALL}}" = ""]?Set(CENTRALITA_ONCALL={default}))')
+        ext.add("Set(CENTRALITA_ONCALL=${FILTER(0-9+,${CENTRALITA_ONCALL})})")
+        ext.add(f"Playback({self.prompt('oncall_connecting')})")
+        ext.add(f"Dial(PJSIP/${{CENTRALITA_ONCALL}}@{names.TRUNK_ENDPOINT},45)")
+        ext.add('GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)')
+        ext.add(f"Playback({self.prompt('oncall_unavailable')})")
+        ext.add(f"Goto({names.VOICEMAIL_CONTEXT},s,1)")
+        ext.add("Hangup()", label="done")
+        self._hangup_hook(ctx)
+        return ctx
+
+    def hangup(self) -> Context:
+        ctx = Context(names.HANGUP_CONTEXT, comments=["The IVR finished the call."])
+        ext = ctx.exten("s")
+        ext.add("Set(CHANNEL(language)=${IVR_LANG})")
+        ext.add(f"Playback({self.prompt('goodbye')})")
+        ext.add("Hangup()")
+        self._hangup_hook(ctx)
+        return ctx
+
+    def end(self) -> Context:
+        ctx = Context(
+            names.END_CONTEXT,
+            comments=[
+                "Gosub from every h extension: log the call, finish a message the caller hung up",
+                "on, and run the post-call survey hook when CENTRALITA_SURVEY = 1.",
+            ],
+        )
+        ext = ctx.exten("s")
+        ext.add(
+            "NoOp(Centralita end ${UNIQUEID} line=${CENTRALITA_LINE} action=${CENTRALITA_ACTION}"
+            " queue=${CENTRALITA_QUEUE} status=${QUEUESTATUS} cause=${HANGUPCAUSE})"
+        )
+        ext.add('GotoIf($["${CENTRALITA_RECORDING}" = ""]?survey)')
+        ext.add('GotoIf($["${CENTRALITA_VM_DONE}" = "1"]?survey)')
+        ext.add(self.agi("voicemail"))
+        ext.add("Set(CENTRALITA_VM_DONE=1)")
+        ext.add('GotoIf($["${CENTRALITA_SURVEY}" != "1"]?done)', label="survey")
+        ext.add(self.agi("survey"))
+        ext.add("Return()", label="done")
+        return ctx
+
+    def agents(self) -> Context:
+        ctx = Context(
+            names.AGENTS_CONTEXT,
+            comments=["Calls placed by agent phones: agent-to-agent by login."],
+        )
+        for agent in sorted(self.cfg.agents, key=lambda a: a.login):
+            endpoint = names.endpoint_of(agent.interface)
+            if endpoint is None:
+                continue
+            ext = ctx.exten(endpoint)
+            ext.add(f"Dial(PJSIP/{endpoint},30)")
+            ext.add("Hangup()")
+        return ctx
+
+    def render(self) -> str:
+        general = (
+            Section("general")
+            .add("static", "yes")
+            .add("writeprotect", "no")
+            .add("clearglobalvars", "no")
+        )
+        globals_ = Section("globals").add("CENTRALITA_PBX", self.cfg.connections.pbx_id)
+        contexts = [
+            self.inbound(),
+            self.after_queue(),
+            self.overflow(),
+            self.voicemail(),
+            self.callback(),
+            self.oncall(),
+            self.hangup(),
+            self.end(),
+            self.agents(),
+        ]
+        return render_file([general.render(), globals_.render()] + [c.render() for c in contexts])
+
+
+def build_extensions(cfg: CentralitaConfig, site: SiteOptions) -> tuple[str, set[str]]:
+    """The extensions.conf text and the prompt keys it plays."""
+    builder = DialplanBuilder(cfg, site)
+    text = builder.render()
+    return text, set(builder.prompts_used)

@@ -1,0 +1,69 @@
+"""`centralita conf generate`: every Asterisk file from the one TOML, deterministically.
+
+Same config + same site options → byte-identical files (sorted, no timestamps),
+so a diff of the output is a diff of behaviour. Secret files are written only
+from the environment, with mode 0600, and never appear in the main files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from servicedesk.config import CentralitaConfig
+
+from .dialplan import build_extensions
+from .manager import build_manager, build_musiconhold, manager_secrets
+from .names import MANAGER_SECRETS_FILE, PJSIP_SECRETS_FILE
+from .pjsip import build_pjsip, pjsip_secrets
+from .queues import build_queuerules, build_queues
+from .site import SiteOptions
+
+
+@dataclass
+class GeneratedConfig:
+    files: dict[str, str]  # name → text, safe to show and diff
+    secrets: dict[str, str] = field(default_factory=dict)  # name → text, mode 0600
+    missing_secrets: list[str] = field(default_factory=list)  # environment variables not set
+    prompts_used: set[str] = field(default_factory=set)
+
+
+def generate(cfg: CentralitaConfig, site: SiteOptions) -> GeneratedConfig:
+    extensions, prompts = build_extensions(cfg, site)
+    files = {
+        "extensions.conf": extensions,
+        "manager.conf": build_manager(cfg),
+        "musiconhold.conf": build_musiconhold(site.moh_directory),
+        "pjsip.conf": build_pjsip(cfg, site),
+        "queuerules.conf": build_queuerules(cfg),
+        "queues.conf": build_queues(cfg),
+    }
+    out = GeneratedConfig(files=dict(sorted(files.items())), prompts_used=prompts | {"all_busy"})
+    for name, (text, missing) in (
+        (PJSIP_SECRETS_FILE, pjsip_secrets(cfg, site.env)),
+        (MANAGER_SECRETS_FILE, manager_secrets(cfg, site.env)),
+    ):
+        if text is None:
+            out.missing_secrets.extend(missing)
+        else:
+            out.secrets[name] = text
+    return out
+
+
+def write_generated(result: GeneratedConfig, out_dir: Path) -> list[Path]:
+    """Write the files; secrets are created 0600 before any byte is written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, text in result.files.items():
+        path = out_dir / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    for name, text in sorted(result.secrets.items()):
+        path = out_dir / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        written.append(path)
+    return written
