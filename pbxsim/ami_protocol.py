@@ -145,14 +145,21 @@ _category_cache: dict[str, tuple[int, str]] = {}
 
 
 def category_mask(category: str) -> tuple[int, str]:
-    """An event category such as "call" or "agent" → (mask, Privilege text); cached."""
+    """An event class list ("call", or a Privilege value "call,all") → (mask, Privilege text).
+
+    "all" in a Privilege value is decoration, not a class; a list naming no known
+    class gets the `user` class rather than 0, because a 0 mask would reach even
+    `Events: off` sessions. Cached: there are only a handful of distinct values.
+    """
     hit = _category_cache.get(category)
     if hit is None:
         mask = 0
         for part in category.split(","):
-            mask |= FLAG.get(part.strip().lower(), 0)
-        if mask == FLAG["all"]:
-            mask = ALL_EVENTS
+            label = part.strip().lower()
+            if label not in ("all", "none"):
+                mask |= FLAG.get(label, 0)
+        if not mask:
+            mask = FLAG["user"]
         hit = (mask, authority_to_str(mask))
         if len(_category_cache) < 1024:
             _category_cache[category] = hit

@@ -377,7 +377,7 @@ class _Session(asyncio.Protocol):
         h += [("SessionTV", p.event_tv(self.session_tv))]
         if name == "RequestBadFormat" and self.username:
             h += [("AccountID", self.username)]
-        self.server.broadcast(_SECURITY_MASK, p.serialize(h))
+        self.server.broadcast(_SECURITY_MASK, h)
 
 
 def _addr(sockname: object) -> str:
@@ -430,23 +430,31 @@ class AmiServer:
         """Engine sink: serialise once, write to each session whose masks admit it."""
         if not self.sessions:
             return
-        mask, privilege = p.category_mask(event.category)
         headers = event.headers
-        if len(headers) < 2 or headers[1][0] != "Privilege":
-            extra: Headers = [("Privilege", privilege)]
-            if self.options.timestamp_events:
-                extra.append(("Timestamp", p.timestamp(self.clock())))
-            headers = [headers[0], *extra, *headers[1:]] if headers else extra
-        self.broadcast(mask, p.serialize(headers))
+        if len(headers) >= 2 and headers[1][0] == "Privilege":
+            # the engine wrote Privilege itself: it is what Asterisk filters on
+            self.broadcast(p.category_mask(headers[1][1])[0], headers)
+            return
+        mask, privilege = p.category_mask(event.category)
+        extra: Headers = [("Privilege", privilege)]
+        if self.options.timestamp_events:
+            extra.append(("Timestamp", p.timestamp(self.clock())))
+        headers = [headers[0], *extra, *headers[1:]] if headers else extra
+        self.broadcast(mask, headers)
 
-    def broadcast(self, mask: int, data: bytes) -> None:
-        for s in tuple(self.sessions):
-            if (
-                s.authenticated
-                and (s.readperm & mask) == mask
-                and (s.send_events & mask) == mask
-                and not s.closing
-            ):
+    def broadcast(self, mask: int, headers: Headers) -> None:
+        """Serialise once (only if someone wants it) and hand the bytes to each admitted session."""
+        targets = [
+            s
+            for s in self.sessions
+            if s.authenticated
+            and (s.readperm & mask) == mask
+            and (s.send_events & mask) == mask
+            and not s.closing
+        ]
+        if targets:
+            data = p.serialize(headers)
+            for s in targets:
                 s.deliver_event(data)
 
     def close(self) -> None:

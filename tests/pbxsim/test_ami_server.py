@@ -497,6 +497,16 @@ async def test_engine_privilege_and_timestamp_are_kept_when_given(server, pbx):
     await c.close()
 
 
+async def test_engine_privilege_decides_delivery(server, pbx):
+    agent_only = await Client.connect(server)
+    await agent_only.login(events="agent")
+    # the AmiEvent category disagrees with Privilege: Privilege (what Asterisk uses) wins
+    pbx.emit("cel", [("Event", "CEL"), ("Privilege", "call,all"), ("EventName", "CHAN_START")])
+    pbx.emit("cel", [("Event", "AgentCalled"), ("Privilege", "agent,all")])
+    assert (await agent_only.read_message())["Event"] == "AgentCalled"
+    await agent_only.close()
+
+
 async def test_engine_exception_answers_error_and_session_continues(server, pbx):
     c = await Client.connect(server)
     await c.login(events="off")

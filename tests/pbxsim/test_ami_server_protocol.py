@@ -89,6 +89,8 @@ def test_event_masks_follow_manager_c():
     assert p.get_perm("all") & call and p.get_perm("all") & p.FLAG["security"]
     assert p.category_mask("call") == (call, "call,all")
     assert p.category_mask("security")[1] == "security,all"
+    assert p.category_mask("call,all") == (call, "call,all")  # a Privilege value
+    assert p.category_mask("bogus")[0] == p.FLAG["user"]  # never 0: that would reach Events: off
     assert p.authority_to_str(system) == "system,all"
     assert p.authority_to_str(0) == "<none>"
 
