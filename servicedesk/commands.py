@@ -66,6 +66,25 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_sync(args: argparse.Namespace) -> int:
+    from servicedesk.db import make_engine, make_sessionmaker, session_scope
+    from servicedesk.sync import sync_from_config
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {args.config}: {exc}", file=sys.stderr)
+        return 1
+    engine = make_engine(args.url or cfg.connections.database.resolved_url())
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            report = sync_from_config(session, cfg)
+    finally:
+        engine.dispose()
+    print(report.summary())
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cfg = sub.add_parser("config", help="configuration file tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
@@ -79,3 +98,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     up.add_argument("--config", default="centralita.toml")
     up.add_argument("--url", default=None, help="database URL (overrides the config)")
     up.set_defaults(func=_db_upgrade)
+    sync = db_sub.add_parser("sync", help="write skills, queues and agents from the config")
+    sync.add_argument("--config", default="centralita.toml")
+    sync.add_argument("--url", default=None, help="database URL (overrides the config)")
+    sync.set_defaults(func=_db_sync)
