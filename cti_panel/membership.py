@@ -17,16 +17,8 @@ def agent_config(cfg: CentralitaConfig, login: str | None) -> AgentConfig | None
 def memberships(cfg: CentralitaConfig, agent: AgentConfig) -> dict[str, int]:
     """Queues of every skill x language the agent speaks, with skill-level penalties (the IVR
     helper's routing module owns the rule)."""
-    try:
-        from servicedesk.routing import memberships as routing_memberships
-    except ImportError:  # routing module not merged yet: same rule, best level -> penalty 0
-        best = max(agent.skills.values())
-        out: dict[str, int] = {}
-        for skill, level in agent.skills.items():
-            for lang in cfg.skills[skill].languages:
-                if lang in agent.languages:
-                    out[f"{skill}_{lang}"] = min(9, best - level)
-        return out
+    from servicedesk.routing import memberships as routing_memberships
+
     return dict(routing_memberships(cfg, agent))
 
 

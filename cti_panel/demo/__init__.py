@@ -1,0 +1,1 @@
+"""`centralita demo`: the whole system on the simulator, seeded with a Mexican directory."""
