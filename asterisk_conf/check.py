@@ -231,7 +231,7 @@ def check_texts(
     if not users:
         err(f"manager.conf: no [{cfg.connections.ami.username}] user")
     else:
-        keys = users[0].keys()
+        keys = users[0].option_keys()
         if "deny" not in keys or "permit" not in keys or keys.index("deny") > keys.index("permit"):
             err("manager.conf: the user needs deny before permit")
         if sorted(users[0].get_all("permit")) != sorted(cfg.connections.ami.permit):

@@ -55,7 +55,7 @@ class Section:
     def get_all(self, key: str) -> list[str]:
         return [opt.value for opt in self.options if opt.key == key]
 
-    def keys(self) -> list[str]:
+    def option_keys(self) -> list[str]:
         return [opt.key for opt in self.options]
 
 

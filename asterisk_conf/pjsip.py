@@ -125,11 +125,7 @@ def build_pjsip(cfg: CentralitaConfig, site: SiteOptions) -> str:
             .render()
         )
         parts.append(
-            Section(f"{endpoint}-auth")
-            .add("type", "auth")
-            .add("auth_type", "userpass")
-            .add("username", endpoint)
-            .render()
+            Section(f"{endpoint}-auth").add("type", "auth").add("username", endpoint).render()
         )
     text = render_file(
         parts,
