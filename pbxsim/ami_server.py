@@ -67,6 +67,7 @@ class AmiServerOptions:
     """Limits and timings; defaults are Asterisk's where Asterisk has one."""
 
     authtimeout: float = 30.0  # manager.conf authtimeout
+    authlimit: int = 50  # manager.conf authlimit: unauthenticated sessions at once
     login_fail_delay: float = 1.0  # manager.c sleep(1) before "Authentication failed"
     timestamp_events: bool = True  # manager.conf timestampevents (yes in the traces)
     max_line: int = p.MAX_LINE_BYTES
@@ -93,6 +94,9 @@ class _Session(asyncio.Protocol):
         self.wakeup = asyncio.Event()
         self.in_action = False
         self.deferred: list[bytes] = []
+        self.out: list[bytes] = []
+        self.out_size = 0
+        self.flush_scheduled = False
         self.deferred_size = 0
         self.eof = False
         self.closing = False
@@ -111,6 +115,11 @@ class _Session(asyncio.Protocol):
         self.session_tv = self.server.clock()
         self.local_addr = _addr(transport.get_extra_info("sockname"))
         self.remote_addr = _addr(transport.get_extra_info("peername"))
+        if self.server.unauthenticated() >= self.opts.authlimit:
+            # manager.c session_do: over authlimit the socket is closed before the greeting
+            self.closing = True
+            transport.close()
+            return
         self.server.sessions.add(self)
         transport.write(p.GREETING)
         loop = asyncio.get_running_loop()
@@ -143,15 +152,31 @@ class _Session(asyncio.Protocol):
 
     # -- output -------------------------------------------------------------
     def send(self, data: bytes) -> None:
-        """Write now, unless a reader is so far behind that it must be dropped."""
+        """Queue bytes for this loop iteration's single write; drop a reader too far behind.
+
+        Coalescing every event and response of one loop iteration into one
+        `transport.write` saves a syscall per event per client under load.
+        """
         t = self.transport
         if self.closing or t is None:
             return
-        if t.get_write_buffer_size() + len(data) > self.opts.max_write_buffer:
+        self.out.append(data)
+        self.out_size += len(data)
+        if t.get_write_buffer_size() + self.out_size > self.opts.max_write_buffer:
             log.warning("AMI client %s too slow: dropping it", self.remote_addr)
             self.abort()
             return
-        t.write(data)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.flush_scheduled = False
+        if self.out and not self.closing and self.transport is not None:
+            data = self.out[0] if len(self.out) == 1 else b"".join(self.out)
+            self.out.clear()
+            self.out_size = 0
+            self.transport.write(data)
 
     def deliver_event(self, data: bytes) -> None:
         if self.in_action:
@@ -172,11 +197,14 @@ class _Session(asyncio.Protocol):
 
     def abort(self) -> None:
         self.closing = True
+        self.out.clear()
         if self.transport is not None:
             self.transport.abort()
         self.wakeup.set()
 
     def close(self) -> None:
+        """Close after what is queued has been written (Logoff's Goodbye, Login's error)."""
+        self.flush()
         self.closing = True
         if self.transport is not None:
             self.transport.close()
@@ -216,7 +244,8 @@ class _Session(asyncio.Protocol):
                     self.close()
                     break
         except asyncio.CancelledError:
-            self.abort()
+            if not self.closing:
+                self.abort()
             raise
 
     async def _process(self, msg: p.ParsedMessage) -> bool:
@@ -426,6 +455,9 @@ class AmiServer:
         assert self._server is not None and self._server.sockets
         return self._server.sockets[0].getsockname()[0]
 
+    def unauthenticated(self) -> int:
+        return sum(1 for s in self.sessions if not s.authenticated)
+
     def on_event(self, event: AmiEvent) -> None:
         """Engine sink: serialise once, write to each session whose masks admit it."""
         if not self.sessions:
@@ -465,7 +497,7 @@ class AmiServer:
         if self._server is not None:
             self._server.close()
         for s in tuple(self.sessions):
-            s.abort()
+            s.close()  # what is already queued still goes out, as with Logoff
             if s.worker is not None:
                 self._closing_workers.append(s.worker)
                 s.worker.cancel()

@@ -209,3 +209,16 @@ async def test_many_clients_at_once(server, pbx):
     got = await asyncio.gather(*(c.read_message() for c in clients))
     assert all(m["Event"] == "QueueMemberStatus" for m in got)
     await asyncio.gather(*(c.close() for c in clients))
+
+
+async def test_connection_flood_is_capped_by_authlimit(make_server):
+    server = await make_server(authlimit=5)
+    idle = [await Client.connect(server) for _ in range(5)]
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, no greeting
+    writer.close()
+    # logging one in frees a slot, as in Asterisk
+    await idle[0].login(events="off")
+    await still_serves(server)
+    for c in idle:
+        await c.close()
