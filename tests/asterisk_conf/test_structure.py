@@ -244,4 +244,4 @@ def _assert_allowed(parsed):
             assert set(sec.option_keys()) <= allow.MUSICONHOLD
     if "extensions.conf" in parsed:
         general = parsed["extensions.conf"].named("general")[0]
-        assert set(general.keys()) <= allow.EXTENSIONS_GENERAL
+        assert set(general.option_keys()) <= allow.EXTENSIONS_GENERAL
