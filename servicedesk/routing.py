@@ -95,10 +95,26 @@ def memberships(cfg: CentralitaConfig, agent: AgentConfig) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+# id(cfg) -> (cfg, general skill, queue max_wait): configs are frozen, and routing
+# runs on every call, so the derived tables are built once per config object.
+_DERIVED: dict[int, tuple[CentralitaConfig, str, dict[str, int]]] = {}
+
+
+def _derived(cfg: CentralitaConfig) -> tuple[str, dict[str, int]]:
+    hit = _DERIVED.get(id(cfg))
+    if hit is None or hit[0] is not cfg:
+        if len(_DERIVED) > 32:
+            _DERIVED.clear()
+        waits = {q: d.settings.max_wait for q, d in cfg.queue_definitions().items()}
+        hit = (cfg, cfg.general_skill(), waits)
+        _DERIVED[id(cfg)] = hit
+    return hit[1], hit[2]
+
+
 def _target_queue(cfg: CentralitaConfig, skill: str, language: str) -> tuple[str, str]:
     """(skill, queue): the skill in the caller's language, else general in it, else the
     skill in its first language; a caller is never sent to a queue that does not exist."""
-    general = cfg.general_skill()
+    general = _derived(cfg)[0]
     sk = cfg.skills.get(skill) or cfg.skills[general]
     if skill not in cfg.skills:
         skill = general
@@ -131,22 +147,22 @@ def route(
         prio, rule = r.prio_vip, r.rule_vip
     else:
         prio, rule = r.prio_normal, r.rule_normal
-    chosen_skill, queue = _target_queue(cfg, skill or cfg.general_skill(), language)
+    general, max_waits = _derived(cfg)
+    chosen_skill, queue = _target_queue(cfg, skill or general, language)
     overflow_from = ""
     action: RouteAction = "queue"
     if availability is not None and availability.staffed(queue) == 0:
-        general_skill, general_queue = _target_queue(cfg, cfg.general_skill(), language)
+        general_skill, general_queue = _target_queue(cfg, general, language)
         if general_queue != queue and availability.staffed(general_queue) > 0:
             overflow_from, queue, chosen_skill = queue, general_queue, general_skill
         elif availability.staffed(general_queue) == 0:
             action = "no_agents"
-    settings = cfg.queue_definitions()[queue].settings
     return RouteDecision(
         queue=queue,
         queue_prio=prio,
         rule=rule,
         max_penalty=r.rules[rule].start_max_penalty,
-        max_wait=settings.max_wait,
+        max_wait=max_waits[queue],
         action=action,
         skill=chosen_skill,
         overflow_from=overflow_from,

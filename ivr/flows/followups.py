@@ -1,0 +1,72 @@
+"""The short FastAGI scripts the generated dialplan runs after the main IVR.
+
+* ``voicemail``: the dialplan recorded a message into ``CENTRALITA_RECORDING``;
+  turn it into an incident on the ``phone`` channel (idempotent per recording,
+  because the ``h`` extension runs the script again if the caller hung up).
+* ``callback``: store a callback request for the caller's number (idempotent per
+  call uniqueid) and hand its id back in ``CENTRALITA_CALLBACK_ID``.
+* ``busy``: what a session beyond the concurrency bound gets: a console note and
+  an immediate return, so the dialplan's defaults (the general queue) apply.
+"""
+
+from __future__ import annotations
+
+from ivr.channel import AgiChannel
+from ivr.services import CallerIdentity, IvrServices
+
+
+async def _identity(ch: AgiChannel) -> CallerIdentity | None:
+    contact = (await ch.get_variable("CENTRALITA_CONTACT") or "").strip()
+    if contact.isdigit():
+        return CallerIdentity(status="found", contact_id=int(contact))
+    return None
+
+
+async def _language(ch: AgiChannel) -> str:
+    lang = (await ch.get_variable("IVR_LANG") or "").strip()
+    return lang if lang in ("es", "en") else "es"
+
+
+def voicemail_script(svc: IvrServices):
+    async def run(ch: AgiChannel) -> None:
+        path = (await ch.get_variable("CENTRALITA_RECORDING") or "").strip()
+        if not path:
+            await ch.verbose("centralita voicemail: no CENTRALITA_RECORDING", 1)
+            return
+        category = (await ch.get_variable("CENTRALITA_CATEGORY") or "").strip() or None
+        number = await svc.create_message_incident(
+            identity=await _identity(ch),
+            recording_path=path,
+            language=await _language(ch),
+            ani=ch.env.get("agi_callerid", ""),
+            uniqueid=ch.env.get("agi_uniqueid", ""),
+            category=category,
+        )
+        await ch.set_variable("CENTRALITA_INCIDENT", str(number))
+        rec = getattr(ch, "record", None)
+        if rec is not None:
+            rec.action = "voicemail"
+            rec.step(f"incident:{number}")
+
+    return run
+
+
+def callback_script(svc: IvrServices):
+    async def run(ch: AgiChannel) -> None:
+        number = "".join(c for c in ch.env.get("agi_callerid", "") if c.isdigit())
+        if not number:
+            await ch.verbose("centralita callback: no caller number to call back", 1)
+            return
+        cb_id = await svc.request_callback(
+            uniqueid=ch.env.get("agi_uniqueid", ""),
+            number=number,
+            identity=await _identity(ch),
+            language=await _language(ch),
+        )
+        await ch.set_variable("CENTRALITA_CALLBACK_ID", str(cb_id))
+
+    return run
+
+
+async def busy_script(ch: AgiChannel) -> None:
+    await ch.verbose("centralita: IVR at capacity, using the dialplan defaults", 1)
