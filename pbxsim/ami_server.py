@@ -32,9 +32,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pbxsim import ami_protocol as p
 from pbxsim.types import AmiEvent, Headers, PbxEngine
+
+if TYPE_CHECKING:
+    from servicedesk.config import AmiConnection
 
 log = logging.getLogger(__name__)
 
@@ -508,6 +512,22 @@ class AmiServer:
         workers, self._closing_workers = self._closing_workers, []
         if workers:
             await asyncio.gather(*workers, return_exceptions=True)
+
+
+def users_from_config(
+    ami: AmiConnection, read: str = "all", write: str = "all"
+) -> dict[str, AmiUser]:
+    """The one manager.conf user the listener logs in as, from `cfg.connections.ami`.
+
+    The secret comes from the environment variable the config names, never the repo;
+    without it the simulator refuses to start rather than accept any password.
+    """
+    secret = ami.secret()
+    if not secret:
+        raise ValueError(
+            f"connections.ami.secret_env: environment variable {ami.secret_env} is not set"
+        )
+    return {ami.username: AmiUser(secret, read, write)}
 
 
 async def serve_ami(

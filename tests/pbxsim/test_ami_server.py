@@ -545,3 +545,22 @@ async def test_server_close_disconnects_clients(make_server):
     server.close()
     await server.wait_closed()
     assert await c.at_eof()
+
+
+async def test_users_from_config_logs_in_the_configured_listener(monkeypatch, example_config):
+    from pbxsim.ami_server import users_from_config
+
+    ami = example_config.connections.ami
+    monkeypatch.delenv(ami.secret_env, raising=False)
+    with pytest.raises(ValueError, match=ami.secret_env):
+        users_from_config(ami)
+    monkeypatch.setenv(ami.secret_env, "s3cret")
+    pbx = RecordingEngine()
+    server = await serve_ami(pbx, "127.0.0.1", 0, users_from_config(ami))
+    try:
+        c = await Client.connect(server)
+        await c.login(user=ami.username, secret="s3cret", events="off")
+        await c.close()
+    finally:
+        server.close()
+        await server.wait_closed()
