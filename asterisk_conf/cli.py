@@ -18,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--trunk-port", type=int, help="carrier SIP port (default 5060)")
     gen.add_argument("--sip-bind", help="PJSIP UDP bind (default 0.0.0.0:5060)")
     gen.add_argument("--recordings-dir", help="where caller messages are recorded")
+    gen.add_argument(
+        "--moh-directory", help="hold music directory (default: moh, under astdatadir)"
+    )
     gen.add_argument("--survey", action="store_true", default=None, help="enable the survey hook")
     gen.set_defaults(func=_generate)
 
@@ -54,6 +57,7 @@ def _site(args: argparse.Namespace):  # noqa: ANN202
         trunk_port=getattr(args, "trunk_port", None),
         sip_bind=getattr(args, "sip_bind", None),
         recordings_dir=getattr(args, "recordings_dir", None),
+        moh_directory=getattr(args, "moh_directory", None),
         survey=getattr(args, "survey", None),
     )
 

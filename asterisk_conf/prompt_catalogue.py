@@ -252,6 +252,13 @@ PROMPTS: dict[str, dict[str, str]] = {
 }
 
 
+def _mid_sentence(name: str) -> str:
+    """'Red e internet' → 'red e internet', but 'ERP y sistemas' stays (an acronym)."""
+    if len(name) > 1 and name[0].isupper() and name[1].islower():
+        return name[0].lower() + name[1:]
+    return name
+
+
 def category_prompts(cfg: CentralitaConfig) -> dict[str, dict[str, str]]:
     """One ``category_<skill>`` prompt per skill with a DTMF digit, from its names."""
     out: dict[str, dict[str, str]] = {}
@@ -259,8 +266,8 @@ def category_prompts(cfg: CentralitaConfig) -> dict[str, dict[str, str]]:
         if skill.dtmf is None:
             continue
         out[f"category_{name}"] = {
-            "es": f"Para {skill.name_es}, oprima {skill.dtmf}.",
-            "en": f"For {skill.name_en}, press {skill.dtmf}.",
+            "es": f"Para {_mid_sentence(skill.name_es)}, oprima {skill.dtmf}.",
+            "en": f"For {_mid_sentence(skill.name_en)}, press {skill.dtmf}.",
         }
     return out
 
