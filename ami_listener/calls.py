@@ -185,6 +185,7 @@ class CallTracker:
             "QueueMemberPause": self._member_pause,
             "QueueMemberPenalty": self._member_penalty,
             "QueueMember": self._member_list,
+            "QueueEntry": self._queue_entry,
         }
 
     # --- entry point -----------------------------------------------------
@@ -454,10 +455,9 @@ class CallTracker:
         agent = self.agents.agent_for(interface, name)
         dest = header(msg, "DestUniqueid")
         ring = self._ring_by_dest(call, dest)
-        if ring is not None:
-            if ring.result != "answered":
-                ring.result = "answered"
-                ring.ring_ms = int(round((ts - ring.started_at) * 1000))
+        if ring is not None and ring.result != "answered":
+            ring.result = "answered"
+            ring.ring_ms = int(round((ts - ring.started_at) * 1000))
         call.in_queue = False
         call.left_queue = True
         call.answered_at = ts
@@ -549,3 +549,94 @@ class CallTracker:
             float(login_time) if login_time else None,
             ts,
         )
+
+    # --- resync ----------------------------------------------------------------
+    def by_uniqueid(self, uid: str) -> CallRecord | None:
+        call = self.calls.get(uid)
+        if call is not None:
+            return call
+        for call in self.calls.values():
+            if uid in call.caller_uids:
+                return call
+        return None
+
+    def _queue_entry(self, msg: AmiMessage, ts: float) -> None:
+        """A QueueStatus `QueueEntry`: a caller waiting now (maybe joined while we were away)."""
+        uid = header(msg, "Uniqueid")
+        if not uid or uid in self.finished:
+            return
+        wait = _int(header(msg, "Wait"), 0) or 0
+        call = self.by_uniqueid(uid)
+        if call is None:
+            call = CallRecord(linkedid=uid, uniqueid=uid, started_at=ts - wait)
+            call.caller_uids.add(uid)
+            call.channels.add(uid)
+            self.calls[uid] = call
+        self._absorb_caller(call, msg)
+        queue = header(msg, "Queue")
+        if call.entered_queue_at is None or call.queue != queue:
+            call.queue = queue
+            call.entered_queue_at = ts - wait
+            call.queue_position = _int(header(msg, "Position"))
+            self._count(call, "offered")
+        call.in_queue = True
+        entered = call.entered_queue_at
+        self.waiting.setdefault(queue, {})[uid] = entered
+        self.out.waiting.append((queue, uid, entered))
+        self.out.call(call)
+
+    def resync_channels(self, live: dict[str, set[str]], ts: float) -> list[CallRecord]:
+        """After CoreShowChannels: forget channels that ended unseen; return calls now gone.
+
+        `live` maps Linkedid -> Uniqueids alive. Calls with no live channel ended
+        while we were not listening; the caller completes them (queue_log) and
+        passes them to `finish_unseen`.
+        """
+        gone: list[CallRecord] = []
+        for call in list(self.calls.values()):
+            alive = live.get(call.linkedid)
+            if alive:
+                call.channels = set(alive)
+                for ring in call.rings:
+                    if ring.result is None and ring.dest_uniqueid not in alive:
+                        ring.result = "canceled"
+                        self.agents.ring_ended(ring.agent_login, ring.dest_uniqueid, ts)
+            else:
+                gone.append(call)
+        return gone
+
+    def finish_unseen(self, call: CallRecord, ended_at: float | None, ts: float) -> None:
+        """Close a call whose end was not seen on AMI (after queue_log reconciliation)."""
+        for ring in call.rings:
+            if ring.result is None:
+                ring.result = "canceled"
+                self.agents.ring_ended(ring.agent_login, ring.dest_uniqueid, ts)
+        if call.queue:
+            for uid in list(call.caller_uids):
+                self._left(call, uid)
+        if call.outcome is not None and call.source == "queue_log":
+            self._count_reconciled(call)
+        call.channels.clear()
+        call.root_hung_up = True
+        call.ended_at = ended_at or ts
+        self._finalise(call, ended_at or ts)
+
+    def _count_reconciled(self, call: CallRecord) -> None:
+        """Counters for an outcome learnt from queue_log (idempotent downstream)."""
+        outcome = call.outcome
+        if outcome in ("answered", "transferred"):
+            sl, _short = self.settings(call.queue)
+            hold = call.hold_seconds or 0
+            self._count(call, "answered")
+            if hold <= sl:
+                self._count(call, "answered_within_sl")
+            self._count(call, "hold_total_s", hold)
+            self._count(call, "longest_hold_s", hold, "max")
+            if call.talk_seconds is not None:
+                self._count(call, "talk_total_s", call.talk_seconds)
+        elif outcome == "abandoned":
+            self._count(call, "abandoned")
+            if (call.hold_seconds or 0) < self.settings(call.queue)[1]:
+                self._count(call, "short_abandoned")
+        elif outcome in ("timeout", "exit_empty", "join_empty", "exit_key"):
+            self._count(call, outcome)

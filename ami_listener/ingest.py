@@ -1,0 +1,134 @@
+"""Bytes in, records and live state out: parser → state machines → batched writes.
+
+Synchronous on purpose: the asyncio service feeds it from `data_received` and
+runs `write()` in a worker thread; the benchmark drives it directly. `collect()`
+must run on the thread that feeds events (it snapshots mutable records);
+`write()` may run anywhere. A failed database commit keeps its batch and
+retries it, merged with newer snapshots, on the next write.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ami_listener.agents import AgentChange, AgentTracker, SessionChange
+from ami_listener.calls import CallTracker, Outbox, QueueSettingsFn
+from ami_listener.live import LivePublisher
+from ami_listener.parser import AmiMessage, AmiParser
+from ami_listener.store import CallSnapshot, CallStore, snapshot
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[AmiMessage], None]
+
+
+@dataclass
+class Batch:
+    calls: dict[str, CallSnapshot] = field(default_factory=dict)
+    changes: list[AgentChange] = field(default_factory=list)
+    sessions: list[SessionChange] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.calls or self.changes or self.sessions)
+
+    def merge_older(self, older: Batch) -> None:
+        for lid, snap in older.calls.items():
+            self.calls.setdefault(lid, snap)
+        self.changes[:0] = older.changes
+        self.sessions[:0] = older.sessions
+
+
+class Ingest:
+    def __init__(
+        self,
+        pbx_id: str,
+        store: CallStore | None = None,
+        live: LivePublisher | None = None,
+        interface_logins: dict[str, tuple[str, str]] | None = None,
+        queue_settings: QueueSettingsFn | None = None,
+        wrapup_for: Callable[[str], int] | None = None,
+    ) -> None:
+        self.pbx_id = pbx_id
+        self.store = store
+        self.live = live
+        self.parser = AmiParser()
+        self.outbox = Outbox()
+        self.agents = AgentTracker(interface_logins, wrapup_for)
+        self.calls = CallTracker(self.agents, self.outbox, queue_settings)
+        self.listeners: list[Listener] = []
+        self.handler_errors = 0
+        self.events = 0
+        self._retry = Batch()
+        self._write_lock = threading.Lock()
+
+    # --- input -------------------------------------------------------------
+    def feed(self, data: bytes) -> int:
+        msgs = self.parser.feed(data)
+        for msg in msgs:
+            self.handle(msg)
+        return len(msgs)
+
+    def handle(self, msg: AmiMessage) -> None:
+        """Every handler isolated: one bad message or buggy listener never stops the stream."""
+        self.events += 1
+        try:
+            self.calls.handle(msg)
+        except Exception:
+            self.handler_errors += 1
+            log.exception("call state machine failed on %r", msg.get("Event"))
+        for listener in self.listeners:
+            try:
+                listener(msg)
+            except Exception:
+                self.handler_errors += 1
+                log.exception("listener %r failed on %r", listener, msg.get("Event"))
+
+    def pending(self) -> int:
+        return len(self.outbox)
+
+    # --- output ------------------------------------------------------------
+    def collect(self) -> Batch:
+        """Snapshot what changed since the last call (feeding thread only)."""
+        out = self.outbox
+        batch = Batch()
+        for lid, call in out.dirty_calls.items():
+            batch.calls[lid] = snapshot(call, self.pbx_id)
+        batch.changes = self.agents.changes
+        batch.sessions = self.agents.sessions
+        self.agents.changes = []
+        self.agents.sessions = []
+        if self.live is not None:
+            self.live.stage(out, self.calls, self.agents)
+        else:
+            self.agents.dirty.clear()
+            self.agents.touched_queues.clear()
+        out.dirty_calls = {}
+        out.pops = []
+        out.counters = []
+        out.waiting = []
+        out.notices = []
+        return batch
+
+    def write(self, batch: Batch) -> bool:
+        """Database first (the durable record), then Redis. True when both succeeded."""
+        ok = True
+        with self._write_lock:
+            if self.store is not None:
+                batch.merge_older(self._retry)
+                self._retry = Batch()
+                if batch:
+                    try:
+                        self.store.write(list(batch.calls.values()), batch.changes, batch.sessions)
+                    except Exception:
+                        log.exception("database write failed; %d calls kept", len(batch.calls))
+                        self._retry = batch
+                        ok = False
+            if self.live is not None:
+                ok = self.live.flush() and ok
+        return ok
+
+    def flush(self) -> bool:
+        return self.write(self.collect())

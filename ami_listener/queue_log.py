@@ -1,0 +1,158 @@
+"""Reconciliation from queue_log: the durable record of calls that ended unseen.
+
+When the AMI link drops (or the listener restarts) mid-call, the end of the
+call happens while nobody listens. Asterisk still appends it to queue_log,
+whose callid is the queue caller's Uniqueid, so after every (re)login the calls
+that no longer have live channels are completed from their queue_log lines
+(file at `connections.queue_log.path`, or the realtime `queue_log` table).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ami_listener.calls import CallRecord
+from servicedesk.models import QueueLogEntry
+
+log = logging.getLogger(__name__)
+
+OUTCOME_EVENTS = {
+    "ABANDON": "abandoned",
+    "EXITWITHTIMEOUT": "timeout",
+    "EXITEMPTY": "exit_empty",
+    "EXITWITHKEY": "exit_key",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLogLine:
+    time: float
+    callid: str
+    queue: str
+    agent: str
+    event: str
+    data: tuple[str, ...]
+
+    def d(self, i: int) -> str:
+        return self.data[i] if i < len(self.data) else ""
+
+
+def parse_line(line: str) -> QueueLogLine | None:
+    parts = line.rstrip("\r\n").split("|")
+    if len(parts) < 5:
+        return None
+    try:
+        when = float(parts[0])
+    except ValueError:
+        return None
+    return QueueLogLine(when, parts[1], parts[2], parts[3], parts[4], tuple(parts[5:]))
+
+
+def read_file(path: str, callids: set[str], since: float = 0.0) -> dict[str, list[QueueLogLine]]:
+    """Lines of the given calls from a queue_log file (missing file → nothing)."""
+    out: dict[str, list[QueueLogLine]] = {}
+    if not callids or not path or not os.path.exists(path):
+        return out
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for raw in fh:
+            bar = raw.find("|")
+            if bar < 0:
+                continue
+            end = raw.find("|", bar + 1)
+            if raw[bar + 1 : end] not in callids:
+                continue
+            line = parse_line(raw)
+            if line is not None and line.time >= since:
+                out.setdefault(line.callid, []).append(line)
+    return out
+
+
+def read_table(factory: sessionmaker[Session], callids: set[str]) -> dict[str, list[QueueLogLine]]:
+    out: dict[str, list[QueueLogLine]] = {}
+    if not callids:
+        return out
+    with factory() as session:
+        rows = session.scalars(
+            select(QueueLogEntry)
+            .where(QueueLogEntry.callid.in_(sorted(callids)))
+            .order_by(QueueLogEntry.id)
+        ).all()
+        for r in rows:
+            line = parse_line(
+                "|".join(
+                    [
+                        r.time,
+                        r.callid,
+                        r.queuename,
+                        r.agent,
+                        r.event,
+                        r.data1,
+                        r.data2,
+                        r.data3,
+                        r.data4,
+                        r.data5,
+                    ]
+                )
+            )
+            if line is None:
+                # the realtime table may store a datetime string rather than an epoch
+                continue
+            out.setdefault(line.callid, []).append(line)
+    return out
+
+
+def _int(value: str) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def apply_lines(
+    call: CallRecord, lines: Iterable[QueueLogLine], login_for_member: dict[str, str]
+) -> float | None:
+    """Complete `call` from its queue_log lines; returns the time of the last line."""
+    last: float | None = None
+    for line in sorted(lines, key=lambda x: x.time):
+        last = line.time
+        ev = line.event
+        if ev == "ENTERQUEUE":
+            call.queue = call.queue or line.queue
+            if call.entered_queue_at is None:
+                call.entered_queue_at = line.time
+            if call.queue_position is None:
+                call.queue_position = _int(line.d(2))
+            if not call.caller_num and line.d(1):
+                call.caller_num = line.d(1)
+        elif ev == "CONNECT":
+            if call.outcome is None:
+                call.outcome = "answered"
+            call.hold_seconds = _int(line.d(0))
+            if call.answered_at is None:
+                call.answered_at = line.time
+            call.agent_member = line.agent
+            call.agent_login = call.agent_login or login_for_member.get(line.agent)
+        elif ev in ("COMPLETECALLER", "COMPLETEAGENT"):
+            call.outcome = call.outcome or "answered"
+            call.hold_seconds = _int(line.d(0))
+            call.talk_seconds = _int(line.d(1))
+            call.hung_up_by = "caller" if ev == "COMPLETECALLER" else "agent"
+            call.agent_member = line.agent
+            call.agent_login = call.agent_login or login_for_member.get(line.agent)
+        elif ev == "TRANSFER":
+            call.outcome = "transferred"
+            call.hung_up_by = "agent"
+            call.hold_seconds = _int(line.d(2))
+            call.talk_seconds = _int(line.d(3))
+        elif ev in OUTCOME_EVENTS:
+            call.outcome = OUTCOME_EVENTS[ev]
+            call.hold_seconds = _int(line.d(3 if ev == "EXITWITHKEY" else 2))
+            call.hung_up_by = "caller" if ev == "ABANDON" else "system"
+        call.source = "queue_log"
+    return last

@@ -1,0 +1,305 @@
+"""The listener process: AMI link + ingest + periodic flush + resync + panel commands.
+
+Lifecycle: `start()` loads calls left unfinished by a previous run (the
+database holds in-flight state), then runs the AMI link; every (re)login
+triggers `resync` (QueueStatus, QueueSummary, CoreShowChannels, then
+queue_log reconciliation of calls that ended unseen). `stop()` ends the link
+and flushes everything still staged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from ami_listener.commands import CommandError, to_action
+from ami_listener.ingest import Ingest
+from ami_listener.link import AmiLink, Backoff
+from ami_listener.live import LivePublisher
+from ami_listener.queue_log import apply_lines, read_file, read_table
+from ami_listener.store import CallStore
+from servicedesk.bus import Bus
+from servicedesk.config import CentralitaConfig
+
+log = logging.getLogger(__name__)
+
+COMMAND_MAX_AGE_MS = 5 * 60 * 1000
+
+
+@dataclass
+class ListenerOptions:
+    flush_interval: float = 0.2
+    flush_max: int = 500
+    backoff: Backoff | None = None
+    refused_backoff: Backoff | None = None
+    use_filters: bool = True
+    command_block_ms: int = 1000
+    action_timeout: float = 10.0
+
+
+def queue_settings_from(cfg: CentralitaConfig) -> Callable[[str], tuple[int, int]]:
+    defs = cfg.queue_definitions()
+
+    def lookup(queue: str) -> tuple[int, int]:
+        d = defs.get(queue)
+        s = d.settings if d else cfg.queue_defaults
+        return s.servicelevel, s.short_abandon
+
+    return lookup
+
+
+def wrapup_from(cfg: CentralitaConfig) -> Callable[[str], int]:
+    defs = cfg.queue_definitions()
+
+    def lookup(queue: str) -> int:
+        d = defs.get(queue)
+        return (d.settings if d else cfg.queue_defaults).wrapuptime
+
+    return lookup
+
+
+class ListenerService:
+    def __init__(
+        self,
+        cfg: CentralitaConfig,
+        session_factory: sessionmaker[Session] | None,
+        redis_client: redis.Redis | None,
+        secret: str,
+        options: ListenerOptions | None = None,
+        wrapup_for: Callable[[str], int] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.opts = options or ListenerOptions()
+        conn = cfg.connections
+        self.pbx_id = conn.pbx_id
+        self.factory = session_factory
+        self.store = CallStore(session_factory, self.pbx_id) if session_factory else None
+        self.bus = Bus(redis_client, conn.redis.key_prefix) if redis_client is not None else None
+        self.live = (
+            LivePublisher(
+                self.bus,
+                cfg.service.timezone,
+                self.store.contact_info if self.store else None,
+            )
+            if self.bus is not None
+            else None
+        )
+        logins = {a.interface: (a.login, a.name) for a in cfg.agents}
+        self.ingest = Ingest(
+            self.pbx_id,
+            self.store,
+            self.live,
+            interface_logins=logins,
+            queue_settings=queue_settings_from(cfg),
+            wrapup_for=wrapup_for or wrapup_from(cfg),
+        )
+        ami = conn.ami
+        self.link = AmiLink(
+            ami.host,
+            ami.port,
+            ami.username,
+            secret,
+            parser=self.ingest.parser,
+            on_event=self.ingest.handle,
+            on_login=self.resync,
+            ping_interval=ami.ping_interval,
+            ping_timeout=ami.ping_timeout,
+            backoff=self.opts.backoff,
+            refused_backoff=self.opts.refused_backoff,
+            use_filters=self.opts.use_filters,
+        )
+        self.resyncs = 0
+        self.reconciled = 0
+        self.commands_done = 0
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._stopping = asyncio.Event()
+        self._resynced = asyncio.Event()
+
+    # --- lifecycle -----------------------------------------------------------
+    async def start(self) -> None:
+        if self.store is not None:
+            open_calls = await asyncio.to_thread(self.store.load_open_calls)
+            for call in open_calls:
+                self.ingest.calls.calls.setdefault(call.linkedid, call)
+            if open_calls:
+                log.info("restored %d unfinished calls from the database", len(open_calls))
+        self._tasks = [
+            asyncio.create_task(self.link.run(), name="ami-link"),
+            asyncio.create_task(self._flusher(), name="flusher"),
+            asyncio.create_task(self._ticker(), name="wrapup-ticker"),
+        ]
+        if self.bus is not None:
+            self._tasks.append(asyncio.create_task(self._commands(), name="commands"))
+
+    async def stop(self) -> None:
+        """Stop the link and background tasks, then flush what is still staged."""
+        self._stopping.set()
+        self.link.stop()
+        for task in self._tasks:
+            if task.get_name() != "ami-link":
+                task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 5)
+        await self.flush()
+
+    async def run_forever(self) -> None:
+        await self.start()
+        try:
+            await self._stopping.wait()
+        finally:
+            await self.stop()
+
+    async def flush(self) -> bool:
+        batch = self.ingest.collect()
+        return await asyncio.to_thread(self.ingest.write, batch)
+
+    async def wait_resynced(self, timeout: float) -> None:
+        await asyncio.wait_for(self._resynced.wait(), timeout)
+
+    async def _flusher(self) -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(0.05)
+            due = time.monotonic() - last >= self.opts.flush_interval
+            if self.ingest.pending() >= self.opts.flush_max or (due and self.ingest.pending()):
+                await self.flush()
+                last = time.monotonic()
+            elif due:
+                if self.live is not None and self.live.pending:
+                    await asyncio.to_thread(self.live.flush)
+                last = time.monotonic()
+
+    async def _ticker(self) -> None:
+        """Wrap-up ends on the clock too, not only when a later event arrives."""
+        while True:
+            await asyncio.sleep(1.0)
+            self.ingest.agents.tick(time.time())
+
+    # --- resync ---------------------------------------------------------------
+    async def resync(self, link: AmiLink) -> None:
+        """Rebuild live state after every login; complete calls that ended unseen."""
+        self._resynced.clear()
+        t = self.opts.action_timeout
+        calls = self.ingest.calls
+        calls.last_ts = max(calls.last_ts, time.time())
+        now = calls.last_ts
+        status = await link.send({"Action": "QueueStatus"}, as_list=True, timeout=t)
+        present: dict[str, set[str]] = {}
+        for msg in _as_list(status):
+            if msg.get("Event") == "QueueMember":
+                login = self.ingest.agents.login_for(
+                    msg.get("Location") or msg.get("Interface") or "", msg.get("Name") or ""
+                )
+                present.setdefault(login, set()).add(msg.get("Queue") or "")
+        self.ingest.agents.resync_members(present, now)
+        summary = await link.send({"Action": "QueueSummary"}, as_list=True, timeout=t)
+        for msg in _as_list(summary):
+            if msg.get("Event") == "QueueSummary":
+                log.info(
+                    "queue %s: logged in %s, available %s, callers %s",
+                    msg.get("Queue"),
+                    msg.get("LoggedIn"),
+                    msg.get("Available"),
+                    msg.get("Callers"),
+                )
+        channels = await link.send({"Action": "CoreShowChannels"}, as_list=True, timeout=t)
+        live: dict[str, set[str]] = {}
+        for msg in _as_list(channels):
+            if msg.get("Event") == "CoreShowChannel":
+                live.setdefault(msg.get("Linkedid") or "", set()).add(msg.get("Uniqueid") or "")
+        gone = calls.resync_channels(live, now)
+        if gone:
+            await self._reconcile(gone, now)
+        self.resyncs += 1
+        self._resynced.set()
+
+    async def _reconcile(self, gone: list[Any], now: float) -> None:
+        ids: set[str] = set()
+        for call in gone:
+            ids.update(call.caller_uids | {call.uniqueid, call.linkedid})
+        source = self.cfg.connections.queue_log
+        found: dict[str, list[Any]] = {}
+        if source.path:
+            since = min((c.started_at for c in gone), default=0.0) - 60
+            found = await asyncio.to_thread(read_file, source.path, ids, since)
+        elif source.table and self.factory is not None:
+            found = await asyncio.to_thread(read_table, self.factory, ids)
+        members = dict(self.ingest.agents.by_member_name)
+        for call in gone:
+            lines = [
+                line for uid in (call.caller_uids | {call.uniqueid}) for line in found.get(uid, [])
+            ]
+            last = apply_lines(call, lines, members) if lines else None
+            self.ingest.calls.finish_unseen(call, last, now)
+            self.reconciled += 1
+        log.info("reconciled %d calls that ended while disconnected", len(gone))
+
+    # --- panel commands ----------------------------------------------------------
+    async def _commands(self) -> None:
+        assert self.bus is not None
+        keys = self.bus.keys
+        cursor_key = keys.commands + ":last_id"
+        last = await asyncio.to_thread(self.bus.r.get, cursor_key) or "0-0"
+        while True:
+            try:
+                entries = await asyncio.to_thread(
+                    self.bus.read, keys.commands, last, self.opts.command_block_ms, 50
+                )
+            except redis.RedisError as exc:
+                log.warning("commands stream unavailable: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            for entry_id, fields in entries:
+                result = await self._execute(entry_id, fields)
+                try:
+                    await asyncio.to_thread(self.bus.publish, keys.command_results, result)
+                    await asyncio.to_thread(self.bus.r.set, cursor_key, entry_id)
+                except redis.RedisError as exc:
+                    log.warning("could not publish command result: %s", exc)
+                last = entry_id
+                self.commands_done += 1
+
+    async def _execute(self, entry_id: str, fields: dict[str, str]) -> dict[str, str]:
+        cid = fields.get("id", entry_id)
+        age_ms = time.time() * 1000 - int(entry_id.split("-")[0])
+        if age_ms > COMMAND_MAX_AGE_MS:
+            return {"id": cid, "response": "Error", "message": "expired before execution"}
+        try:
+            action = to_action(fields)
+        except CommandError as exc:
+            return {"id": cid, "response": "Error", "message": str(exc)}
+        while not self._stopping.is_set():
+            try:
+                await self.link.wait_up(5.0)
+                break
+            except TimeoutError:
+                continue  # link down: the command waits, it is not dropped
+        else:
+            return {"id": cid, "response": "Error", "message": "listener stopping"}
+        try:
+            resp = await self.link.send(action, timeout=self.opts.action_timeout)
+        except TimeoutError:
+            return {"id": cid, "response": "Error", "message": "no answer from Asterisk"}
+        except ConnectionError:
+            # sent or not, we cannot know: never re-send a command blindly
+            return {"id": cid, "response": "Error", "message": "AMI link lost; state unknown"}
+        return {
+            "id": cid,
+            "response": str(resp.get("Response") or ""),
+            "message": str(resp.get("Message") or ""),
+        }
+
+
+def _as_list(result: Any) -> list[Any]:
+    if isinstance(result, list):
+        return result
+    return [result] if result is not None else []

@@ -1,0 +1,320 @@
+"""Batched persistence of call records, ring attempts and agent states.
+
+Every write is an upsert keyed by natural keys — calls by (pbx_id, linkedid),
+rings by (call, member, started_at), state changes by their unique event key —
+so replaying a stream, or re-sending a batch after a failed commit, never
+duplicates a row. Unfinished calls are written too (outcome NULL): the database
+is where in-flight state survives a listener restart (`load_open_calls`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from ami_listener.agents import AgentChange, SessionChange
+from ami_listener.calls import CallRecord, Ring
+from ami_listener.timeutil import from_dt, to_dt
+from servicedesk.models import (
+    AgentSession,
+    AgentStateChange,
+    Call,
+    Contact,
+    RingAttempt,
+)
+
+log = logging.getLogger(__name__)
+
+CALL_UPDATE_COLUMNS = (
+    "uniqueid",
+    "line_did",
+    "caller_num",
+    "caller_name",
+    "contact_id",
+    "language",
+    "ivr_choices",
+    "category",
+    "priority",
+    "vip",
+    "incident_number",
+    "queue",
+    "queue_position",
+    "started_at",
+    "entered_queue_at",
+    "answered_at",
+    "ended_at",
+    "hold_seconds",
+    "talk_seconds",
+    "agent_login",
+    "agent_member",
+    "hung_up_by",
+    "outcome",
+    "source",
+    "updated_at",
+)
+
+
+@dataclass(slots=True)
+class CallSnapshot:
+    """A call frozen at flush time, safe to hand to the writer thread."""
+
+    row: dict[str, Any]
+    rings: list[dict[str, Any]]
+    done: bool
+
+
+def snapshot(call: CallRecord, pbx_id: str) -> CallSnapshot:
+    now = datetime.now(UTC)
+    row = {
+        "pbx_id": pbx_id,
+        "linkedid": call.linkedid,
+        "uniqueid": call.uniqueid,
+        "line_did": (call.var("CENTRALITA_LINE") or call.line_did or None),
+        "caller_num": _cut(call.caller_num, 80),
+        "caller_name": _cut(call.caller_name, 200),
+        "contact_id": call.contact_id(),
+        "language": call.language(),
+        "ivr_choices": call.ivr_choices(),
+        "category": _cut(call.var("CENTRALITA_CATEGORY"), 40),
+        "priority": _cut(call.var("CENTRALITA_PRIORITY"), 16),
+        "vip": call.var("CENTRALITA_VIP") == "1",
+        "incident_number": call.incident_number(),
+        "queue": call.queue,
+        "queue_position": call.queue_position,
+        "started_at": to_dt(call.started_at),
+        "entered_queue_at": to_dt(call.entered_queue_at),
+        "answered_at": to_dt(call.answered_at),
+        "ended_at": to_dt(call.ended_at) if call.done else None,
+        "hold_seconds": call.hold_seconds,
+        "talk_seconds": call.talk_seconds,
+        "agent_login": call.agent_login,
+        "agent_member": call.agent_member,
+        "hung_up_by": call.hung_up_by if call.done or call.talk_seconds is not None else None,
+        "outcome": call.outcome,
+        "source": call.source,
+        "updated_at": now,
+    }
+    if row["line_did"]:
+        row["line_did"] = _cut(row["line_did"], 32)
+    rings = [
+        {
+            "agent_login": r.agent_login,
+            "member": r.member or r.member_name,
+            "started_at": to_dt(r.started_at),
+            "result": r.result,
+            "ring_ms": r.ring_ms,
+        }
+        for r in call.rings
+    ]
+    return CallSnapshot(row, rings, call.done)
+
+
+def _cut(value: str | None, n: int) -> str | None:
+    return None if value is None else value[:n]
+
+
+def _insert(engine: Engine, table: Any) -> Any:
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class CallStore:
+    def __init__(self, factory: sessionmaker[Session], pbx_id: str) -> None:
+        self.factory = factory
+        self.pbx_id = pbx_id
+        bind = factory.kw.get("bind")
+        assert isinstance(bind, Engine), "session factory must be bound to an engine"
+        self.engine: Engine = bind
+        self._contacts: dict[int, tuple[str | None, str | None]] = {}
+
+    # --- writes ---------------------------------------------------------
+    def write(
+        self,
+        calls: list[CallSnapshot],
+        changes: Iterable[AgentChange] = (),
+        sessions: Iterable[SessionChange] = (),
+    ) -> None:
+        """One transaction per batch; raises on failure so the caller keeps the batch."""
+        with self.factory() as session, session.begin():
+            if calls:
+                self._upsert_calls(session, calls)
+            self._insert_changes(session, list(changes))
+            for s in sessions:
+                self._session(session, s)
+
+    def _upsert_calls(self, session: Session, calls: list[CallSnapshot]) -> None:
+        table = Call.__table__
+        stmt = _insert(self.engine, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["pbx_id", "linkedid"],
+            set_={c: getattr(stmt.excluded, c) for c in CALL_UPDATE_COLUMNS},
+        )
+        rows = [c.row for c in calls]
+        session.execute(stmt, rows)
+        with_rings = [c for c in calls if c.rings]
+        if not with_rings:
+            return
+        ids = dict(
+            session.execute(
+                select(Call.linkedid, Call.id).where(
+                    Call.pbx_id == self.pbx_id,
+                    Call.linkedid.in_([c.row["linkedid"] for c in with_rings]),
+                )
+            ).all()
+        )
+        ring_rows = []
+        for c in with_rings:
+            call_id = ids.get(c.row["linkedid"])
+            if call_id is None:
+                continue
+            seen: set[tuple[str, Any]] = set()
+            for r in c.rings:
+                key = (r["member"], r["started_at"])
+                if key in seen:
+                    continue
+                seen.add(key)
+                ring_rows.append({"call_id": call_id, **r})
+        if ring_rows:
+            rstmt = _insert(self.engine, RingAttempt.__table__)
+            rstmt = rstmt.on_conflict_do_update(
+                index_elements=["call_id", "member", "started_at"],
+                set_={
+                    "result": rstmt.excluded.result,
+                    "ring_ms": rstmt.excluded.ring_ms,
+                    "agent_login": rstmt.excluded.agent_login,
+                },
+            )
+            session.execute(rstmt, ring_rows)
+
+    def _insert_changes(self, session: Session, changes: list[AgentChange]) -> None:
+        if not changes:
+            return
+        rows = [
+            {
+                "pbx_id": self.pbx_id,
+                "agent_login": c.login,
+                "at": to_dt(c.at),
+                "kind": c.kind,
+                "reason": (c.reason or None) and c.reason[:80],
+                "queue": c.queue,
+            }
+            for c in changes
+        ]
+        stmt = _insert(self.engine, AgentStateChange.__table__).on_conflict_do_nothing(
+            index_elements=["pbx_id", "agent_login", "at", "kind", "queue"]
+        )
+        session.execute(stmt, rows)
+
+    def _session(self, session: Session, s: SessionChange) -> None:
+        login_at = to_dt(s.login_at)
+        existing = session.execute(
+            select(AgentSession.id, AgentSession.logout_at).where(
+                AgentSession.pbx_id == self.pbx_id,
+                AgentSession.agent_login == s.login,
+                AgentSession.queue == s.queue,
+                AgentSession.login_at == login_at,
+            )
+        ).first()
+        if existing is None:
+            session.add(
+                AgentSession(
+                    pbx_id=self.pbx_id,
+                    agent_login=s.login,
+                    interface=s.interface,
+                    queue=s.queue,
+                    penalty=s.penalty,
+                    login_at=login_at,
+                    logout_at=to_dt(s.logout_at),
+                )
+            )
+            session.flush()
+        elif s.logout_at is not None:
+            session.execute(
+                update(AgentSession)
+                .where(AgentSession.id == existing[0])
+                .values(logout_at=to_dt(s.logout_at))
+            )
+
+    # --- reads ------------------------------------------------------------
+    def load_open_calls(self) -> list[CallRecord]:
+        """Calls persisted unfinished (ended_at NULL) by an earlier run of this listener."""
+        out: list[CallRecord] = []
+        with self.factory() as session:
+            rows = session.scalars(
+                select(Call).where(and_(Call.pbx_id == self.pbx_id, Call.ended_at.is_(None)))
+            ).all()
+            for row in rows:
+                call = CallRecord(
+                    linkedid=row.linkedid,
+                    uniqueid=row.uniqueid,
+                    started_at=from_dt(row.started_at) or 0.0,
+                )
+                call.caller_uids.update({row.linkedid, row.uniqueid})
+                call.caller_num = row.caller_num
+                call.caller_name = row.caller_name
+                call.line_did = row.line_did
+                call.queue = row.queue
+                call.queue_position = row.queue_position
+                call.entered_queue_at = from_dt(row.entered_queue_at)
+                call.answered_at = from_dt(row.answered_at)
+                call.hold_seconds = row.hold_seconds
+                call.talk_seconds = row.talk_seconds
+                call.agent_login = row.agent_login
+                call.agent_member = row.agent_member
+                call.outcome = row.outcome
+                call.in_queue = row.entered_queue_at is not None and row.outcome is None
+                if row.language:
+                    call.variables["IVR_LANG"] = row.language
+                if row.contact_id:
+                    call.variables["CENTRALITA_CONTACT"] = str(row.contact_id)
+                for ring in row.rings:
+                    call.rings.append(
+                        Ring(
+                            ring.member,
+                            ring.member,
+                            ring.agent_login or "",
+                            from_dt(ring.started_at) or 0.0,
+                            "",
+                            ring.result,
+                            ring.ring_ms,
+                        )
+                    )
+                out.append(call)
+        return out
+
+    def finished_linkedids(self, linkedids: Iterable[str]) -> set[str]:
+        ids = list(linkedids)
+        if not ids:
+            return set()
+        with self.factory() as session:
+            return set(
+                session.scalars(
+                    select(Call.linkedid).where(
+                        Call.pbx_id == self.pbx_id,
+                        Call.linkedid.in_(ids),
+                        Call.ended_at.is_not(None),
+                    )
+                ).all()
+            )
+
+    def contact_info(self, contact_id: int | None) -> tuple[str | None, str | None]:
+        """(contact name, organisation name), looked up once per contact."""
+        if contact_id is None:
+            return None, None
+        if contact_id not in self._contacts:
+            with self.factory() as session:
+                contact = session.get(Contact, contact_id)
+                if contact is None:
+                    self._contacts[contact_id] = (None, None)
+                else:
+                    org = contact.organisation.name if contact.organisation else None
+                    self._contacts[contact_id] = (contact.name, org)
+        return self._contacts[contact_id]
