@@ -30,7 +30,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -267,7 +267,7 @@ class _Session(asyncio.Protocol):
         action = p.get_action(headers)
         if not action:
             self.send(p.serialize(p.error(action_id, "Missing action in request")))
-            self._security_event("RequestBadFormat", "NONE")
+            self._bad_format("NONE")
             return True
         low = action.lower()
         if not self.authenticated and low not in ("login", "logoff", "challenge"):
@@ -277,7 +277,11 @@ class _Session(asyncio.Protocol):
         authority = p.ACTION_AUTHORITY.get(canonical, 0)
         if authority and not (self.writeperm & authority):
             self.send(p.serialize(p.error(action_id, "Permission denied")))
-            self._security_event("RequestNotAllowed", action)
+            self._security_event(
+                "RequestNotAllowed",
+                account=self.username,
+                required=[("RequestType", f"Action: {action}")],
+            )
             return True
         if low == "login":
             return await self._login(headers, action_id)
@@ -309,7 +313,7 @@ class _Session(asyncio.Protocol):
             replies = [p.error(action_id, "Internal error")]
         if replies is None:
             self.send(p.serialize(p.error(action_id, p.UNKNOWN_COMMAND.format(action=action))))
-            self._security_event("RequestBadFormat", action)
+            self._bad_format(action)
             return True
         if replies:
             self.send(p.serialize_many(replies))
@@ -322,14 +326,20 @@ class _Session(asyncio.Protocol):
         username = p.get_header(headers, "Username")
         user = self.server.users.get(username) if username else None
         ok = False
-        if user is not None:
-            if p.get_header(headers, "AuthType").lower() == "md5":
-                key = p.get_header(headers, "Key")
-                if key and self.challenge:
-                    digest = hashlib.md5((self.challenge + user.secret).encode()).hexdigest()
-                    ok = digest == key
-            else:
-                ok = p.get_header(headers, "Secret") == user.secret
+        if user is None:
+            if username:
+                self._security_event("InvalidAccountID", account=username)
+        elif p.get_header(headers, "AuthType").lower() == "md5":
+            key = p.get_header(headers, "Key")
+            if key and self.challenge:
+                digest = hashlib.md5((self.challenge + user.secret).encode()).hexdigest()
+                ok = digest == key
+                # ChallengeResponseFailed needs the session's (still empty) username:
+                # Asterisk drops it, so nothing is reported here
+        else:
+            ok = p.get_header(headers, "Secret") == user.secret
+            if not ok:
+                self._security_event("InvalidPassword", account=username, version="2")
         if not ok:
             await asyncio.sleep(self.opts.login_fail_delay)
             self.send(p.serialize(p.error(action_id, "Authentication failed")))
@@ -357,7 +367,12 @@ class _Session(asyncio.Protocol):
                 ]
             )
         self.send(p.serialize_many(out))
-        self._security_event("SuccessfulAuth", None)
+        self._security_event(
+            "SuccessfulAuth",
+            account=self.username,
+            required=[("UsingPassword", "0")],  # Asterisk never fills it in (trace: 0)
+            severity="Informational",
+        )
         return True
 
     def _challenge(self, headers: Headers, action_id: str | None) -> None:
@@ -380,37 +395,52 @@ class _Session(asyncio.Protocol):
         else:
             self.send(p.serialize(p.error(action_id, "Invalid event mask")))
 
-    def _security_event(self, name: str, request: str | None) -> None:
-        """Broadcast a security event laid out like Asterisk's security_events.c."""
+    def _security_event(
+        self,
+        name: str,
+        *,
+        account: str | None = None,
+        required: Sequence[tuple[str, str]] = (),
+        optional: Sequence[tuple[str, str]] = (),
+        severity: str = "Error",
+        version: str = "1",
+    ) -> None:
+        """Broadcast a security event laid out like security_events.c's sec_events[] table.
+
+        Field order: the common required IEs (AccountID among them unless `account` is
+        None), the event's own required IEs, then SessionTV and the optional ones.
+        A required AccountID that is empty makes Asterisk drop the event; so do we.
+        """
+        if account is not None and not account:
+            return
         now = self.server.clock()
         h: Headers = [
             ("Event", name),
             ("Privilege", _SECURITY_PRIV),
             ("Timestamp", p.timestamp(now)),
             ("EventTV", p.event_tv(now)),
+            ("Severity", severity),
+            ("Service", "AMI"),
+            ("EventVersion", version),
         ]
-        if name == "SuccessfulAuth":
-            h += [("Severity", "Informational"), ("Service", "AMI"), ("EventVersion", "1")]
-            h += [("AccountID", self.username)]
-        else:
-            h += [("Severity", "Error"), ("Service", "AMI"), ("EventVersion", "1")]
-            if name == "RequestNotAllowed":
-                if not self.username:
-                    return  # required AccountID missing: Asterisk drops the event
-                h += [("AccountID", self.username)]
+        if account is not None:
+            h.append(("AccountID", account))
         h += [
             ("SessionID", self.session_id),
             ("LocalAddress", self.local_addr),
             ("RemoteAddress", self.remote_addr),
+            *required,
+            ("SessionTV", p.event_tv(self.session_tv)),
+            *optional,
         ]
-        if name == "SuccessfulAuth":
-            h += [("UsingPassword", "0")]  # Asterisk never fills it in (trace: 0)
-        else:
-            h += [("RequestType", f"Action: {request}")]
-        h += [("SessionTV", p.event_tv(self.session_tv))]
-        if name == "RequestBadFormat" and self.username:
-            h += [("AccountID", self.username)]
         self.server.broadcast(_SECURITY_MASK, h)
+
+    def _bad_format(self, action: str) -> None:
+        self._security_event(
+            "RequestBadFormat",
+            required=[("RequestType", f"Action: {action}")],
+            optional=[("AccountID", self.username)] if self.username else [],
+        )
 
 
 def _addr(sockname: object) -> str:

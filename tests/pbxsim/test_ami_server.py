@@ -564,3 +564,27 @@ async def test_users_from_config_logs_in_the_configured_listener(monkeypatch, ex
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_failed_logins_are_reported_to_security_listeners(server):
+    watcher = await Client.connect(server)
+    await watcher.login(events="security")
+    await watcher.read_message()  # its own SuccessfulAuth
+    bad = await Client.connect(server)
+    await bad.send(("Action", "Login"), ("Username", "ceo"), ("Secret", "nope"))
+    note = await watcher.read_message()
+    assert list(note) == [
+        "Event", "Privilege", "Timestamp", "EventTV", "Severity", "Service", "EventVersion",
+        "AccountID", "SessionID", "LocalAddress", "RemoteAddress", "SessionTV",
+    ]  # fmt: skip
+    assert (note["Event"], note["AccountID"], note["EventVersion"]) == (
+        "InvalidPassword",
+        "ceo",
+        "2",
+    )
+    ghost = await Client.connect(server)
+    await ghost.send(("Action", "Login"), ("Username", "ghost"), ("Secret", "x"))
+    note = await watcher.read_message()
+    assert (note["Event"], note["AccountID"]) == ("InvalidAccountID", "ghost")
+    for c in (watcher, bad, ghost):
+        await c.close()
