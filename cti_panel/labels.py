@@ -50,9 +50,9 @@ WRAPUP = {
     "wrong_number": _l("wrong number"),
 }
 POP = {
-    "ring": _l("Ringing"),
-    "answer": _l("Answered"),
-    "end": _l("Ended"),
+    "ring": _l("Incoming call"),
+    "answer": _l("In conversation"),
+    "end": _l("Call ended"),
 }
 EVENT_KIND = {
     "created": _l("created"),
