@@ -15,7 +15,7 @@ from servicedesk.config import CentralitaConfig
 
 from . import names
 from .parse import ConfFile, ConfParseError, parse_conf, parse_dialplan
-from .prompt_catalogue import full_catalogue, missing_texts
+from .prompt_catalogue import LANGUAGES, full_catalogue, missing_texts
 from .site import TRUNK_HOST_PLACEHOLDER
 
 REQUIRED_FILES = (
@@ -78,8 +78,13 @@ def check_texts(
     files: dict[str, str],
     secrets: dict[str, str] | None = None,
     prompts_extra: dict[str, dict[str, str]] | None = None,
+    sounds_dir: Path | None = None,
 ) -> CheckReport:
-    """Check generated file texts against the config (secrets: name → text, if any)."""
+    """Check generated file texts against the config (secrets: name → text, if any).
+
+    With `sounds_dir`, every prompt the dialplan and queues play must exist there as
+    ``<lang>/centralita/<key>.wav`` for both languages.
+    """
     report = CheckReport()
     err, warn = report.errors.append, report.warnings.append
     parsed: dict[str, ConfFile] = {}
@@ -256,6 +261,12 @@ def check_texts(
             used.update(s[len(prefix) :] for s in value.split(",") if s.startswith(prefix))
     for key in sorted(used - set(catalogue)):
         err(f"prompt {key!r} is played but not in the catalogue")
+    if sounds_dir is not None:
+        for key in sorted(used):
+            for lang in LANGUAGES:
+                wav = sounds_dir / lang / names.PROMPT_DIR / f"{key}.wav"
+                if not wav.is_file():
+                    err(f"sound {wav} is missing (run `centralita conf prompts`)")
 
     # --- secrets -------------------------------------------------------------
     secrets = secrets or {}
@@ -270,7 +281,9 @@ def check_texts(
     return report
 
 
-def check_dir(cfg: CentralitaConfig, directory: Path) -> CheckReport:
+def check_dir(
+    cfg: CentralitaConfig, directory: Path, sounds_dir: Path | None = None
+) -> CheckReport:
     files = {}
     for name in REQUIRED_FILES:
         path = directory / name
@@ -281,7 +294,7 @@ def check_dir(cfg: CentralitaConfig, directory: Path) -> CheckReport:
         path = directory / name
         if path.exists():
             secrets[name] = path.read_text(encoding="utf-8")
-    report = check_texts(cfg, files, secrets)
+    report = check_texts(cfg, files, secrets, sounds_dir=sounds_dir)
     for name in names.SECRET_FILES:
         path = directory / name
         if path.exists() and path.stat().st_mode & 0o077:

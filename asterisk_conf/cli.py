@@ -27,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     chk = sub.add_parser("check", help="validate cross-references between TOML and .conf files")
     chk.add_argument("--config", required=True)
     chk.add_argument("--dir", help="generated directory to check (default: generate in memory)")
+    chk.add_argument("--sounds", help="sounds directory: require every played prompt's WAV")
     chk.set_defaults(func=_check)
 
     pr = sub.add_parser("prompts", help="render the IVR prompts to 8 kHz WAV with espeak-ng")
@@ -99,14 +100,15 @@ def _check(args: argparse.Namespace) -> int:
     cfg = _load(args.config)
     if cfg is None:
         return 1
+    sounds = Path(args.sounds) if args.sounds else None
     if args.dir:
         directory = Path(args.dir)
         if not directory.is_dir():
             print(f"error: {directory}: not a directory", file=sys.stderr)
             return 1
-        return _print_report(check_dir(cfg, directory))
+        return _print_report(check_dir(cfg, directory, sounds))
     result = generate(cfg, _site(args))
-    return _print_report(check_texts(cfg, result.files, result.secrets))
+    return _print_report(check_texts(cfg, result.files, result.secrets, sounds_dir=sounds))
 
 
 def _prompts(args: argparse.Namespace) -> int:

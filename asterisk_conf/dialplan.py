@@ -109,6 +109,15 @@ class DialplanBuilder:
             "CENTRALITA_ACTION": "queue",
         }
 
+    def did_aliases(self, did: str) -> list[str]:
+        """`+<did>`, and the last 10 digits when no other line shares them."""
+        aliases = [f"+{did}"]
+        national = did[-10:]
+        others = [ln.did.lstrip("+") for ln in self.cfg.lines.values()]
+        if national != did and sum(o[-10:] == national for o in others) == 1:
+            aliases.append(national)
+        return aliases
+
     def inbound(self) -> Context:
         ctx = Context(
             names.INBOUND_CONTEXT,
@@ -139,8 +148,10 @@ class DialplanBuilder:
             ext.add("Set(CHANNEL(language)=${IVR_LANG})", label="queue")
             ext.add(QUEUE_APP)
             ext.add(f"Goto({names.AFTER_QUEUE_CONTEXT},s,1)")
-            # Providers that keep the '+' of an E.164 DID reach the same extension.
-            ctx.exten(f"+{did}").add(f"Goto({names.INBOUND_CONTEXT},{did},1)")
+            # Providers that keep the '+' of an E.164 DID, or send only the national
+            # 10 digits, reach the same extension (the IVR then sees the full DID).
+            for alias in self.did_aliases(did):
+                ctx.exten(alias).add(f"Goto({names.INBOUND_CONTEXT},{did},1)")
         self._hangup_hook(ctx)
         return ctx
 

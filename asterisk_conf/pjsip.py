@@ -35,11 +35,12 @@ def _callerid(name: str, number: str) -> str:
 
 def build_pjsip(cfg: CentralitaConfig, site: SiteOptions) -> str:
     parts: list[str] = []
+    # ip first: a carrier caller whose number equals an agent login is still the trunk.
     parts.append(
         Section("global")
         .add("type", "global")
         .add("user_agent", "Centralita")
-        .add("endpoint_identifier_order", "username,ip,anonymous")
+        .add("endpoint_identifier_order", "ip,username")
         .render()
     )
     parts.append(

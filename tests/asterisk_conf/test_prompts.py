@@ -151,3 +151,19 @@ def test_cli_prompts(tmp_path, capsys):
     assert not (tmp_path / "es").exists()
     assert re.search(r"rendered 1 prompt", capsys.readouterr().out)
     assert main([*args, "--only", "closed_hours"]) == 1
+
+
+def test_check_requires_sounds_for_every_played_prompt(example_config, generated, tmp_path):
+    from asterisk_conf.check import check_texts
+
+    report = check_texts(example_config, generated.files, {}, sounds_dir=tmp_path)
+    missing = [e for e in report.errors if e.startswith("sound ")]
+    assert len(missing) == 2 * len(generated.prompts_used)
+    assert any(
+        e.endswith("/es/centralita/goodbye.wav is missing (run `centralita conf prompts`)")
+        for e in missing
+    )
+    played = sorted(generated.prompts_used)
+    render_prompts(example_config, tmp_path, keys=played)
+    report = check_texts(example_config, generated.files, {}, sounds_dir=tmp_path)
+    assert report.errors == []

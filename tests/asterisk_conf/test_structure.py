@@ -245,3 +245,12 @@ def _assert_allowed(parsed):
     if "extensions.conf" in parsed:
         general = parsed["extensions.conf"].named("general")[0]
         assert set(general.option_keys()) <= allow.EXTENSIONS_GENERAL
+
+
+def test_did_aliases_reach_the_line_extension(example_config, parsed):
+    inbound = _dialplan(parsed)[names.INBOUND_CONTEXT]
+    for line in example_config.lines.values():
+        did = line.did.lstrip("+")
+        for alias in (f"+{did}", did[-10:]):
+            step = inbound.extensions[alias].steps[0]
+            assert (step.app, step.args) == ("Goto", [names.INBOUND_CONTEXT, did, "1"])
