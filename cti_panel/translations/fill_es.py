@@ -1,5 +1,9 @@
 """Fills the Spanish catalogue from this table (run after `pybabel update`)."""
 
+import sys
+
+from babel.messages.pofile import read_po, write_po
+
 ES = {
     "agent": "agente",
     "supervisor": "supervisor",
@@ -162,9 +166,6 @@ ES = {
     "Agents": "Agentes",
     "Incidents at risk and breached": "Incidentes en riesgo y vencidos",
 }
-import sys
-
-from babel.messages.pofile import read_po, write_po
 
 path = sys.argv[1]
 with open(path, "rb") as f:
