@@ -174,9 +174,8 @@ def test_usage_for_contract_counts_incidents_in_the_database(session_factory, ex
         feb = usage_for_contract(s, example_config, mine.id, 2026, 2)
         assert feb["high"].used == 1
         in_utc = usage_for_contract(s, example_config, mine.id, 2026, 3, tz="UTC")
-        assert (
-            in_utc["high"].used == 2
-        )  # the 23:59 ticket is April in UTC; the edge is March 1 06:00Z
+        # in UTC the "February" ticket (05:59:59Z on 1 March) is March, the 23:59 one April
+        assert in_utc["high"].used == 2
         other_usage = usage_for_contract(s, example_config, other.id, 2026, 3)
         assert other_usage["high"] == AllotmentUsage("high", 1, 20)
         with pytest.raises(LookupError, match="no contract"):
