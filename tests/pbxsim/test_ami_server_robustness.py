@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from pbxsim import ami_protocol as p
 from pbxsim.ami_server import AmiServer
 from tests.pbxsim import test_ami_server as base
 from tests.pbxsim.test_ami_server import SECRET, Client
@@ -166,6 +167,10 @@ async def test_slow_reader_is_dropped_and_others_keep_their_events(make_server, 
         if len([s for s in server.sessions if s.authenticated]) == 2:
             break
         await asyncio.sleep(0.01)
+    # a fixed small kernel send buffer on the slow session (no autotuning), so the test
+    # does not depend on the machine's tcp_wmem
+    slow = next(s for s in server.sessions if s.username == "ceo" and s.send_events == p.ALL_EVENTS)
+    slow.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
     payload = [("Event", "Newexten"), ("AppData", "x" * 6000)]
     received = 0
 
