@@ -10,6 +10,15 @@ Asterisk 21, so the penalty rule is Queue()'s 8th argument:
 Queue(queuename,options,URL,announceoverride,timeout,AGI,gosub,rule,position)
 (asterisk/asterisk#1534 and PR #1543). Writing the 20-era nine-argument form
 would hand the rule name to `position`.
+
+FastAGI scripts the dialplan runs (all at connections.fastagi host:port):
+``ivr`` (the main flow), ``voicemail`` (turns CENTRALITA_RECORDING, the full .wav
+path, into an incident; runs from the voicemail path or from the h extension if the
+caller hung up while recording), ``callback`` (stores a callback request unless the
+IVR already did and set CENTRALITA_CALLBACK_ID), ``survey`` (post-call hook, only
+when CENTRALITA_SURVEY = 1). A script that fails (AGISTATUS != SUCCESS) never
+strands the caller: callback falls back to a message, voicemail still says goodbye.
+Queue exits set CENTRALITA_EXIT to the QUEUESTATUS that sent the call to overflow.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from dataclasses import dataclass, field
 from servicedesk.config import CentralitaConfig, LineConfig
 
 from . import names
+from .prompt_catalogue import AFTER_HOURS_DIGITS
 from .render import Section, comment_text, render_file
 from .site import SiteOptions
 
@@ -186,7 +196,8 @@ class DialplanBuilder:
         ext.add(f"Playback({self.prompt('no_agents')})")
         offer = f"{self.prompt('message_offer')}&{self.prompt('callback_offer')}"
         ext.add(f"Read(CENTRALITA_CHOICE,{offer},1,,2,5)")
-        ext.add(f'GotoIf($["${{CENTRALITA_CHOICE}}" = "3"]?{names.CALLBACK_CONTEXT},s,1)')
+        digit = AFTER_HOURS_DIGITS["callback"]
+        ext.add(f'GotoIf($["${{CENTRALITA_CHOICE}}" = "{digit}"]?{names.CALLBACK_CONTEXT},s,1)')
         ext.add(f"Goto({names.VOICEMAIL_CONTEXT},s,1)")
         self._hangup_hook(ctx)
         return ctx
