@@ -6,10 +6,13 @@ classes, Asterisk's error texts, and the security events a real Asterisk emits
 on the same connection (SuccessfulAuth, RequestBadFormat, RequestNotAllowed).
 Every other action goes to the engine (`PbxEngine.handle_action`).
 
-Why asyncio.Protocol and not streams: an event is serialised once and written
-with `transport.write` to every interested session, with no await per line or per
-client; slow readers are dropped when their write buffer passes a limit, and
-flooding clients are paused (`pause_reading`) while their actions queue up.
+Why asyncio.Protocol and not streams: an event is serialised once (only if some
+session wants it) and its bytes are queued on every interested session, which
+writes everything of one loop iteration with a single `transport.write`; there
+is no await per line or per client. Slow readers are dropped when their write
+buffer passes a limit, flooding clients are paused (`pause_reading`) while their
+actions queue up, and more than `authlimit` unauthenticated connections are
+refused, as manager.conf's authlimit does.
 
 Events from the engine: `AmiEvent.headers` start with ("Event", name). If the
 second header is not `Privilege`, the server inserts `Privilege: <category>,all`
