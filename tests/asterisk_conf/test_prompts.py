@@ -167,3 +167,14 @@ def test_check_requires_sounds_for_every_played_prompt(example_config, generated
     render_prompts(example_config, tmp_path, keys=played)
     report = check_texts(example_config, generated.files, {}, sounds_dir=tmp_path)
     assert report.errors == []
+
+
+def test_every_catalogue_prompt_renders(example_config, tmp_path):
+    describe = hours_descriptions(example_config)
+    rendered = render_prompts(example_config, tmp_path, describe=describe, workers=2)
+    keys = set(renderable(example_config, describe))
+    assert {r.key for r in rendered} == keys
+    assert {f"closed_hours_{c}" for c in example_config.calendars} <= keys
+    assert len(rendered) == 2 * len(keys)
+    for r in rendered:
+        _assert_asterisk_wav(r.path)
