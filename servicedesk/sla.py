@@ -96,7 +96,10 @@ def clock_state(
 def remaining(
     due: datetime | None, now: datetime, done_at: datetime | None, calendar: BusinessCalendar
 ) -> timedelta | None:
-    """Business time left until `due`; negative (business time overdue) once past it.
+    """Business time left until `due`; once past it, minus the business time overdue.
+
+    A deadline that passed outside hours is overdue by zero business time (the
+    state is still ``breached``: the deadline is an instant).
 
     None when there is no clock or the clock is done.
     """
