@@ -15,6 +15,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, str] = {
     "config": "servicedesk.commands",
     "db": "servicedesk.commands",
+    "ivr": "ivr.cli",
     "conf": "asterisk_conf.cli",
     "panel": "cti_panel.cli",
     "demo": "cti_panel.cli",

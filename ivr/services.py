@@ -355,8 +355,10 @@ class StoreServices:
         if self.redis is None:
             return None
 
-        def fetch_states() -> list[dict[str, str]]:
+        def fetch_states() -> list[dict[str, str]] | None:
             logins = sorted(self.redis.smembers(self.keys.agents))
+            if not logins:
+                return None  # the listener has written nothing: unknown, not "nobody"
             pipe = self.redis.pipeline(transaction=False)
             for login in logins:
                 pipe.hgetall(self.keys.agent_state(login))
@@ -367,7 +369,7 @@ class StoreServices:
                 states = await asyncio.to_thread(fetch_states)
             except Exception:
                 return None  # no live state: route without overflow rather than fail
-            return AgentAvailability.from_states(states)
+            return None if states is None else AgentAvailability.from_states(states)
 
         return await self._cache.get("availability", fetch)
 

@@ -132,10 +132,13 @@ def default_env(**over: str) -> dict[str, str]:
 
 
 class FakeAsterisk:
-    def __init__(self, caller: Caller | None = None) -> None:
+    def __init__(self, caller: Caller | None = None, *, inline_hangup: bool = True) -> None:
         self.caller = caller or Caller()
         self.conv = Conversation()
         self._dead = False
+        # FastAGI gets an inline HANGUP line; classic AGI gets SIGHUP (on_hangup) instead.
+        self.inline_hangup = inline_hangup
+        self.on_hangup: object = None
 
     def _next_press(self, name: str) -> str:
         if self.caller.presses and self.caller.presses[0][0] in name:
@@ -165,7 +168,9 @@ class FakeAsterisk:
         if media and self._hangs_up(tag if verb != "SAY DIGITS" else "SAY DIGITS"):
             self._dead = True
             self.conv.hung_up = True
-            return ["200 result=-1", "HANGUP"]
+            if callable(self.on_hangup):
+                self.on_hangup()
+            return ["200 result=-1", "HANGUP"] if self.inline_hangup else ["200 result=-1"]
         if verb == "STREAM FILE":
             esc = args[1] if len(args) > 1 else ""
             key = self._next_press(name) if esc else ""
@@ -216,6 +221,12 @@ class FakeAsterisk:
         self, port: int, env: dict[str, str] | None = None, timeout: float = 10.0
     ) -> Conversation:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return await self.converse(reader, writer, env, timeout)
+
+    async def converse(
+        self, reader, writer, env: dict[str, str] | None = None, timeout: float = 10.0
+    ) -> Conversation:
+        """Asterisk's side over any stream pair (a socket, or a classic AGI's pipes)."""
         env = env or default_env()
         payload = "".join(f"{k}: {v}\n" for k, v in env.items()) + "\n"
         writer.write(payload.encode())
@@ -233,7 +244,10 @@ class FakeAsterisk:
                 for out in self.respond(verb, rest):
                     writer.write((out + "\n").encode())
             # Asterisk answers our half-close with a final HANGUP and closes.
-            writer.write(b"HANGUP\n")
+            if self.inline_hangup:
+                writer.write(b"HANGUP\n")
+        except (BrokenPipeError, ConnectionResetError):
+            self.conv.closed_by_server = True
         finally:
             writer.close()
         return self.conv

@@ -1,0 +1,136 @@
+"""StoreServices against a real database (SQLite and PostgreSQL) and a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import redis as redis_lib
+from sqlalchemy import select
+
+from ivr.services import (
+    CallerIdentity,
+    QueueStats,
+    StoreServices,
+    decode_ivr_var,
+    encode_ivr_var,
+    estimated_wait_s,
+)
+from servicedesk.bus import Keys
+from servicedesk.incidents import create_incident
+from servicedesk.models import CallbackRequest, Contact, Contract, Incident, Organisation
+
+
+def seed(cfg, session_factory) -> tuple[int, int]:
+    with session_factory() as s:
+        org = Organisation(name="Acme", customer_number="C-1", vip=True)
+        s.add(org)
+        s.flush()
+        s.add(
+            Contract(
+                number="K-1",
+                organisation_id=org.id,
+                plan="advanced",
+                starts_on=datetime(2026, 1, 1, tzinfo=UTC),
+                ends_on=None,
+            )
+        )
+        contact = Contact(organisation_id=org.id, name="Ana", language="en")
+        s.add(contact)
+        s.flush()
+        inc = create_incident(s, cfg, title="VPN down", actor="agent:1001", priority="high")
+        s.commit()
+        return contact.id, inc.number
+
+
+async def test_incident_status_and_message_incident(example_config, session_factory) -> None:
+    contact_id, number = seed(example_config, session_factory)
+    svc = StoreServices(example_config, session_factory, None)
+    info = await svc.incident_status(f"00{number}")
+    assert info is not None and (info.number, info.status, info.priority, info.level) == (
+        number,
+        "new",
+        "high",
+        1,
+    )
+    assert await svc.incident_status("999999") is None
+    assert await svc.incident_status("12a") is None  # not digits: not found, no crash
+
+    ident = CallerIdentity(status="found", contact_id=contact_id)
+    kw = dict(
+        identity=ident,
+        recording_path="/var/spool/centralita/1795-0.wav",
+        language="en",
+        ani="+52 55 1234 5678",
+        uniqueid="1795.0",
+        category="network",
+    )
+    n1 = await svc.create_message_incident(**kw)
+    n2 = await svc.create_message_incident(**kw)  # the h extension runs it again
+    assert n1 == n2 and n1 != number
+    with session_factory() as s:
+        inc = s.scalars(select(Incident).where(Incident.number == n1)).one()
+        assert inc.channel == "phone" and inc.recording_path == kw["recording_path"]
+        assert inc.reporter_id == contact_id and inc.organisation_id is not None
+        assert inc.contract_id is not None and inc.category == "network"
+        assert "5255" in inc.title
+
+
+async def test_callback_is_idempotent_per_call(example_config, session_factory) -> None:
+    svc = StoreServices(example_config, session_factory, None)
+    a = await svc.request_callback(
+        uniqueid="u1", number="+52 (55) 1234", identity=None, language="en"
+    )
+    b = await svc.request_callback(uniqueid="u1", number="5512", identity=None, language="en")
+    assert a == b
+    with session_factory() as s:
+        rows = s.scalars(select(CallbackRequest)).all()
+        assert [(r.call_uniqueid, r.number, r.language) for r in rows] == [("u1", "52551234", "en")]
+
+
+async def test_live_state_from_redis_is_cached(example_config, session_factory, redis_url) -> None:
+    client = redis_lib.Redis.from_url(redis_url, decode_responses=True)
+    keys = Keys(example_config.connections.redis.key_prefix)
+    svc = StoreServices(example_config, session_factory, client, live_ttl=30)
+    assert await svc.availability() is None  # nothing written by the listener yet
+    client.sadd(keys.agents, "1001", "1002")
+    client.hset(
+        keys.agent_state("1001"), mapping={"state": "available", "queues": json.dumps({"a": 0})}
+    )
+    client.hset(keys.agent_state("1002"), mapping={"state": "paused", "queues": '{"a": 1}'})
+    svc = StoreServices(example_config, session_factory, client, live_ttl=30)
+    results = await asyncio.gather(*(svc.availability() for _ in range(20)))
+    assert all(r is results[0] for r in results)  # one fetch shared by concurrent callers
+    assert results[0].staffed("a") == 1
+    client.hset(keys.agent_state("1002"), "state", "available")
+    assert (await svc.availability()).staffed("a") == 1  # cached within the TTL
+    fresh = StoreServices(example_config, session_factory, client, live_ttl=0)
+    assert (await fresh.availability()).staffed("a") == 2
+
+    day = datetime.now(UTC).astimezone().strftime("%Y-%m-%d")
+    client.hset(
+        keys.queue_state("network_es"),
+        mapping={"waiting": "3", "available_agents": "0", "logged_in": "2"},
+    )
+    client.hset(keys.counters(day, "network_es"), mapping={"answered": "4", "hold_total_s": "160"})
+    stats = await fresh.queue_stats("network_es")
+    assert stats == QueueStats(waiting=3, logged_in=2, available=0, asa_s=40.0)
+    assert estimated_wait_s(stats) == 80
+    assert await fresh.queue_stats("nope_es") is None
+    client.close()
+
+
+def test_estimate_rules() -> None:
+    assert estimated_wait_s(QueueStats(0, 2, 1, None)) == 0
+    assert estimated_wait_s(QueueStats(1, 2, 1, 30.0)) == 30
+    assert estimated_wait_s(QueueStats(0, 0, 0, 30.0)) is None
+    assert estimated_wait_s(QueueStats(2, 1, 0, None)) is None
+
+
+def test_ivr_variable_encoding_round_trips_hostile_values() -> None:
+    choices = {"lang": "es", "menu": "new;incident=x", "name": 'Zoë "Z" \\ %'}
+    text = encode_ivr_var(choices)
+    assert ";" not in text.replace(";", "", len(choices) - 1)
+    assert '"' not in text and "\\" not in text
+    assert decode_ivr_var(text) == choices
