@@ -306,6 +306,8 @@ class CallTracker:
                 call.hung_up_by = "system"
         if call.ended_at is None:
             call.ended_at = ts
+        if call.outcome in ("answered", "transferred") and call.talk_seconds is not None:
+            self._count(call, "talk_total_s", call.talk_seconds)  # deduplicated downstream
         if call.agent_login:
             self.agents.completed(call.agent_login, call.linkedid, call.queue or "", ts)
         call.done = True
@@ -551,6 +553,14 @@ class CallTracker:
         )
 
     # --- resync ----------------------------------------------------------------
+    def restore(self, call: CallRecord) -> None:
+        """A call persisted unfinished by a previous run of the listener."""
+        if call.linkedid in self.calls or call.linkedid in self.finished:
+            return
+        self.calls[call.linkedid] = call
+        if call.in_queue and call.queue and call.entered_queue_at is not None:
+            self.waiting.setdefault(call.queue, {})[call.uniqueid] = call.entered_queue_at
+
     def by_uniqueid(self, uid: str) -> CallRecord | None:
         call = self.calls.get(uid)
         if call is not None:
@@ -613,7 +623,8 @@ class CallTracker:
                 self.agents.ring_ended(ring.agent_login, ring.dest_uniqueid, ts)
         if call.queue:
             for uid in list(call.caller_uids):
-                self._left(call, uid)
+                self.waiting.get(call.queue, {}).pop(uid, None)
+                self.out.waiting.append((call.queue, uid, None))  # harmless if absent
         if call.outcome is not None and call.source == "queue_log":
             self._count_reconciled(call)
         call.channels.clear()

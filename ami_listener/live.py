@@ -70,7 +70,7 @@ ContactInfo = Callable[[int | None], tuple[str | None, str | None]]
 
 def counter_day(call: CallRecord, tz: ZoneInfo) -> str:
     """The wallboard day of a call: the local date it entered (or was refused by) the queue."""
-    ts = call.entered_queue_at or call.ended_at or call.started_at
+    ts = call.entered_queue_at or call.started_at
     return datetime.fromtimestamp(ts, tz).date().isoformat()
 
 

@@ -128,7 +128,7 @@ class ListenerService:
         if self.store is not None:
             open_calls = await asyncio.to_thread(self.store.load_open_calls)
             for call in open_calls:
-                self.ingest.calls.calls.setdefault(call.linkedid, call)
+                self.ingest.calls.restore(call)
             if open_calls:
                 log.info("restored %d unfinished calls from the database", len(open_calls))
         self._tasks = [
