@@ -172,6 +172,14 @@ def check_texts(
         for key in QUEUE_KEYS:
             if sec.get(key) is None:
                 err(f"queues.conf: [{qname}] lacks {key}")
+        for key in ("joinempty", "leavewhenempty"):
+            bad = [
+                t
+                for t in (sec.get(key) or "").split(",")
+                if t.strip().lower() not in names.EMPTY_OPTIONS
+            ]
+            if bad:
+                err(f"queues.conf: [{qname}] {key} has unknown option(s) {', '.join(bad)}")
         if sec.get_all("member"):
             err(f"queues.conf: [{qname}] has static members; members must be dynamic")
         rule = sec.get("defaultrule")

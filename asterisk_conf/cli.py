@@ -78,11 +78,16 @@ def _print_report(report) -> int:  # noqa: ANN001
 def _generate(args: argparse.Namespace) -> int:
     from .check import check_texts
     from .generate import generate, write_generated
+    from .render import UnsafeValue
 
     cfg = _load(args.config)
     if cfg is None:
         return 1
-    result = generate(cfg, _site(args))
+    try:
+        result = generate(cfg, _site(args))
+    except UnsafeValue as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     report = check_texts(cfg, result.files, result.secrets)
     if not report.ok:
         return _print_report(report)
@@ -107,7 +112,13 @@ def _check(args: argparse.Namespace) -> int:
             print(f"error: {directory}: not a directory", file=sys.stderr)
             return 1
         return _print_report(check_dir(cfg, directory, sounds))
-    result = generate(cfg, _site(args))
+    from .render import UnsafeValue
+
+    try:
+        result = generate(cfg, _site(args))
+    except UnsafeValue as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return _print_report(check_texts(cfg, result.files, result.secrets, sounds_dir=sounds))
 
 

@@ -15,9 +15,10 @@ from servicedesk.config import CentralitaConfig
 
 from .dialplan import build_extensions
 from .manager import build_manager, build_musiconhold, manager_secrets
-from .names import MANAGER_SECRETS_FILE, PJSIP_SECRETS_FILE
+from .names import EMPTY_OPTIONS, MANAGER_SECRETS_FILE, PJSIP_SECRETS_FILE, endpoint_of
 from .pjsip import build_pjsip, pjsip_secrets
 from .queues import build_queuerules, build_queues
+from .render import UnsafeValue, safe_host, safe_path, safe_token
 from .site import SiteOptions
 
 
@@ -29,7 +30,35 @@ class GeneratedConfig:
     prompts_used: set[str] = field(default_factory=set)
 
 
+def validate_inputs(cfg: CentralitaConfig, site: SiteOptions) -> None:
+    """Refuse names that would change .conf syntax, and options Asterisk would warn about."""
+    for i, agent in enumerate(cfg.agents):
+        endpoint = endpoint_of(agent.interface)
+        if endpoint is not None:
+            safe_token(endpoint, f"agents[{i}].interface")
+    ami = cfg.connections.ami
+    safe_token(ami.username, "connections.ami.username")
+    for i, permit in enumerate(ami.permit):
+        safe_host(permit.replace("/", ":"), f"connections.ami.permit[{i}]")
+    safe_host(cfg.connections.fastagi.host, "connections.fastagi.host")
+    for name in cfg.routing.rules:
+        safe_token(name, f"routing.rules.{name}")
+    safe_host(site.trunk_host, "--trunk-host")
+    safe_host(site.sip_bind, "--sip-bind")
+    safe_path(site.recordings_dir, "--recordings-dir")
+    safe_path(site.moh_directory, "--moh-directory")
+    for qname, qdef in cfg.queue_definitions().items():
+        for key in ("joinempty", "leavewhenempty"):
+            for token in getattr(qdef.settings, key).split(","):
+                if token.strip().lower() not in EMPTY_OPTIONS:
+                    raise UnsafeValue(
+                        f"queues.{qname}.{key}: unknown option {token!r} "
+                        f"(app_queue accepts {', '.join(sorted(EMPTY_OPTIONS))})"
+                    )
+
+
 def generate(cfg: CentralitaConfig, site: SiteOptions) -> GeneratedConfig:
+    validate_inputs(cfg, site)
     extensions, prompts = build_extensions(cfg, site)
     files = {
         "extensions.conf": extensions,

@@ -26,6 +26,26 @@ PROMPT_DIR = "centralita"  # sounds/<lang>/centralita/<key>.wav
 # Queue() exits that mean "nobody took the call": offer a message or a callback.
 OVERFLOW_STATUSES = ("TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL")
 
+# joinempty / leavewhenempty tokens app_queue's parse_empty_options() understands.
+EMPTY_OPTIONS = frozenset(
+    {
+        "paused",
+        "penalty",
+        "inuse",
+        "ringing",
+        "unavailable",
+        "invalid",
+        "unknown",
+        "wrapup",
+        "loose",
+        "strict",
+        "yes",
+        "no",
+        "true",
+        "false",
+    }
+)
+
 # Channel variables the screen-pop needs on every channel event (manager.conf channelvars).
 CHANNEL_VARS = (
     "IVR_LANG",

@@ -6,6 +6,7 @@ value would start a comment in Asterisk, and a newline would inject a line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +26,30 @@ def conf_value(value: object) -> str:
     if any(ch in text for ch in "\r\n\x00"):
         raise UnsafeValue(f"value {text!r} contains a line break")
     return text.replace(";", "\\;")
+
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_.+-]+$")
+_HOST = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_PATH = re.compile(r"^/[A-Za-z0-9_./-]*$|^[A-Za-z0-9_.-][A-Za-z0-9_./-]*$")
+
+
+def safe_token(value: str, what: str, pattern: re.Pattern[str] = _TOKEN) -> str:
+    """A name that becomes a section header, an extension or an application argument.
+
+    Such a name cannot be escaped (`]`, `,`, `(`, `;` would change the syntax), so
+    anything outside a plain character set is refused with the offending key named.
+    """
+    if not pattern.match(value):
+        raise UnsafeValue(f"{what}: {value!r} may only contain {pattern.pattern}")
+    return value
+
+
+def safe_host(value: str, what: str) -> str:
+    return safe_token(value, what, _HOST)
+
+
+def safe_path(value: str, what: str) -> str:
+    return safe_token(value, what, _PATH)
 
 
 def comment_text(text: str) -> str:
