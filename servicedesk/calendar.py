@@ -11,8 +11,9 @@ changes. Everything is defined by one rule, the *wall-clock rule*:
 Consequences, which are the documented DST behaviour:
 
 * A shift boundary inside a skipped hour (spring forward) is clamped forward to
-  the first real instant after the gap: a 02:30 start on a day that jumps from
-  02:00 to 03:00 opens at 03:00; a 02:30 end closes at 03:00 (= 02:00 + gap).
+  the first real instant after the gap: on a day that jumps from 02:00 to 03:00,
+  a 02:30 start opens at 03:00 and a 02:30 end closes at the jump (the clock
+  then reads 03:00), so 01:00-04:00 lasts 2 h.
 * A repeated hour (fall back) is open both times it is shown on the clock if
   that wall-clock time is inside a shift: 00:00-03:00 on such a day lasts 4 h.
 * ``always_open`` means 00:00-24:00 every day (holidays and extra closed days,
