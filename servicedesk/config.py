@@ -79,7 +79,8 @@ class HolidaySource(_Strict):
         try:
             holidays.country_holidays(self.country, subdiv=self.subdivision, years=2026)
         except (NotImplementedError, ValueError, KeyError) as exc:
-            raise ValueError(f"holidays: {exc}") from None
+            key = "subdivision" if "ubdivision" in str(exc) else "country"
+            raise ValueError(f"~{key}: holidays package: {exc}") from None
         return self
 
 
@@ -111,22 +112,22 @@ class CalendarConfig(_Strict):
         out: dict[str, list[dict[str, time]]] = {}
         for day, shifts in v.items():
             if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
+                raise ValueError(f"~{day}: unknown weekday; use {', '.join(WEEKDAYS)}")
             if not isinstance(shifts, list):
-                raise ValueError(f"{day}: expected a list of 'HH:MM-HH:MM' shifts")
+                raise ValueError(f"~{day}: expected a list of 'HH:MM-HH:MM' shifts")
             parsed = []
             for s in shifts:
                 if not isinstance(s, str):
-                    raise ValueError(f"{day}: shift {s!r} is not a string")
+                    raise ValueError(f"~{day}: shift {s!r} is not a string")
                 try:
                     start, end = _parse_shift(s)
                 except ValueError as exc:
-                    raise ValueError(f"{day}: {exc}") from None
+                    raise ValueError(f"~{day}: {exc}") from None
                 parsed.append((start, end, s))
             parsed.sort()
             for (_, e1, s1), (s2, _, t2) in zip(parsed, parsed[1:], strict=False):
                 if s2 < e1:
-                    raise ValueError(f"{day}: shifts {s1!r} and {t2!r} overlap")
+                    raise ValueError(f"~{day}: shifts {s1!r} and {t2!r} overlap")
             out[day] = [{"start": a, "end": b} for a, b, _ in parsed]
         return out
 
@@ -180,7 +181,10 @@ class SlaConfig(_Strict):
     def _all_priorities(self) -> SlaConfig:
         missing = [p for p in PRIORITIES if p not in self.priorities]
         if missing:
-            raise ValueError(f"missing SLA priorities: {', '.join(missing)}")
+            raise ValueError(
+                f"~priorities: missing {', '.join(missing)} (every priority needs a table;"
+                " an empty one means no clock)"
+            )
         return self
 
 
@@ -262,7 +266,10 @@ class PenaltyRule(_Strict):
         last_t, last_p = 0, self.start_max_penalty
         for i, step in enumerate(self.steps):
             if step.after_seconds <= last_t or step.max_penalty < last_p:
-                raise ValueError(f"steps[{i}]: steps must widen over increasing wait times")
+                raise ValueError(
+                    f"~steps[{i}]: steps must widen: after_seconds must increase and"
+                    " max_penalty must not decrease"
+                )
             last_t, last_p = step.after_seconds, step.max_penalty
         return self
 
@@ -307,7 +314,9 @@ class RoutingConfig(_Strict):
         for key in ("rule_normal", "rule_vip", "rule_critical"):
             name = getattr(self, key)
             if name not in self.rules:
-                raise ValueError(f"{key}: unknown queue rule {name!r}")
+                raise ValueError(
+                    f"~{key}: unknown queue rule {name!r}; known: {', '.join(sorted(self.rules))}"
+                )
         return self
 
 
@@ -324,7 +333,7 @@ class AgentConfig(_Strict):
     def _levels(cls, v: dict[str, int]) -> dict[str, int]:
         for skill, level in v.items():
             if not 1 <= level <= 10:
-                raise ValueError(f"skill {skill!r}: level {level} is outside 1..10")
+                raise ValueError(f"~{skill}: level {level} is outside 1..10")
         if not v:
             raise ValueError("an agent needs at least one skill")
         return v
@@ -342,7 +351,7 @@ class ContractPlan(_Strict):
     def _non_negative(cls, v: dict[str, int]) -> dict[str, int]:
         for prio, n in v.items():
             if n < 0:
-                raise ValueError(f"{prio}: allotment must be >= 0")
+                raise ValueError(f"~{prio}: allotment {n} must be >= 0")
         return v
 
 
@@ -375,7 +384,10 @@ class EscalationConfig(_Strict):
     @model_validator(mode="after")
     def _three_levels(self) -> EscalationConfig:
         if set(self.levels) != {"1", "2", "3"}:
-            raise ValueError("escalation needs levels 1, 2 and 3")
+            missing = sorted({"1", "2", "3"} - set(self.levels))
+            raise ValueError(
+                f"~levels: missing level {', '.join(missing)} (levels 1, 2 and 3 are required)"
+            )
         return self
 
 
@@ -497,7 +509,12 @@ class CentralitaConfig(_Strict):
         dids: dict[str, str] = {}
         for name, line in self.lines.items():
             if line.calendar not in cals:
-                errors.append((f"lines.{name}.calendar", f"unknown calendar {line.calendar!r}"))
+                errors.append(
+                    (
+                        f"lines.{name}.calendar",
+                        f"unknown calendar {line.calendar!r}; known: {', '.join(sorted(cals))}",
+                    )
+                )
             did = line.did.lstrip("+")
             if did in dids:
                 errors.append(
@@ -507,12 +524,19 @@ class CentralitaConfig(_Strict):
         for prio, target in self.sla.priorities.items():
             if target.calendar is not None and target.calendar not in cals:
                 errors.append(
-                    (f"sla.priorities.{prio}.calendar", f"unknown calendar {target.calendar!r}")
+                    (
+                        f"sla.priorities.{prio}.calendar",
+                        f"unknown calendar {target.calendar!r}; known: {', '.join(sorted(cals))}",
+                    )
                 )
         generals = [s for s, sk in self.skills.items() if sk.general]
         if len(generals) != 1:
             errors.append(
-                ("skills", f"exactly one skill must be general = true (found {len(generals)})")
+                (
+                    "skills",
+                    f"exactly one skill must be general = true (found {len(generals)}"
+                    + (f": {', '.join(generals)})" if generals else ")"),
+                )
             )
         digits: dict[str, str] = {}
         for sname, sk in self.skills.items():
@@ -534,24 +558,42 @@ class CentralitaConfig(_Strict):
                         f"no skill/language makes queue {qname!r}; known: {', '.join(sorted(queue_names))}",
                     )
                 )
-        logins: set[str] = set()
-        interfaces: set[str] = set()
+        logins: dict[str, int] = {}
+        interfaces: dict[str, int] = {}
         for i, agent in enumerate(self.agents):
             if agent.login in logins:
-                errors.append((f"agents[{i}].login", f"duplicate login {agent.login!r}"))
+                errors.append(
+                    (
+                        f"agents[{i}].login",
+                        f"duplicate login {agent.login!r} (also agents[{logins[agent.login]}])",
+                    )
+                )
             if agent.interface in interfaces:
                 errors.append(
-                    (f"agents[{i}].interface", f"duplicate interface {agent.interface!r}")
+                    (
+                        f"agents[{i}].interface",
+                        f"duplicate interface {agent.interface!r}"
+                        f" (also agents[{interfaces[agent.interface]}])",
+                    )
                 )
-            logins.add(agent.login)
-            interfaces.add(agent.interface)
+            logins.setdefault(agent.login, i)
+            interfaces.setdefault(agent.interface, i)
             for skill in agent.skills:
                 if skill not in self.skills:
-                    errors.append((f"agents[{i}].skills.{skill}", f"unknown skill {skill!r}"))
+                    errors.append(
+                        (
+                            f"agents[{i}].skills.{skill}",
+                            f"unknown skill {skill!r} (agent {agent.login}); known: "
+                            + ", ".join(sorted(self.skills)),
+                        )
+                    )
         for lvl, level in self.escalation.levels.items():
             if level.calendar not in cals:
                 errors.append(
-                    (f"escalation.levels.{lvl}.calendar", f"unknown calendar {level.calendar!r}")
+                    (
+                        f"escalation.levels.{lvl}.calendar",
+                        f"unknown calendar {level.calendar!r}; known: {', '.join(sorted(cals))}",
+                    )
                 )
         if errors:
             path, msg = errors[0]
@@ -585,17 +627,41 @@ class CentralitaConfig(_Strict):
 
 
 def _format_error(exc: ValidationError) -> str:
+    """One line, 'key.path: problem', for the first error pydantic found.
+
+    Validators refine the path with a prefix on their message: ``@full.path: ...``
+    replaces it (cross-references), ``~sub.key: ...`` extends it (a dict entry
+    checked by its parent's validator).
+    """
     err = exc.errors()[0]
+    kind = err.get("type")
     msg = str(err.get("msg", "invalid"))
-    loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err.get("loc", ()))
-    loc = loc.replace(".[", "[")
+    parts = list(err.get("loc", ()))
+    key_error = bool(parts) and parts[-1] == "[key]"
+    if key_error:
+        parts.pop()
+    loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in parts)
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    if msg.startswith("@"):  # a cross-reference error carries its own full path
+    if msg.startswith("@"):
         path, _, rest = msg[1:].partition(": ")
         loc, msg = path, rest
-    if err.get("type") == "extra_forbidden":
+    elif msg.startswith("~"):
+        sub, _, rest = msg[1:].partition(": ")
+        loc, msg = (f"{loc}.{sub}" if loc else sub), rest
+    loc = loc.replace(".[", "[")
+    value = err.get("input")
+    if kind == "extra_forbidden":
         msg = "unknown key"
+    elif kind == "missing":
+        msg = "required key is missing"
+    elif key_error:
+        msg = "unknown key; " + msg.replace("Input should be", "expected", 1)
+    elif kind == "string_pattern_mismatch":
+        pattern = (err.get("ctx") or {}).get("pattern", "")
+        msg = f"{value!r} does not match the expected form {pattern}"
+    elif kind != "value_error" and isinstance(value, str | int | float | bool):
+        msg = f"{msg} (got {value!r})"
     return f"{loc or '<root>'}: {msg}"
 
 
@@ -612,11 +678,26 @@ def load_config(path: str | Path) -> CentralitaConfig:
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"cannot read: {exc.strerror}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p}: not UTF-8") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 (byte {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: TOML syntax error: {exc}") from None
+        raise ConfigError(_toml_error(exc, text)) from None
     return parse_config(data)
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, text: str) -> str:
+    """The parser's complaint plus the offending line, which is what one needs to fix it."""
+    msg = f"TOML syntax error: {exc}"
+    m = re.search(r"at line (\d+)", str(exc))
+    if m:
+        lines = text.splitlines()
+        n = int(m.group(1))
+        if 1 <= n <= len(lines):
+            shown = lines[n - 1].strip()
+            msg += f": {shown[:80]}"
+    return msg
