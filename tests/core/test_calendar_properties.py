@@ -358,3 +358,21 @@ def test_add_is_monotonic_and_zone_independent(cal_anchor, t1, t2, d):
     local = t1.astimezone(ZoneInfo("Pacific/Kiritimati"))
     assert cal.add(local, d) == cal.add(t1, d)
     assert cal.add(t1, d).tzinfo is UTC
+
+
+@PROFILE
+@given(calendars(), instants, durations)
+def test_open_close_and_elapsed_bounds_are_consistent(cal_anchor, t, span):
+    cfg, anchor = cal_anchor
+    cal = BusinessCalendar.from_config(cfg)
+    t = _near(cfg, anchor, t)
+    is_open = cal.is_open(t)
+    assert (cal.next_open(t) == t) is is_open
+    close = cal.next_close(t)
+    assert close is None or (close == t) is (not is_open)
+    if close is not None and is_open:
+        assert not cal.is_open(close)
+        assert cal.elapsed(t, close) == close - t  # open all the way to the close
+    nxt = cal.next_open(t)
+    assert cal.is_open(nxt) and cal.elapsed(t, nxt) == timedelta(0)
+    assert timedelta(0) <= cal.elapsed(t, t + span) <= span
