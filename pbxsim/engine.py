@@ -1,0 +1,475 @@
+"""The simulated Asterisk: channels, the dialplan, app_queue and the AMI actions.
+
+Implements the `PbxEngine` seam of `pbxsim.types`. Every event is built with the
+same header order and quirks as the Asterisk 22.10.1 recordings in
+`asterisk-traces/` (see the README there); all timing runs on `kernel.Kernel`.
+"""
+
+from __future__ import annotations
+
+import random
+import time as _time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pbxsim import queue_model
+from pbxsim.behaviour import AgentAction, AgentPhone, CallerScript
+from pbxsim.channels import CAUSE_TXT, Channel, sip_display
+from pbxsim.dialplan import Dialplan, Step, eval_condition, expand
+from pbxsim.kernel import Event, Interrupt, Kernel, Process
+from pbxsim.queues import PenaltyChange, QueueConf, QueueState
+from pbxsim.types import AmiEvent, EventSink, Headers
+
+PROMPT_SECONDS = {
+    "hello-world": 1.40425,
+    "beep": 0.424,
+    "vm-nobodyavail": 2.787,
+    "vm-goodbye": 0.864,
+}
+DIGIT_SECONDS = 0.773
+
+
+class CallerGone(Exception):  # noqa: N818
+    """The caller hung up; the dialplan jumps to the `h` extension."""
+
+
+@dataclass(eq=False)
+class Call:
+    """One inbound caller channel and its scripted behaviour."""
+
+    chan: Channel
+    script: CallerScript
+    proc: Process | None = None
+    bridged_with: Channel | None = None
+    prompts: list[str] = field(default_factory=list)
+    dtmf_idx: int = 0
+    dtmf_buffer: list[tuple[float, str]] = field(default_factory=list)
+    done: Event | None = None
+    outcome: str = ""
+    in_queue: bool = False
+    agi_dead: bool = False
+    redirect: tuple[str, str] | None = None
+    peer: Call | None = None  # the other half of a Local pair
+    on_answer: Callable[[], None] | None = None
+
+
+@dataclass(eq=False)
+class Leg:
+    """One member being rung for one caller."""
+
+    member: queue_model.Member
+    chan: Channel
+    start: float
+    outcome: Event
+    action: AgentAction
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Bridge:
+    uid: str
+
+    def headers(self, count: int) -> Headers:
+        return [
+            ("BridgeUniqueid", self.uid),
+            ("BridgeType", "basic"),
+            ("BridgeTechnology", "simple_bridge"),
+            ("BridgeCreator", "<unknown>"),
+            ("BridgeName", "<unknown>"),
+            ("BridgeNumChannels", str(count)),
+            ("BridgeVideoSourceMode", "none"),
+        ]
+
+
+class Engine:
+    """A PbxEngine; construct, `subscribe`, then drive `kernel` with a `runner.Runner`."""
+
+    def __init__(
+        self,
+        *,
+        queues: dict[str, QueueConf],
+        dialplan: Dialplan,
+        rules: dict[str, list[PenaltyChange]] | None = None,
+        start_epoch: float | None = None,
+        seed: int = 0,
+        channelvars: tuple[str, ...] = ("IVR_LANG", "QUEUE_PRIO"),
+        queue_log_path: str | None = None,
+        prompt_seconds: dict[str, float] | None = None,
+        default_prompt_s: float = 1.5,
+        agi_client: Any = None,
+        trunk: str = "trunk",
+        sip_latency: float = 0.005,
+    ) -> None:
+        self.kernel = Kernel(start_epoch if start_epoch is not None else _time.time())
+        self.rng = random.Random(seed)
+        self.channelvars = channelvars
+        self.dialplan = dialplan
+        self.rules = rules or {}
+        self.prompt_seconds = dict(PROMPT_SECONDS, **(prompt_seconds or {}))
+        self.default_prompt_s = default_prompt_s
+        self.agi_client = agi_client
+        self.trunk = trunk
+        self.sip_latency = (
+            sip_latency  # a SIP answer/BYE reaches app_queue a few ms after the phone acts
+        )
+        self._sinks: list[EventSink] = []
+        self._seq = 0
+        self._tech_seq: dict[str, int] = {}
+        self.poke: Callable[[], None] = lambda: None  # set by the Runner: new work is ready
+        self.channels: dict[str, Channel] = {}
+        self.calls: list[Call] = []
+        self.phones: dict[str, AgentPhone] = {}
+        self.endpoint_use: dict[str, int] = {}
+        self.queue_log_lines: list[str] = []
+        self.globals: dict[str, str] = {}
+        self._qlog = open(queue_log_path, "a", encoding="utf-8") if queue_log_path else None  # noqa: SIM115
+        self.queues: dict[str, QueueState] = {}
+        for name, conf in queues.items():
+            q = QueueState(conf)
+            for iface, pen, mname, state in conf.static_members:
+                m = queue_model.Member(
+                    iface, mname, state, pen, dynamic=False, logintime=int(self.kernel.now)
+                )
+                m.ringinuse = conf.ringinuse
+                m.wrapuptime = conf.wrapuptime
+                q.members[iface] = m
+            self.queues[name] = q
+        self.actions = queue_model.QueueActions(self)
+
+    # ----------------------------------------------------------------- seam
+    def subscribe(self, sink: EventSink) -> Callable[[], None]:
+        self._sinks.append(sink)
+
+        def unsubscribe() -> None:
+            if sink in self._sinks:
+                self._sinks.remove(sink)
+
+        return unsubscribe
+
+    async def handle_action(self, name: str, headers: Headers) -> list[Headers] | None:
+        return self.actions.handle(name, headers)
+
+    # ------------------------------------------------------------ emitting
+    def emit(self, category: str, event: str, headers: Headers, timestamp: bool = True) -> None:
+        if not self._sinks:
+            return
+        h: Headers = [("Event", event), ("Privilege", f"{category},all")]
+        if timestamp:
+            h.append(("Timestamp", f"{self.kernel.now:.6f}"))
+        h.extend(headers)
+        ev = AmiEvent(category, h)
+        for sink in list(self._sinks):
+            sink(ev)
+
+    def chan_event(
+        self, event: str, chan: Channel, extra: Headers = (), category: str = "call"
+    ) -> None:  # type: ignore[assignment]
+        if self._sinks:
+            self.emit(category, event, chan.headers(self.channelvars) + list(extra))
+
+    def pair_event(
+        self, event: str, chan: Channel, dest: Channel, extra: Headers = (), category: str = "call"
+    ) -> None:  # type: ignore[assignment]
+        if self._sinks:
+            self.emit(
+                category,
+                event,
+                chan.headers(self.channelvars)
+                + dest.headers(self.channelvars, "Dest")
+                + list(extra),
+            )
+
+    def setvar(self, chan: Channel, name: str, value: str) -> None:
+        chan.vars[name] = value
+        self.chan_event("VarSet", chan, [("Variable", name), ("Value", value)], "dialplan")
+
+    def qlog(self, callid: str, queue: str, agent: str, event: str, *data: str) -> None:
+        line = "|".join([str(int(self.kernel.now)), callid, queue, agent, event, *data])
+        self.queue_log_lines.append(line)
+        if self._qlog:
+            self._qlog.write(line + "\n")
+            self._qlog.flush()
+
+    def close(self) -> None:
+        if self._qlog:
+            self._qlog.close()
+            self._qlog = None
+
+    def new_bridge(self) -> Bridge:
+        a, b, c, d, e = (self.rng.getrandbits(n) for n in (32, 16, 16, 16, 48))
+        return Bridge(f"{a:08x}-{b:04x}-{c:04x}-{d:04x}-{e:012x}")
+
+    # ------------------------------------------------------------ channels
+    def new_channel(
+        self,
+        endpoint: str,
+        caller_num: str,
+        caller_name: str,
+        context: str,
+        exten: str,
+        state: int,
+        linkedid: str | None = None,
+        tech: str = "PJSIP",
+        name: str | None = None,
+    ) -> Channel:
+        seq = self._seq
+        self._seq += 1
+        uid = f"{int(self.kernel.now)}.{seq}"
+        num = self._tech_seq.get(tech, 0)
+        self._tech_seq[tech] = num + 1
+        chan = Channel(
+            name=name or f"{tech}/{endpoint}-{num:08x}",
+            uniqueid=uid,
+            linkedid=linkedid or uid,
+            endpoint=endpoint,
+            caller_num=caller_num,
+            caller_name=caller_name,
+            context=context,
+            exten=exten,
+            state=state,
+            created=self.kernel.now,
+        )
+        self.channels[chan.name] = chan
+        self.endpoint_use[endpoint] = self.endpoint_use.get(endpoint, 0) + 1
+        self.chan_event("Newchannel", chan)
+        return chan
+
+    def set_state(self, chan: Channel, state: int) -> None:
+        chan.state = state
+        self.chan_event("Newstate", chan)
+
+    def destroy(self, chan: Channel, cause: int) -> None:
+        if chan.gone:
+            return
+        chan.gone = True
+        chan.cause = cause
+        self.chan_event(
+            "Hangup", chan, [("Cause", str(cause)), ("Cause-txt", CAUSE_TXT.get(cause, "Unknown"))]
+        )
+        self.channels.pop(chan.name, None)
+        self.endpoint_use[chan.endpoint] = self.endpoint_use.get(chan.endpoint, 1) - 1
+        queue_model.device_changed(self, chan.endpoint)
+
+    # --------------------------------------------------------------- calls
+    def set_phone(
+        self, endpoint: str, plan: list[AgentAction], num: str = "", name: str = ""
+    ) -> None:
+        self.phones[endpoint] = AgentPhone(list(plan), 0, num, name)
+
+    def place_call(
+        self,
+        exten: str,
+        caller_num: str,
+        caller_name: str,
+        script: CallerScript | None = None,
+        context: str = "from-trunk",
+        at: float | None = None,
+    ) -> Call:
+        """An inbound SIP call from the trunk; starts now (or at epoch `at`)."""
+        call = Call(chan=None, script=script or CallerScript())  # type: ignore[arg-type]
+        call.done = self.kernel.event()
+
+        def start() -> None:
+            call.chan = self.new_channel(
+                self.trunk, caller_num, sip_display(caller_name), context, exten, 4
+            )
+            self.setvar(call.chan, "SIPDOMAIN", "127.0.0.1")
+            call.proc = self.kernel.process(self._run(call), call.chan.name)
+
+        self.calls.append(call)
+        if at is None:
+            self.kernel.call_soon(start)
+        else:
+            self.kernel.call_at(at, start)
+        return call
+
+    def caller_hangup(self, call: Call, cause: str | None = None) -> None:
+        """The caller sends BYE (or, for a Local half, its peer hung up with `cause`)."""
+        chan = call.chan
+        if chan is None or chan.gone or chan.hangup_requested:
+            return
+        chan.hangup_requested = True
+        chan.cause = 16 if call.bridged_with is not None or cause else 0
+        self.chan_event("HangupRequest", chan, [("Cause", cause)] if cause else [])
+        if call.proc is not None:
+            call.proc.interrupt("caller")
+
+    def _run(self, call: Call) -> Generator[Event, Any, None]:
+        chan = call.chan
+        context, exten = chan.context, chan.exten
+        while True:
+            try:
+                yield from self._dialplan(call, context, exten)
+                # fell off the end, or Hangup(): soft hangup then the h extension
+                if not chan.hangup_requested:
+                    chan.cause = 16
+            except CallerGone:
+                target = call.redirect
+                if target is not None and not chan.hangup_requested:
+                    call.redirect = None
+                    context, exten = target
+                    chan.context, chan.exten = target
+                    continue
+            break
+        self.chan_event("SoftHangupRequest", chan, [("Cause", "16")])
+        yield from self._h_exten(call)
+        peer = call.peer
+        if peer is not None:
+            self.caller_hangup(peer, str(chan.cause))
+        if call.bridged_with is not None and not call.bridged_with.gone:
+            self.destroy(call.bridged_with, 16)
+        self.destroy(chan, chan.cause)
+        assert call.done is not None
+        call.done.succeed(call.outcome)
+
+    def _h_exten(self, call: Call) -> Generator[Event, Any, None]:
+        chan = call.chan
+        steps = self.dialplan.get((chan.context, "h"))
+        if not steps:
+            return
+        chan.exten = "h"
+        chan.vars["HANGUPCAUSE"] = str(chan.cause)
+        for i, step in enumerate(steps):
+            chan.priority = i + 1
+            data = expand(step.data, lambda n: self.lookup(chan, n))
+            self.chan_event(
+                "Newexten",
+                chan,
+                [("Extension", "h"), ("Application", step.app), ("AppData", data)],
+                "dialplan",
+            )
+        chan.priority = len(steps) + 1
+        if False:
+            yield
+
+    def lookup(self, chan: Channel, name: str) -> str:
+        if name == "CALLERID(all)":
+            return f'"{chan.caller_name}" <{chan.caller_num}>'
+        if name == "CALLERID(num)":
+            return chan.caller_num
+        if name == "CALLERID(name)":
+            return chan.caller_name
+        if name == "CHANNEL":
+            return chan.name
+        if name == "UNIQUEID":
+            return chan.uniqueid
+        if name == "CHANNEL(language)":
+            return chan.language
+        return chan.vars.get(name, "")
+
+    def _dialplan(self, call: Call, context: str, exten: str) -> Generator[Event, Any, None]:
+        chan = call.chan
+        steps = self.dialplan.get((context, exten))
+        if steps is None:
+            return
+        labels = {s.label: i for i, s in enumerate(steps) if s.label}
+        i = 0
+        while i < len(steps):
+            step = steps[i]
+            chan.priority = i + 1
+            data = expand(step.data, lambda n: self.lookup(chan, n))
+            self.chan_event(
+                "Newexten",
+                chan,
+                [("Extension", exten), ("Application", step.app), ("AppData", data)],
+                "dialplan",
+            )
+            jump = yield from self._app(call, step, data)
+            if jump == "hangup":
+                return
+            if isinstance(jump, str) and jump in labels:
+                i = labels[jump]
+                continue
+            i += 1
+
+    def _wait(self, call: Call, seconds: float) -> Generator[Event, Any, None]:
+        """Sleep on the caller's channel; a BYE (or a Redirect) raises CallerGone."""
+        try:
+            yield self.kernel.timeout(seconds)
+        except Interrupt as exc:
+            raise CallerGone() from exc
+
+    def _app(self, call: Call, step: Step, data: str) -> Generator[Event, Any, str | None]:
+        chan = call.chan
+        app = step.app
+        if app == "Answer":
+            if chan.state != 6:
+                self.set_state(chan, 6)
+                chan.answered_at = self.kernel.now
+                if call.script.hangup_after is not None:
+                    self.kernel.call_later(call.script.hangup_after, self.caller_hangup, call)
+                for t, digit in call.script.dtmf_at:
+                    self.kernel.call_later(t, self._dtmf_arrives, call, digit)
+                if call.on_answer is not None:
+                    call.on_answer()
+                elif chan.tech != "Local":
+                    yield from self._wait(call, 0.5)
+        elif app == "SendDTMF":
+            parts = data.split(",")
+            duration = int(parts[1]) / 1000 if len(parts) > 1 and parts[1] else 0.25
+            gap = int(parts[2]) / 1000 if len(parts) > 2 and parts[2] else 0.25
+            for digit in parts[0]:
+                yield from self._wait(call, gap)
+                if call.peer is not None and not call.peer.chan.gone:
+                    self.chan_event(
+                        "DTMFBegin", call.peer.chan, [("Digit", digit), ("Direction", "Received")]
+                    )
+                yield from self._wait(call, duration)
+                if call.peer is not None and not call.peer.chan.gone:
+                    self.chan_event(
+                        "DTMFEnd",
+                        call.peer.chan,
+                        [
+                            ("Digit", digit),
+                            ("DurationMs", str(int(duration * 1000))),
+                            ("Direction", "Received"),
+                        ],
+                    )
+                    self._dtmf_arrives(call.peer, digit)
+        elif app == "Set":
+            name, _, value = data.partition("=")
+            if name.startswith("CDR("):
+                pass
+            elif name == "CHANNEL(language)":
+                chan.language = value or chan.language
+            else:
+                self.setvar(chan, name, value)
+        elif app == "Hangup":
+            chan.cause = 16
+            return "hangup"
+        elif app == "Playback":
+            for f in data.split("&"):
+                yield from self._wait(call, self.prompt_seconds.get(f, self.default_prompt_s))
+            self.setvar(chan, "PLAYBACKSTATUS", "SUCCESS")
+        elif app == "Wait":
+            yield from self._wait(call, float(data or 0))
+        elif app == "GotoIf":
+            cond, _, dest = data.partition("?")
+            yes, _, no = dest.partition(":")
+            target = yes if eval_condition(cond) else no
+            return target or None
+        elif app == "Queue":
+            return (yield from queue_model.queue_app(self, call, data))
+        elif app == "AGI":
+            if self.agi_client is None:
+                self.setvar(chan, "AGISTATUS", "FAILURE")
+            else:
+                yield from self.agi_client.run(self, call, data)
+        return None
+
+    def _dtmf_arrives(self, call: Call, digit: str) -> None:
+        call.dtmf_buffer.append((self.kernel.now, digit))
+        ev = getattr(call, "_dtmf_waiter", None)
+        if ev is not None and not ev.triggered:
+            ev.succeed(digit)
+
+    def hangup_agent(self, chan: Channel) -> None:
+        """The agent phone sends BYE during a bridged call."""
+        if chan.gone or chan.hangup_requested:
+            return
+        chan.hangup_requested = True
+        self.chan_event("HangupRequest", chan)
+        for call in self.calls:
+            if call.bridged_with is chan and call.proc is not None:
+                call.proc.interrupt("agent")
