@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--sip-bind", help="PJSIP UDP bind (default 0.0.0.0:5060)")
     gen.add_argument("--recordings-dir", help="where caller messages are recorded")
     gen.add_argument(
-        "--moh-directory", help="hold music directory (default: moh, under astdatadir)"
+        "--moh-directory",
+        help="hold music directory (default: /usr/share/asterisk/moh, as in the traces)",
     )
     gen.add_argument("--survey", action="store_true", default=None, help="enable the survey hook")
     gen.set_defaults(func=_generate)

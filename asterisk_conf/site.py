@@ -23,7 +23,7 @@ class SiteOptions:
     sip_bind: str = "0.0.0.0:5060"
     codecs: tuple[str, ...] = ("ulaw", "alaw")
     recordings_dir: str = "/var/spool/asterisk/centralita/messages"
-    moh_directory: str = "moh"
+    moh_directory: str = "/usr/share/asterisk/moh"  # as in the traces' musiconhold.conf
     survey: bool = False
     env: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
