@@ -177,23 +177,30 @@ def lookup_caller(session: Session, ani: str | None, region: str = "MX") -> Look
         return LookupResult("withheld")
     except PhoneError:
         return LookupResult("unknown")
+    wanted_e164 = [n.e164 for n in numbers]
+    match = (
+        ContactPhone.e164 == wanted_e164[0]
+        if len(wanted_e164) == 1
+        else ContactPhone.e164.in_(wanted_e164)
+    )
+    # One indexed round trip: the matching phones with their contacts.
     rows = session.execute(
-        select(ContactPhone.contact_id, ContactPhone.extension)
-        .where(ContactPhone.e164.in_([n.e164 for n in numbers]))
-        .order_by(ContactPhone.contact_id)
+        select(Contact, ContactPhone.extension)
+        .join(ContactPhone, ContactPhone.contact_id == Contact.id)
+        .where(match)
+        .order_by(Contact.id)
         .limit(MAX_CANDIDATES * 4)
     ).all()
-    ids = list(dict.fromkeys(r.contact_id for r in rows))
-    if not ids:
+    contacts = {c.id: c for c, _ in rows}
+    if not contacts:
         return LookupResult("unknown", numbers=numbers)
-    if len(ids) > 1:
+    if len(contacts) > 1:
         # A shared trunk number: an extension in the ANI may still single one out.
-        wanted = {n.extension for n in numbers if n.extension}
-        by_ext = list(dict.fromkeys(r.contact_id for r in rows if r.extension in wanted))
+        wanted_ext = {n.extension for n in numbers if n.extension}
+        by_ext = {c.id: c for c, ext in rows if ext in wanted_ext}
         if len(by_ext) == 1:
-            ids = by_ext
-    contacts = [session.get(Contact, i) for i in ids[:MAX_CANDIDATES]]
-    found = tuple(c for c in contacts if c is not None)
+            contacts = by_ext
+    found = tuple(contacts.values())[:MAX_CANDIDATES]
     if len(found) == 1:
         return LookupResult("found", contact=found[0], candidates=found, numbers=numbers)
     return LookupResult("ambiguous", candidates=found, numbers=numbers)
