@@ -189,10 +189,19 @@ def _record(
 
 
 def _lock(session: Session, incident: Incident) -> None:
-    """Reload the row FOR UPDATE so two agents cannot race one transition."""
-    if incident.id is None:
-        session.flush()
+    """Take the incident's row lock, then reload it, so two agents cannot race one transition.
+
+    A no-op UPDATE locks the row on PostgreSQL and takes SQLite's write lock
+    (waiting out busy_timeout) before the reload, so the status checked is the
+    latest committed one on both engines; FOR UPDATE says the same to PostgreSQL.
+    """
     session.flush()
+    session.execute(
+        sql_update(Incident)
+        .where(Incident.id == incident.id)
+        .values(updated_at=Incident.updated_at)
+        .execution_options(synchronize_session=False)
+    )
     session.refresh(incident, with_for_update=True)
 
 

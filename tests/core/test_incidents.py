@@ -487,3 +487,49 @@ def test_now_defaults_to_utc(session: Session, example_config) -> None:
     i = inc.create_incident(session, example_config, title="x", actor="ivr")
     assert i.created_at.tzinfo is not None
     assert abs(i.created_at - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_racing_agents_cannot_both_resolve(
+    session_factory: sessionmaker[Session], example_config: CentralitaConfig
+) -> None:
+    with session_scope(session_factory) as s:
+        number = _new(s, example_config).number
+    first_holds_lock = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first() -> None:
+        with session_scope(session_factory) as s:
+            i = inc.find_by_keyed_number(s, str(number))
+            assert i is not None
+            inc.resolve(s, i, actor="1001")
+            first_holds_lock.set()
+            threading.Event().wait(0.4)  # keep the lock while the other agent tries
+        outcome["first"] = "resolved"
+
+    def second() -> None:
+        first_holds_lock.wait(10)
+        with session_factory() as s:
+            i = inc.find_by_keyed_number(s, str(number))
+            assert i is not None
+            try:
+                inc.resolve(s, i, actor="1002")
+                s.commit()
+                outcome["second"] = "resolved"
+            except inc.IllegalTransition as exc:
+                outcome["second"] = exc
+                s.rollback()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcome["first"] == "resolved"
+    err = outcome["second"]
+    assert isinstance(err, inc.IllegalTransition), err
+    assert (err.from_status, err.to_status) == ("resolved", "resolved")
+    with session_factory() as s:
+        i = inc.find_by_keyed_number(s, number)
+        assert i is not None
+        assert [e.kind for e in i.events].count("resolved") == 1
+        assert i.events[-1].actor == "1001"
