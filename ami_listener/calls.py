@@ -141,9 +141,11 @@ def _ts(msg: AmiMessage, last: float) -> float:
     if raw is None or isinstance(raw, list):
         return last
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         return last
+    # a garbled Timestamp (nan, inf, negative) must not poison record times
+    return value if 0.0 < value < 1e11 else last
 
 
 def _int(value: str, default: int | None = None) -> int | None:

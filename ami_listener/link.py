@@ -195,9 +195,13 @@ class AmiLink:
 
     # --- actions ------------------------------------------------------------
     async def send(
-        self, fields: dict[str, str], as_list: bool | None = None, timeout: float = 10.0
+        self, fields: dict[str, str], as_list: bool = False, timeout: float = 10.0
     ) -> Any:
-        """Send an action; its Message (or list of Messages) or an exception."""
+        """Send an action; its Message (or, with `as_list`, the list) or an exception.
+
+        `as_list` is always explicit: panoramisk's guess treats a QueueAdd reply
+        ("Added interface to queue") as the start of a list and would wait forever.
+        """
         protocol = self.protocol
         if protocol is None or protocol.closed:
             raise ConnectionError("AMI link is not up")
