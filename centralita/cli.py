@@ -15,6 +15,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, str] = {
     "config": "servicedesk.commands",
     "db": "servicedesk.commands",
+    "listener": "ami_listener.cli",
     "ivr": "ivr.cli",
     "conf": "asterisk_conf.cli",
     "panel": "cti_panel.cli",
