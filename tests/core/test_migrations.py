@@ -19,6 +19,9 @@ from servicedesk.models import Base
 ROOT = Path(__file__).resolve().parents[2]
 
 
+REGENERATE = "models changed: regenerate with `python -m servicedesk.migrate regenerate`"
+
+
 def test_single_head() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
     assert len(script.get_heads()) == 1
@@ -28,7 +31,8 @@ def test_upgrade_matches_models_and_round_trips(db_url: str) -> None:
     migrate.upgrade(db_url)
     head = ScriptDirectory.from_config(migrate.alembic_config(db_url)).get_current_head()
     assert migrate.current_revision(db_url) == head
-    assert migrate.schema_diff(db_url) == []  # `alembic check`: nothing to autogenerate
+    diff = migrate.schema_diff(db_url)  # `alembic check`: nothing left to autogenerate
+    assert diff == [], f"{REGENERATE}: {diff}"
 
     engine = make_engine(db_url)
     try:
@@ -57,7 +61,7 @@ def test_upgrade_matches_models_and_round_trips(db_url: str) -> None:
     finally:
         engine.dispose()
     migrate.upgrade(db_url)
-    assert migrate.schema_diff(db_url) == []
+    assert migrate.schema_diff(db_url) == [], REGENERATE
 
 
 def test_diff_detects_a_missing_column(tmp_path: Path) -> None:
