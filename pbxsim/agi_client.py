@@ -413,17 +413,41 @@ class FastAgiClient:
     def _sleep(self, engine: Engine, call: Call, seconds: float) -> Generator[Event, Any, None]:
         yield engine.kernel.timeout(seconds)
 
+    def _ask(self, call: Call, kind: str) -> str | None:
+        """The digits the scripted caller keys at this input opportunity (None: no script)."""
+        script = call.script
+        if call.pending_digits:
+            digits, call.pending_digits = call.pending_digits, ""
+            return digits
+        if script.dtmf_fn is not None:
+            got = script.dtmf_fn(list(call.prompts))  # type: ignore[operator]
+            return None if got is None else "".join(ch for ch in str(got) if ch in "0123456789*#")
+        if kind != "stream" and script.dtmf:
+            got = script.dtmf[call.dtmf_idx] if call.dtmf_idx < len(script.dtmf) else ""
+            call.dtmf_idx += 1
+            return "".join(ch for ch in got if ch in "0123456789*#")
+        return None
+
     def _play(
         self, engine: Engine, call: Call, name: str, escape: str, seconds: float | None = None
     ) -> Generator[Event, Any, tuple[str, int]]:
-        """Play a prompt; an escape digit (scripted or timed) ends it early."""
+        """Play a prompt; an escape digit (scripted, hooked or timed) ends it early."""
         k = engine.kernel
         total = self._prompt_seconds(engine, name) if seconds is None else seconds
         if name:
             call.prompts.append(name)
         start = k.now
-        timer = k.timeout(total, None)
         escape = escape.strip('"')
+        if escape and not call.script.dtmf_at:
+            planned = self._ask(call, "stream")
+            if planned and planned[0] in escape:
+                delay = min(total, call.script.dtmf_delay)
+                yield k.timeout(delay)
+                call.pending_digits = planned[1:]
+                return planned[0], int(round(delay * SAMPLE_RATE))
+            if planned:
+                call.pending_digits = ""
+        timer = k.timeout(total, None)
         while True:
             waiter = k.event()
             call._dtmf_waiter = waiter  # type: ignore[attr-defined]
@@ -442,21 +466,19 @@ class FastAgiClient:
         """Digits for one input command: from the per-command plan, the hook, or timed DTMF."""
         k = engine.kernel
         script = call.script
-        planned: str | None = None
-        if script.dtmf_fn is not None:
-            planned = script.dtmf_fn(list(call.prompts))  # type: ignore[operator]
-        elif script.dtmf:
-            planned = script.dtmf[call.dtmf_idx] if call.dtmf_idx < len(script.dtmf) else ""
-            call.dtmf_idx += 1
+        planned = None if script.dtmf_at else self._ask(call, "input")
         if planned is not None:
-            planned = "".join(ch for ch in str(planned) if ch in "0123456789*#")
             if not planned:
                 yield k.timeout(after_prompt + timeout)
                 return ""
-            yield k.timeout(max(after_prompt, script.dtmf_delay) + 0.35 * (len(planned[:maxd]) - 1))
-            if len(planned) < maxd and not planned.endswith("#"):
+            take = planned[:maxd]
+            if "#" in take:
+                take = take[: take.index("#") + 1]
+            call.pending_digits = planned[len(take) :]
+            yield k.timeout(max(after_prompt, script.dtmf_delay) + 0.35 * (len(take) - 1))
+            if len(take) < maxd and not take.endswith("#"):
                 yield k.timeout(timeout)
-            return planned[:maxd]
+            return take
         # timed DTMF (SendDTMF from a Local channel, or dtmf_at): digits arriving from now on
         digits = ""
         call.dtmf_buffer.clear()

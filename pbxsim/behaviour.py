@@ -47,7 +47,12 @@ class CallerScript:
     dtmf_fn(prompts_heard) -> digits, the hook an IVR-aware caller uses; or timed digits."""
 
     hangup_after: float | None = None
+    queue_patience: float | None = None  # seconds waiting in Queue() before abandoning
     dtmf: list[str] = field(default_factory=list)
     dtmf_fn: object | None = None  # callable(prompts_heard: list[str]) -> str | None
     dtmf_at: list[tuple[float, str]] = field(default_factory=list)  # (s after answer, digit)
     dtmf_delay: float = 0.8  # how long after an input command starts the scripted digits arrive
+    # with no FastAGI server: the channel variables the IVR would have set, applied at AGI()
+    # after `ivr_seconds`, so the rest of the dialplan (Queue...) runs as with a real IVR
+    preset: dict[str, str] = field(default_factory=dict)
+    ivr_seconds: float = 30.0

@@ -76,33 +76,83 @@ def eval_condition(expr: str) -> bool:
     return e not in ("", "0")
 
 
-def centralita_dialplan(cfg: Any, agi_host: str, agi_port: int) -> Dialplan:
-    """The generated Centralita dialplan shape for every line DID (see the common brief)."""
-    plan: Dialplan = {}
-    for line_name, line in cfg.lines.items():
+def centralita_extensions(cfg: Any, agi_host: str, agi_port: int) -> str:
+    """extensions.conf text with the shape `asterisk_conf` generates (defaults, AGI, branch, Queue)."""
+    agi = f"agi://{agi_host}:{agi_port}"
+    out = ["[centralita-inbound]"]
+    for name, line in cfg.lines.items():
         did = line.did.lstrip("+")
-        plan[("from-trunk", did)] = [
-            Step("", "NoOp", f"Inbound ${{CALLERID(all)}} on {line_name}"),
-            Step("", "Set", f"CENTRALITA_LINE={line_name}"),
-            Step("", "Answer", ""),
-            Step("", "AGI", f"agi://{agi_host}:{agi_port}/ivr"),
-            Step("", "Set", "CHANNEL(language)=${IVR_LANG}"),
-            Step("", "GotoIf", '$["${CENTRALITA_ACTION}" = "queue"]?queue'),
-            Step("", "GotoIf", '$["${CENTRALITA_ACTION}" = "oncall"]?oncall'),
-            Step("", "GotoIf", '$["${CENTRALITA_ACTION}" = "voicemail"]?voicemail'),
-            Step("", "Hangup", ""),
-            Step(
-                "queue",
-                "Queue",
-                "${CENTRALITA_QUEUE},t,,,${CENTRALITA_MAXWAIT},,,,${CENTRALITA_RULE}",
-            ),
-            Step("", "Hangup", ""),
-            Step("oncall", "Playback", "centralita/transfer-oncall"),
-            Step("", "Hangup", ""),
-            Step("voicemail", "Playback", "vm-nobodyavail"),
-            Step("", "Hangup", ""),
+        rule = cfg.routing.rule_vip if line.vip else cfg.routing.rule_normal
+        general = f"{cfg.general_skill()}_{line.language}"
+        maxwait = (
+            cfg.queue_definitions()[general].settings.max_wait
+            if general in cfg.queue_definitions()
+            else 600
+        )
+        out += [
+            f"exten => {did},1,NoOp(Centralita line {name})",
+            f" same => n,Set(CENTRALITA_LINE={name})",
+            f" same => n,Set(CDR(userfield)={name})",
+            f" same => n,Set(IVR_LANG={line.language})",
+            f" same => n,Set(CENTRALITA_VIP={1 if line.vip else 0})",
+            f" same => n,Set(CENTRALITA_QUEUE={general})",
+            f" same => n,Set(CENTRALITA_MAXWAIT={maxwait})",
+            f" same => n,Set(CENTRALITA_RULE={rule})",
+            f" same => n,Set(QUEUE_PRIO={cfg.routing.prio_vip if line.vip else cfg.routing.prio_normal})",
+            f" same => n,Set(QUEUE_MAX_PENALTY={cfg.routing.rules[rule].start_max_penalty})",
+            " same => n,Set(CENTRALITA_ACTION=queue)",
+            f" same => n,Set(CHANNEL(language)={line.language})",
+            " same => n,Answer()",
+            f" same => n,AGI({agi}/ivr)",
+            ' same => n,GotoIf($["${CENTRALITA_ACTION}" = "voicemail"]?centralita-voicemail,s,1)',
+            ' same => n,GotoIf($["${CENTRALITA_ACTION}" = "callback"]?centralita-callback,s,1)',
+            ' same => n,GotoIf($["${CENTRALITA_ACTION}" = "oncall"]?centralita-oncall,s,1)',
+            ' same => n,GotoIf($["${CENTRALITA_ACTION}" = "hangup"]?centralita-hangup,s,1)',
+            " same => n(queue),Set(CHANNEL(language)=${IVR_LANG})",
+            " same => n,Queue(${CENTRALITA_QUEUE},t,,,${CENTRALITA_MAXWAIT},,,${CENTRALITA_RULE})",
+            " same => n,Goto(centralita-after-queue,s,1)",
+            "",
         ]
-    plan[("from-trunk", "h")] = [
-        Step("", "NoOp", "hangup ${CHANNEL} cause ${HANGUPCAUSE} QUEUESTATUS=${QUEUESTATUS}")
+    out += [
+        "exten => h,1,NoOp(Centralita end ${UNIQUEID} status=${QUEUESTATUS} cause=${HANGUPCAUSE})",
+        "",
+        "[centralita-after-queue]",
+        "exten => s,1,NoOp(QUEUESTATUS=${QUEUESTATUS})",
+        ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT"]?centralita-voicemail,s,1)',
+        ' same => n,GotoIf($["${QUEUESTATUS}" = "JOINEMPTY"]?centralita-voicemail,s,1)',
+        ' same => n,GotoIf($["${QUEUESTATUS}" = "LEAVEEMPTY"]?centralita-voicemail,s,1)',
+        " same => n,Hangup()",
+        "exten => h,1,NoOp(Centralita end ${UNIQUEID} status=${QUEUESTATUS} cause=${HANGUPCAUSE})",
+        "",
+        "[centralita-voicemail]",
+        "exten => s,1,Playback(centralita/record_after_tone)",
+        " same => n,Record(/tmp/${UNIQUEID}.wav,5,300,k)",
+        f" same => n,AGI({agi}/voicemail)",
+        " same => n,Playback(centralita/goodbye)",
+        " same => n,Hangup()",
+        "exten => h,1,NoOp(Centralita end ${UNIQUEID} status=${QUEUESTATUS} cause=${HANGUPCAUSE})",
+        "",
+        "[centralita-callback]",
+        'exten => s,1,GotoIf($["${CENTRALITA_CALLBACK_ID}" != ""]?done)',
+        f" same => n,AGI({agi}/callback)",
+        " same => n(done),Playback(centralita/callback_registered)",
+        " same => n,Hangup()",
+        "exten => h,1,NoOp(Centralita end ${UNIQUEID} status=${QUEUESTATUS} cause=${HANGUPCAUSE})",
+        "",
+        "[centralita-oncall]",
+        "exten => s,1,Playback(centralita/oncall_connecting)",
+        " same => n,Dial(PJSIP/${CENTRALITA_ONCALL}@trunk,45)",
+        " same => n,Hangup()",
+        "exten => h,1,NoOp(Centralita end ${UNIQUEID} status=${QUEUESTATUS} cause=${HANGUPCAUSE})",
+        "",
+        "[centralita-hangup]",
+        "exten => s,1,Playback(centralita/goodbye)",
+        " same => n,Hangup()",
+        "exten => h,1,NoOp(Centralita end ${UNIQUEID} status=${QUEUESTATUS} cause=${HANGUPCAUSE})",
     ]
-    return plan
+    return "\n".join(out) + "\n"
+
+
+def centralita_dialplan(cfg: Any, agi_host: str, agi_port: int) -> Dialplan:
+    """The Centralita dialplan model for every line DID (see `centralita_extensions`)."""
+    return parse_extensions(centralita_extensions(cfg, agi_host, agi_port))

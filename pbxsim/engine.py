@@ -7,6 +7,7 @@ same header order and quirks as the Asterisk 22.10.1 recordings in
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time as _time
 from collections.abc import Callable, Generator
@@ -50,6 +51,8 @@ class Call:
     in_queue: bool = False
     agi_dead: bool = False
     redirect: tuple[str, str] | None = None
+    pending_digits: str = ""  # keyed ahead (type-ahead) and not yet read by the IVR
+    in_h: bool = False  # running the h extension
     peer: Call | None = None  # the other half of a Local pair
     on_answer: Callable[[], None] | None = None
 
@@ -309,11 +312,13 @@ class Engine:
                 if target is not None and not chan.hangup_requested:
                     call.redirect = None
                     context, exten = target
-                    chan.context, chan.exten = target
                     continue
             break
         self.chan_event("SoftHangupRequest", chan, [("Cause", "16")])
-        yield from self._h_exten(call)
+        chan.vars["HANGUPCAUSE"] = str(chan.cause)
+        if (chan.context, "h") in self.dialplan:
+            call.in_h = True
+            yield from self._dialplan(call, chan.context, "h")
         peer = call.peer
         if peer is not None:
             self.caller_hangup(peer, str(chan.cause))
@@ -322,26 +327,6 @@ class Engine:
         self.destroy(chan, chan.cause)
         assert call.done is not None
         call.done.succeed(call.outcome)
-
-    def _h_exten(self, call: Call) -> Generator[Event, Any, None]:
-        chan = call.chan
-        steps = self.dialplan.get((chan.context, "h"))
-        if not steps:
-            return
-        chan.exten = "h"
-        chan.vars["HANGUPCAUSE"] = str(chan.cause)
-        for i, step in enumerate(steps):
-            chan.priority = i + 1
-            data = expand(step.data, lambda n: self.lookup(chan, n))
-            self.chan_event(
-                "Newexten",
-                chan,
-                [("Extension", "h"), ("Application", step.app), ("AppData", data)],
-                "dialplan",
-            )
-        chan.priority = len(steps) + 1
-        if False:
-            yield
 
     def lookup(self, chan: Channel, name: str) -> str:
         if name == "CALLERID(all)":
@@ -356,35 +341,86 @@ class Engine:
             return chan.uniqueid
         if name == "CHANNEL(language)":
             return chan.language
-        return chan.vars.get(name, "")
+        if name.startswith("CUT(") and name.endswith(")"):
+            var, _, rest = name[4:-1].partition(",")
+            delim, _, field_no = rest.partition(",")
+            parts = self.lookup(chan, var).split(delim or "-")
+            idx = int(field_no or 1) - 1
+            return parts[idx] if 0 <= idx < len(parts) else ""
+        if name.startswith("FILTER(") and name.endswith(")"):
+            allowed, _, value = name[7:-1].partition(",")
+            ok = set()
+            i = 0
+            while i < len(allowed):
+                if i + 2 < len(allowed) and allowed[i + 1] == "-":
+                    ok.update(chr(c) for c in range(ord(allowed[i]), ord(allowed[i + 2]) + 1))
+                    i += 3
+                else:
+                    ok.add(allowed[i])
+                    i += 1
+            return "".join(c for c in value if c in ok)
+        if name in chan.vars:
+            return chan.vars[name]
+        return self.globals.get(name, "")
 
-    def _dialplan(self, call: Call, context: str, exten: str) -> Generator[Event, Any, None]:
-        chan = call.chan
+    def _resolve(self, target: str, context: str, exten: str) -> tuple[str, str, int] | None:
+        """A Goto target `label`, `exten,label` or `context,exten,label` -> (context, exten, index)."""
+        parts = [p.strip() for p in target.split(",")]
+        if len(parts) == 3:
+            context, exten, label = parts
+        elif len(parts) == 2:
+            exten, label = parts
+        else:
+            label = parts[0]
         steps = self.dialplan.get((context, exten))
         if steps is None:
-            return
-        labels = {s.label: i for i, s in enumerate(steps) if s.label}
-        i = 0
-        while i < len(steps):
+            return None
+        if label.isdigit():
+            return context, exten, int(label) - 1
+        for i, step in enumerate(steps):
+            if step.label == label:
+                return context, exten, i
+        return None
+
+    def _dialplan(self, call: Call, context: str, exten: str) -> Generator[Event, Any, None]:
+        """Run from `context,exten,1`: Goto/GotoIf/Gosub/Return across contexts, until the end."""
+        chan = call.chan
+        stack: list[tuple[str, str, int]] = []
+        pos: tuple[str, str, int] | None = (context, exten, 0)
+        while pos is not None:
+            ctx, ext, i = pos
+            steps = self.dialplan.get((ctx, ext))
+            if steps is None or i >= len(steps):
+                chan.priority = i + 1
+                return
             step = steps[i]
-            chan.priority = i + 1
+            chan.context, chan.exten, chan.priority = ctx, ext, i + 1
             data = expand(step.data, lambda n: self.lookup(chan, n))
             self.chan_event(
                 "Newexten",
                 chan,
-                [("Extension", exten), ("Application", step.app), ("AppData", data)],
+                [("Extension", ext), ("Application", step.app), ("AppData", data)],
                 "dialplan",
             )
             jump = yield from self._app(call, step, data)
-            if jump == "hangup":
+            if jump is None:
+                pos = (ctx, ext, i + 1)
+            elif jump == "hangup":
                 return
-            if isinstance(jump, str) and jump in labels:
-                i = labels[jump]
-                continue
-            i += 1
+            elif jump == "return":
+                pos = stack.pop() if stack else None
+            elif isinstance(jump, tuple):
+                stack.append((ctx, ext, i + 1))
+                pos = self._resolve(jump[1], ctx, ext)
+            else:
+                pos = self._resolve(jump, ctx, ext)
+                if pos is None:
+                    return
 
     def _wait(self, call: Call, seconds: float) -> Generator[Event, Any, None]:
         """Sleep on the caller's channel; a BYE (or a Redirect) raises CallerGone."""
+        if call.in_h:
+            return  # apps on a hung-up channel return at once
         try:
             yield self.kernel.timeout(seconds)
         except Interrupt as exc:
@@ -449,14 +485,66 @@ class Engine:
             yes, _, no = dest.partition(":")
             target = yes if eval_condition(cond) else no
             return target or None
+        elif app == "Goto":
+            return data
+        elif app == "Gosub":
+            return ("gosub", data.split("(", 1)[0])
+        elif app == "Return":
+            return "return"
+        elif app == "ExecIf":
+            cond, _, rest = data.partition("?")
+            if eval_condition(cond) and rest.startswith("Set("):
+                name, _, value = rest[4:].rstrip(")").partition("=")
+                self.setvar(chan, name, value)
+        elif app == "Read":
+            yield from self._read_app(call, data)
+        elif app == "Record":
+            yield from self._wait(call, 8.0)
+            self.setvar(chan, "RECORD_STATUS", "SILENCE")
+        elif app == "Dial":
+            parts = data.split(",")
+            yield from self._wait(
+                call, min(float(parts[1]) if len(parts) > 1 and parts[1] else 20.0, 20.0)
+            )
+            self.setvar(chan, "DIALSTATUS", "NOANSWER")
         elif app == "Queue":
             return (yield from queue_model.queue_app(self, call, data))
         elif app == "AGI":
-            if self.agi_client is None:
+            if self.agi_client is None and call.script.preset:
+                yield from self._wait(call, call.script.ivr_seconds)
+                for name, value in call.script.preset.items():
+                    self.setvar(chan, name, value)
+                self.setvar(chan, "AGISTATUS", "SUCCESS")
+            elif self.agi_client is None:
                 self.setvar(chan, "AGISTATUS", "FAILURE")
+            elif call.in_h:
+                with contextlib.suppress(CallerGone):  # DeadAGI-style run from the h extension
+                    yield from self.agi_client.run(self, call, data)
             else:
                 yield from self.agi_client.run(self, call, data)
         return None
+
+    def _read_app(self, call: Call, data: str) -> Generator[Event, Any, None]:
+        """Read(var,prompt[&prompt],maxdigits,options,attempts,timeout) with the caller's script."""
+        parts = data.split(",")
+        var = parts[0]
+        prompts = [p for p in (parts[1] if len(parts) > 1 else "").split("&") if p]
+        maxd = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 1024
+        timeout = float(parts[5]) if len(parts) > 5 and parts[5] else 5.0
+        for p in prompts:
+            call.prompts.append(p)
+            yield from self._wait(call, self.prompt_seconds.get(p, self.default_prompt_s))
+        digits = ""
+        script = call.script
+        if script.dtmf_fn is not None:
+            digits = str(script.dtmf_fn(list(call.prompts)) or "")  # type: ignore[operator]
+        elif script.dtmf:
+            digits = script.dtmf[call.dtmf_idx] if call.dtmf_idx < len(script.dtmf) else ""
+            call.dtmf_idx += 1
+        digits = "".join(c for c in digits if c in "0123456789*")[:maxd]
+        yield from self._wait(call, script.dtmf_delay if digits else timeout)
+        self.setvar(call.chan, var, digits)
+        self.setvar(call.chan, "READSTATUS", "OK" if digits else "TIMEOUT")
 
     def _dtmf_arrives(self, call: Call, digit: str) -> None:
         call.dtmf_buffer.append((self.kernel.now, digit))

@@ -179,7 +179,8 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
     args = data.split(",")
     qname = args[0].strip()
     timeout = int(args[4]) if len(args) > 4 and args[4].strip().isdigit() else 0
-    rule_name = args[8].strip() if len(args) > 8 else ""
+    # Asterisk 22: Queue(queuename,options,URL,announceoverride,timeout,AGI,gosub,rule,position)
+    rule_name = args[7].strip() if len(args) > 7 else ""
     chan = call.chan
     k = engine.kernel
     for v in (
@@ -216,6 +217,13 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
     )
     engine.qlog(chan.uniqueid, q.name, "NONE", "ENTERQUEUE", "", chan.caller_num, str(pos))
     engine.chan_event("MusicOnHoldStart", chan, [("Class", "default")])
+    if call.script.queue_patience is not None:
+
+        def give_up() -> None:
+            if entry in q.entries:
+                engine.caller_hangup(call)
+
+        k.call_later(call.script.queue_patience, give_up)
     expire = entry.start + timeout if timeout else None
 
     def remaining() -> float:

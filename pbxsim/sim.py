@@ -148,21 +148,25 @@ class PbxSim:
         dtmf: list[str] | Callable[[list[str]], str | None] | None = None,
         patience: float | None = None,
         context: str = "from-trunk",
+        queue_patience: float | None = None,
     ) -> Call:
         """A caller dials `line` (a config line name, its DID, or a raw extension).
 
         `dtmf` is either one answer per IVR input command ("" = silence) or a
         function of the prompts heard so far returning the digits to key.
-        `patience` is how long after the answer the caller hangs up (None: never).
+        `patience` is how long after the answer the caller hangs up (None: never), talking or not;
+        `queue_patience` is how long the caller waits in Queue() before abandoning.
         """
         exten = line
         if self.config is not None and line in self.config.lines:
             exten = self.config.lines[line].did.lstrip("+")
-        script = CallerScript(hangup_after=patience)
+        script = CallerScript(hangup_after=patience, queue_patience=queue_patience)
         if callable(dtmf):
             script.dtmf_fn = dtmf
         elif dtmf:
             script.dtmf = list(dtmf)
+        if context == "from-trunk" and ("centralita-inbound", exten) in self.engine.dialplan:
+            context = "centralita-inbound"
         call = self.engine.place_call(exten, caller_num, caller_name, script, context=context)
         self.engine.poke()
         return call
