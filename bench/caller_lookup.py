@@ -9,7 +9,9 @@ with N contacts and ~1.1 N phone numbers using the real schema, then times
 same run on the same file, is what a lookup costs without the index: the same
 equality with the index disabled (`NOT INDEXED`) and the naive
 `LIKE '%<last 8 digits>'` scan a hand-written lookup tends to use, on a smaller
-sample because each one reads the whole table. Last line: one JSON object.
+sample because each one reads the whole table. The same lookup on a 10k-contact
+file shows it stays flat as the directory grows. Rounds are interleaved so a
+busy machine slows every variant alike. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -116,6 +118,48 @@ def median_us(samples: list[int]) -> float:
     return statistics.median(samples) / 1000
 
 
+def cached_file(n: int, rebuild: bool) -> tuple[Path, float | None]:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"caller_lookup-v{VERSION}-{n}.db"
+    if rebuild or not path.exists():
+        took = build(path, n)
+        print(f"built {path} ({n:,} contacts) in {took:.1f} s")
+        return path, took
+    print(f"using cached {path}")
+    return path, None
+
+
+class LookupRun:
+    """lookup_caller on known, unshared numbers of one file; every answer checked."""
+
+    def __init__(self, path: Path, n: int, count: int, seed: int) -> None:
+        self.engine = make_engine(f"sqlite:///{path}")
+        self.session = make_sessionmaker(self.engine)()
+        rng = random.Random(seed)
+        picks = [rng.randrange(1, n + 1) for _ in range(count)]
+        picks = [i for i in picks if i % SHARED not in (0, SHARED - 1)]
+        self.anis = [(i, rng.choice(spellings(phone_of(i)))) for i in picks]
+        self.timings: list[int] = []
+        self._next = 0
+        for i, ani in self.anis[:50]:  # warm up, and prove the answers are right
+            r = lookup_caller(self.session, ani)
+            assert r.status == "found" and r.contact is not None and r.contact.id == i, (ani, r)
+
+    def run(self, k: int) -> None:
+        for i, ani in self.anis[self._next : self._next + k]:
+            t = time.perf_counter_ns()
+            r = lookup_caller(self.session, ani)
+            self.timings.append(time.perf_counter_ns() - t)
+            if r.contact is None or r.contact.id != i:
+                raise SystemExit(f"wrong answer for {ani!r}: {r}")
+            self.session.expunge_all()
+        self._next += k
+
+    def close(self) -> None:
+        self.session.close()
+        self.engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.caller_lookup")
     ap.add_argument("--contacts", type=int, default=1_000_000)
@@ -125,58 +169,40 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     n = args.contacts
 
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"caller_lookup-v{VERSION}-{n}.db"
-    build_s = None
-    if args.rebuild or not path.exists():
-        build_s = build(path, n)
-        print(f"built {path} ({n:,} contacts) in {build_s:.1f} s")
-    else:
-        print(f"using cached {path}")
+    path, build_s = cached_file(n, args.rebuild)
+    small_n = 10_000
+    small_path, _ = cached_file(small_n, args.rebuild)
+    big = LookupRun(path, n, args.lookups, seed=42)
+    small = LookupRun(small_path, small_n, args.lookups, seed=7)
+    anis = big.anis
 
     engine = make_engine(f"sqlite:///{path}")
     session = make_sessionmaker(engine)()
-    rng = random.Random(42)
     phones_rows = session.execute(text("SELECT count(*) FROM contact_phone")).scalar_one()
-
-    # Unique numbers only (not the shared ones), so every lookup must say "found".
-    picks = [rng.randrange(1, n + 1) for _ in range(args.lookups)]
-    picks = [i for i in picks if i % SHARED not in (0, SHARED - 1)]
-    anis = [(i, rng.choice(spellings(phone_of(i)))) for i in picks]
-    for i, ani in anis[:50]:  # warm up, and prove the answers are right
-        r = lookup_caller(session, ani)
-        assert r.status == "found" and r.contact is not None and r.contact.id == i, (ani, r)
-    indexed: list[int] = []
-    for i, ani in anis:
-        t = time.perf_counter_ns()
-        r = lookup_caller(session, ani)
-        indexed.append(time.perf_counter_ns() - t)
-        if r.contact is None or r.contact.id != i:
-            raise SystemExit(f"wrong answer for {ani!r}: {r}")
-        session.expunge_all()
     shared = lookup_caller(session, phone_of(SHARED - 1))
     assert shared.status == "ambiguous", shared
-
-    normalise: list[int] = []
-    for _, ani in anis[:1000]:
-        t = time.perf_counter_ns()
-        normalise_phone(ani)
-        normalise.append(time.perf_counter_ns() - t)
-
     conn = session.connection()
     eq_sql = text("SELECT contact_id FROM contact_phone WHERE e164 = :e")
-    plain: list[int] = []
-    for _, ani in anis[:1000]:
-        e164 = normalise_phone(ani).e164
-        t = time.perf_counter_ns()
-        conn.execute(eq_sql, {"e": e164}).all()
-        plain.append(time.perf_counter_ns() - t)
-
     no_index_sql = text("SELECT contact_id FROM contact_phone NOT INDEXED WHERE e164 = :e")
     like_sql = text("SELECT contact_id FROM contact_phone WHERE e164 LIKE :p")
+
+    # Interleaved rounds, so a busy machine slows every variant alike.
+    normalise: list[int] = []
+    plain: list[int] = []
     scan_eq: list[int] = []
     scan_like: list[int] = []
-    for i, ani in anis[: args.scans]:
+    per_round = max(1, len(anis) // args.scans)
+    for r in range(args.scans):
+        big.run(per_round)
+        small.run(per_round)
+        for _, ani in anis[r * per_round : (r + 1) * per_round]:
+            t = time.perf_counter_ns()
+            e164 = normalise_phone(ani).e164
+            normalise.append(time.perf_counter_ns() - t)
+            t = time.perf_counter_ns()
+            conn.execute(eq_sql, {"e": e164}).all()
+            plain.append(time.perf_counter_ns() - t)
+        i, ani = anis[r]
         e164 = normalise_phone(ani).e164
         t = time.perf_counter_ns()
         ids = [row[0] for row in conn.execute(no_index_sql, {"e": e164})]
@@ -187,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         ids = [row[0] for row in conn.execute(like_sql, {"p": f"%{digits}"})]
         scan_like.append(time.perf_counter_ns() - t)
         assert i in ids
+    indexed = big.timings
+    big.close()
+    small.close()
     session.close()
     engine.dispose()
 
@@ -196,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         "build_s": round(build_s, 2) if build_s is not None else None,
         "lookup_median_us": round(median_us(indexed), 1),
         "lookup_p95_us": round(statistics.quantiles(indexed, n=20)[-1] / 1000, 1),
+        "lookup_10k_median_us": round(median_us(small.timings), 1),
         "normalise_median_us": round(median_us(normalise), 1),
         "indexed_query_median_us": round(median_us(plain), 1),
         "anchor_no_index_median_us": round(median_us(scan_eq), 1),
@@ -209,11 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     fig["ratio_like_vs_lookup"] = round(
         fig["anchor_like_scan_median_us"] / fig["lookup_median_us"], 1
     )
+    fig["ratio_1m_vs_10k"] = round(fig["lookup_median_us"] / fig["lookup_10k_median_us"], 2)
     print(f"contacts {n:,}, phone rows {phones_rows:,}")
     print(
         f"lookup_caller (normalise + indexed query + load contact): median "
         f"{fig['lookup_median_us']} µs, p95 {fig['lookup_p95_us']} µs over {len(indexed)}"
     )
+    print(f"same lookup with {small_n:,} contacts: median {fig['lookup_10k_median_us']} µs")
     print(f"  of which normalise_phone: median {fig['normalise_median_us']} µs")
     print(f"  of which the indexed equality query: median {fig['indexed_query_median_us']} µs")
     print(
@@ -228,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio: lookup is {fig['ratio_no_index_vs_lookup']}x faster than the unindexed "
         f"equality, {fig['ratio_like_vs_lookup']}x faster than the LIKE scan"
     )
+    print(f"ratio: 1M vs 10k contacts {fig['ratio_1m_vs_10k']}x (an index keeps it flat)")
     print(json.dumps(fig))
     return 0
 
