@@ -35,7 +35,6 @@ DEAD_OK_VERBS = frozenset(
 )
 
 _VERB = re.compile(r"^[A-Z]+( [A-Z]+)*$")
-_ENDPOS = re.compile(r" endpos=(-?\d+)$")
 
 
 class AgiError(Exception):
@@ -104,25 +103,26 @@ class AgiReply:
 
 def parse_result_line(line: str) -> AgiReply | None:
     """Parse a complete single-line reply; None for anything that is not one (garbage)."""
-    if len(line) < 3 or not line[:3].isdigit():
+    if line.startswith("200 result="):
+        rest = line[11:]
+        if " " not in rest:  # the common case: `200 result=N`
+            return AgiReply(200, rest, "", None, line)
+        token, _, tail = rest.partition(" ")
+        endpos = None
+        cut = tail.rfind("endpos=")
+        if cut >= 0 and (cut == 0 or tail[cut - 1] == " "):
+            num = tail[cut + 7 :]
+            if num.lstrip("-").isdigit():
+                endpos = int(num)
+                tail = tail[:cut].rstrip(" ")
+        data = tail[1:-1] if tail.startswith("(") and tail.endswith(")") else tail
+        return AgiReply(200, token, data, endpos, line)
+    if len(line) < 3 or not line[:3].isdigit() or (len(line) > 3 and line[3] != " "):
         return None
     code = int(line[:3])
-    if len(line) > 3 and line[3] != " ":
-        return None
-    if code != 200:
-        return AgiReply(code=code, text=line)
-    body = line[4:]
-    if not body.startswith("result="):
-        return None
-    rest = body[7:]
-    token, _, tail = rest.partition(" ")
-    endpos = None
-    m = _ENDPOS.search(" " + tail) if tail else None
-    if m:
-        endpos = int(m.group(1))
-        tail = (" " + tail)[: m.start()].lstrip(" ")
-    data = tail[1:-1] if tail.startswith("(") and tail.endswith(")") else tail
-    return AgiReply(code=200, result=token, data=data, endpos=endpos, text=line)
+    if code == 200:
+        return None  # `200` without `result=` is not a reply
+    return AgiReply(code=code, text=line)
 
 
 class ReplyAssembler:

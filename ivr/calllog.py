@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 CALL_LOG = logging.getLogger("centralita.ivr.calls")
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(slots=True)
@@ -40,9 +41,21 @@ class CallRecord:
             self.errors.append(text[:200])
 
     def to_json(self) -> str:
-        data = asdict(self)
-        data.pop("started", None)
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        data = {
+            "uniqueid": self.uniqueid,
+            "script": self.script,
+            "line": self.line,
+            "language": self.language,
+            "ident": self.ident,
+            "menu_path": self.menu_path,
+            "outcome": self.outcome,
+            "action": self.action,
+            "queue": self.queue,
+            "duration_ms": self.duration_ms,
+            "commands": self.commands,
+            "errors": self.errors,
+        }
+        return _ENCODER.encode(data)
 
 
 def emit(record: CallRecord, commands: int) -> None:

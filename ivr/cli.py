@@ -64,5 +64,7 @@ def run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         await server.serve_until(stop, grace=args.grace)
 
-    asyncio.run(serve())
+    from ivr.eventloop import run as run_loop
+
+    run_loop(serve())
     return 0

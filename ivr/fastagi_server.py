@@ -56,13 +56,15 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
         self._assembler = ReplyAssembler()
         self._pending: asyncio.Future[AgiReply] | None = None
         self._closed = False
-        self._closed_fut: asyncio.Future[None] | None = None
-        self._header_timer: asyncio.TimerHandle | None = None
+        # One deadline per session, checked by the server's sweeper (no timer per command):
+        # header deadline, then the in-flight command's, then the close-after-finish one.
+        self._deadline = 0.0
+        self._started = 0.0
+        self._finished = False
 
     # --- asyncio.Protocol -------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
         srv = self.server
         if srv.closing or len(srv.connections) >= srv.max_connections:
             srv.refused += 1
@@ -70,7 +72,7 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
             self._closed = True
             return
         srv.connections.add(self)
-        self._header_timer = srv.loop.call_later(srv.command_timeout, self._abort)
+        self._deadline = srv.loop.time() + srv.command_timeout
 
     def data_received(self, data: bytes) -> None:
         buf = self._buf + data if self._buf else data
@@ -102,15 +104,26 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
         fut = self._pending
         if fut is not None and not fut.done():
             fut.set_exception(AgiConnectionLost("connection lost"))
-        if self._closed_fut is not None and not self._closed_fut.done():
-            self._closed_fut.set_result(None)
         self.server.connections.discard(self)
+
+    def check_deadlines(self, now: float) -> None:
+        """Called by the server's sweeper; all timeouts of a session live here."""
+        if self._closed:
+            return
+        if not self._headers_done or self._finished:
+            if now >= self._deadline:
+                self._abort()
+            return
+        fut = self._pending
+        if fut is not None and not fut.done() and now >= self._deadline:
+            fut.set_exception(AgiTimeout("no AGI reply in time"))
+        task = self.task
+        if task is not None and not task.done() and now - self._started > self.server.session_limit:
+            self.server.limit_cancelled.add(task)
+            task.cancel()
 
     # --- framing ----------------------------------------------------------
     def _abort(self) -> None:
@@ -120,9 +133,7 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
     def _header_line(self, line: str) -> bool:
         if line == "":
             self._headers_done = True
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
+            self._started = self.server.loop.time()
             self.task = self.server.loop.create_task(self.server._run(self))
             return True
         if len(self.env) >= MAX_HEADERS:
@@ -153,35 +164,27 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
             raise AgiConnectionLost("connection closed")
         if self._pending is not None:
             raise RuntimeError("one AGI command at a time per session")
-        loop = self.server.loop
-        fut: asyncio.Future[AgiReply] = loop.create_future()
+        server = self.server
+        fut: asyncio.Future[AgiReply] = server.loop.create_future()
         self._pending = fut
+        self._deadline = server.loop.time() + server.command_timeout
         self.transport.write(line.encode("utf-8"))
-        timer = loop.call_later(self.server.command_timeout, _expire, fut)
         try:
             return await fut
         finally:
-            timer.cancel()
             self._pending = None
 
-    async def finish(self) -> None:
-        """Half-close, let Asterisk send its final HANGUP and EOF, then close."""
+    def finish(self) -> None:
+        """Half-close: Asterisk answers with its final HANGUP and closes; the sweeper
+        closes the socket if it does not within FINISH_WAIT_S."""
         if self._closed or self.transport is None:
             return
-        self._closed_fut = self.server.loop.create_future()
-        try:
-            if self.transport.can_write_eof():
-                self.transport.write_eof()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._closed_fut), FINISH_WAIT_S)
-        finally:
-            if not self._closed:
-                self.transport.close()
-
-
-def _expire(fut: asyncio.Future[AgiReply]) -> None:
-    if not fut.done():
-        fut.set_exception(AgiTimeout("no AGI reply in time"))
+        self._finished = True
+        self._deadline = self.server.loop.time() + FINISH_WAIT_S
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        else:
+            self.transport.close()
 
 
 async def unknown_script(session: FastAgiSession) -> None:
@@ -226,8 +229,10 @@ class FastAgiServer:
         self.refused = 0
         self.completed = 0
         self.closing = False
+        self.limit_cancelled: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
         self._server: asyncio.base_events.Server | None = None
-        self.loop: asyncio.AbstractEventLoop = asyncio.get_event_loop_policy().get_event_loop()
+        self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]  # set by start()
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -236,7 +241,17 @@ class FastAgiServer:
         )
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
+        self._sweeper = self.loop.create_task(self._sweep())
         log.info("FastAGI listening on %s:%s", self.host, self.port)
+
+    async def _sweep(self) -> None:
+        """Every session's timeouts, checked a few times per command timeout."""
+        interval = min(1.0, self.command_timeout / 4, self.session_limit / 4)
+        while True:
+            await asyncio.sleep(interval)
+            now = self.loop.time()
+            for s in list(self.connections):
+                s.check_deadlines(now)
 
     async def _run(self, session: FastAgiSession) -> None:
         env = session.env
@@ -250,9 +265,6 @@ class FastAgiServer:
             record.outcome = "busy"
         else:
             self.active += 1
-        task = asyncio.current_task()
-        assert task is not None
-        limit = self.loop.call_later(self.session_limit, task.cancel)
         try:
             await handler(session)
             if not record.outcome:
@@ -271,19 +283,19 @@ class FastAgiServer:
             record.outcome = "error"
             record.error(repr(exc))
         except asyncio.CancelledError:
-            record.outcome = "shutdown" if self.closing else "session_limit"
+            task = asyncio.current_task()
+            record.outcome = "session_limit" if task in self.limit_cancelled else "shutdown"
+            self.limit_cancelled.discard(task)  # type: ignore[arg-type]
         except Exception as exc:  # a flow bug must not take the server down
             record.outcome = "error"
             record.error(repr(exc))
             log.exception("IVR flow failed for %s", record.uniqueid)
         finally:
-            limit.cancel()
             if not over:
                 self.active -= 1
             self.completed += 1
             emit(record, session.commands)
-            with contextlib.suppress(Exception):
-                await session.finish()
+            session.finish()
 
     async def shutdown(self, grace: float = 5.0) -> None:
         """Stop accepting, let running sessions finish for `grace` s, then close the rest."""
@@ -296,9 +308,15 @@ class FastAgiServer:
             for t in pending:
                 t.cancel()
             if pending:
-                await asyncio.wait(pending, timeout=FINISH_WAIT_S + 1.0)
+                await asyncio.wait(pending, timeout=1.0)
+        # sessions that finished wait for Asterisk's EOF; give them a moment
+        deadline = self.loop.time() + 1.0
+        while self.connections and self.loop.time() < deadline:
+            await asyncio.sleep(0.02)
         for s in list(self.connections):
             s._abort()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)

@@ -1,0 +1,433 @@
+"""FastAGI vs classic AGI: the standard new-incident path of the real IVR flow, both ways.
+
+    python -m bench.fastagi [--sessions N] [--concurrency 50] [--classic N] [--hold 1000]
+
+* FastAGI: our server runs in a child process (so its CPU is measured alone, with
+  `time.process_time()` inside it); this process plays Asterisk with N sessions,
+  50 at a time, over real TCP. Reported: server CPU µs per session and per AGI
+  command, sessions/s, and command turnaround (reply sent → next command
+  received, as Asterisk would see it) p50/p99.
+* Classic AGI (the anchor): one `python` process per call running the same flow
+  through pyst2 (`ivr.classic_agi`), CPU from the children's rusage.
+* Memory: the server's RSS with `--hold` sessions open at once (each parked on
+  its first command).
+
+Both ways use the same in-memory directory/live-state services, so the figures
+are the protocol + flow cost, not the database's (the directory has its own bench).
+The last line is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ivr.services import CallerIdentity, IncidentInfo, QueueStats
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "centralita.example.toml"
+OPEN_AT = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # Monday 11:00 in Mexico City
+ANI = "5512345678"
+ENV = {
+    "agi_network": "yes",
+    "agi_network_script": "ivr",
+    "agi_request": "agi://127.0.0.1:4573/ivr",
+    "agi_channel": "PJSIP/trunk-00000001",
+    "agi_language": "es",
+    "agi_type": "PJSIP",
+    "agi_uniqueid": "1795339738.0",
+    "agi_version": "22.10.1",
+    "agi_callerid": ANI,
+    "agi_calleridname": "Bench Caller",
+    "agi_callingpres": "0",
+    "agi_callingani2": "0",
+    "agi_callington": "0",
+    "agi_callingtns": "0",
+    "agi_dnid": "8008906000",
+    "agi_rdnis": "unknown",
+    "agi_context": "from-trunk",
+    "agi_extension": "528008906000",
+    "agi_priority": "4",
+    "agi_enhanced": "0.0",
+    "agi_accountcode": "",
+    "agi_threadid": "139948305118912",
+}
+
+
+class BenchServices:
+    """A known caller, open hours, agents free: the standard path, no I/O."""
+
+    _ident = CallerIdentity(status="found", contact_id=42, organisation_id=7, contract_id=3)
+    _stats = QueueStats(waiting=0, logged_in=3, available=2, asa_s=12.0)
+
+    def now(self) -> datetime:
+        return OPEN_AT
+
+    async def identify(self, ani: str) -> CallerIdentity:
+        return self._ident
+
+    async def identify_by_number(self, digits: str) -> CallerIdentity:
+        return CallerIdentity(status="unknown")
+
+    async def availability(self):
+        return None
+
+    async def queue_stats(self, queue: str) -> QueueStats | None:
+        return self._stats
+
+    async def incident_status(self, digits: str) -> IncidentInfo | None:
+        return None
+
+    async def create_message_incident(self, **kw: object) -> int:
+        return 1
+
+    async def request_callback(self, **kw: object) -> int:
+        return 1
+
+
+def respond(line: bytes) -> bytes:
+    """Asterisk's replies for the standard path: menu 1, then category 2 (email)."""
+    if line.startswith(b"SET VARIABLE"):
+        return b"200 result=1\n"
+    if line.startswith(b"GET DATA") and b"main_menu" in line:
+        return b"200 result=1\n"
+    if line.startswith(b"STREAM FILE") and b"category_intro" in line:
+        return b"200 result=50 endpos=2000\n"
+    if line.startswith(b"STREAM FILE"):
+        return b"200 result=0 endpos=11234\n"
+    if line.startswith(b"WAIT FOR DIGIT"):
+        return b"200 result=0\n"
+    return b"200 result=0\n"
+
+
+def env_bytes(i: int) -> bytes:
+    env = dict(ENV, agi_uniqueid=f"1795339738.{i}")
+    return ("".join(f"{k}: {v}\n" for k, v in env.items()) + "\n").encode()
+
+
+# --- child: the FastAGI server -------------------------------------------------------
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+async def _serve(port: int) -> None:
+    from ivr.app import build_server
+    from servicedesk.config import load_config
+
+    calls = logging.getLogger("centralita.ivr.calls")
+    calls.setLevel(logging.INFO)  # the per-call JSON line is part of the cost
+    calls.addHandler(logging.StreamHandler(open(os.devnull, "w")))  # noqa: SIM115
+    calls.propagate = False
+    cfg = load_config(CONFIG)
+    server = build_server(cfg, BenchServices(), host="127.0.0.1", port=port)  # type: ignore[arg-type]
+    await server.start()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    print(json.dumps({"ready": server.port}), flush=True)
+    while True:
+        cmd = (await reader.readline()).strip()
+        if cmd in (b"", b"quit"):
+            break
+        print(
+            json.dumps(
+                {
+                    "cpu": time.process_time(),
+                    "utime": resource.getrusage(resource.RUSAGE_SELF).ru_utime,
+                    "stime": resource.getrusage(resource.RUSAGE_SELF).ru_stime,
+                    "rss_kb": _rss_kb(),
+                    "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                    "completed": server.completed,
+                    "active": server.active,
+                    "open": len(server.connections),
+                }
+            ),
+            flush=True,
+        )
+    await server.shutdown(2)
+
+
+def _classic_child() -> int:
+    from ivr.classic_agi import ClassicAgiChannel, open_agi, run_script
+    from ivr.flows.main_ivr import IvrFlow
+    from servicedesk.config import load_config
+
+    logging.getLogger("centralita.ivr.calls").setLevel(logging.WARNING)
+    channel = ClassicAgiChannel(open_agi())
+    flow = IvrFlow(load_config(CONFIG), BenchServices())  # type: ignore[arg-type]
+    asyncio.run(run_script(channel, flow, "ivr"))
+    return 0
+
+
+# --- parent: plays Asterisk ----------------------------------------------------------
+
+
+class Child:
+    def __init__(self, plain: bool = False) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.fastagi", "--serve"]
+            + (["--plain-asyncio"] if plain else []),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        assert self.proc.stdout is not None
+        self.port = json.loads(self.proc.stdout.readline())["ready"]
+
+    def stats(self) -> dict[str, float]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(b"stats\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"quit\n")
+        self.proc.stdin.flush()
+        self.proc.wait(10)
+
+
+class _AsteriskSide(asyncio.Protocol):
+    """One scripted Asterisk connection: answers each command as it arrives, timing it."""
+
+    def __init__(self, env: bytes, turnaround: list[float], done: asyncio.Future[int]) -> None:
+        self.env = env
+        self.turnaround = turnaround
+        self.done = done
+        self.buf = b""
+        self.sent = 0.0
+        self.n = 0
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        transport.write(self.env)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()
+        if self.sent:
+            self.turnaround.append(now - self.sent)
+            self.sent = 0.0
+        self.buf += data
+        while b"\n" in self.buf:
+            line, _, self.buf = self.buf.partition(b"\n")
+            self.n += 1
+            assert self.transport is not None
+            self.transport.write(respond(line))
+            self.sent = time.perf_counter()
+
+    def eof_received(self) -> bool | None:
+        assert self.transport is not None
+        self.transport.write(b"HANGUP\n")
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(self.n)
+
+
+async def one_session(port: int, i: int, turnaround: list[float], commands: list[int]) -> None:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[int] = loop.create_future()
+    await loop.create_connection(
+        lambda: _AsteriskSide(env_bytes(i), turnaround, done), "127.0.0.1", port
+    )
+    commands.append(await done)
+
+
+async def run_sessions(port: int, total: int, concurrency: int, start: int = 0):
+    turnaround: list[float] = []
+    commands: list[int] = []
+    sem = asyncio.Semaphore(concurrency)
+
+    async def guarded(i: int) -> None:
+        async with sem:
+            await one_session(port, i, turnaround, commands)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(guarded(start + i) for i in range(total)))
+    return time.perf_counter() - t0, turnaround, commands
+
+
+async def hold_sessions(child: Child, n: int) -> dict[str, float]:
+    """Open n sessions at once, each parked on its first command; measure the server."""
+    conns = []
+    for i in range(n):
+        r, w = await asyncio.open_connection("127.0.0.1", child.port)
+        w.write(env_bytes(900000 + i))
+        conns.append((r, w))
+    firsts = await asyncio.gather(*(r.readline() for r, _ in conns))
+    assert all(firsts), "a held session was closed"
+    held = child.stats()
+    for (_, w), first in zip(conns, firsts, strict=True):
+        w.write(respond(first))
+    await asyncio.gather(*(_finish(r, w) for r, w in conns))
+    return held
+
+
+async def _finish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        writer.write(respond(line))
+    writer.close()
+
+
+async def classic_calls(n: int, concurrency: int) -> tuple[float, list[float], int]:
+    turnaround: list[float] = []
+    cmds: list[int] = []
+    sem = asyncio.Semaphore(concurrency)
+
+    async def call(i: int) -> None:
+        async with sem:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bench.fastagi",
+                "--classic-child",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+                cwd=ROOT,
+            )
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(env_bytes(i))
+            sent = 0.0
+            k = 0
+            while True:
+                line = await proc.stdout.readline()
+                if sent:
+                    turnaround.append(time.perf_counter() - sent)
+                if not line:
+                    break
+                k += 1
+                proc.stdin.write(respond(line))
+                sent = time.perf_counter()
+            await proc.wait()
+            cmds.append(k)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(call(i) for i in range(n)))
+    return time.perf_counter() - t0, turnaround, round(statistics.median(cmds))
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(p / 100 * len(s)))]
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, float]:
+    child = Child(args.plain_asyncio)
+    try:
+        await run_sessions(child.port, 200, args.concurrency, start=10**6)  # warm-up
+        s0 = child.stats()
+        wall, turn, cmds = await run_sessions(child.port, args.sessions, args.concurrency)
+        s1 = child.stats()
+        assert s1["completed"] - s0["completed"] == args.sessions
+        base = child.stats()
+        held = await hold_sessions(child, args.hold)
+    finally:
+        child.stop()
+    cpu_us = (s1["cpu"] - s0["cpu"]) / args.sessions * 1e6
+    user_us = (s1["utime"] - s0["utime"]) / args.sessions * 1e6
+    sys_us = (s1["stime"] - s0["stime"]) / args.sessions * 1e6
+    n_cmds = round(statistics.median(cmds))
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    c_wall, c_turn, c_cmds = await classic_calls(args.classic, min(args.concurrency, 8))
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    c_cpu_us = ((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)) / args.classic * 1e6
+    return {
+        "fastagi_sessions": args.sessions,
+        "concurrency": args.concurrency,
+        "commands_per_session": n_cmds,
+        "fastagi_cpu_us_per_session": round(cpu_us, 1),
+        "fastagi_cpu_us_per_command": round(cpu_us / n_cmds, 2),
+        "fastagi_user_us_per_session": round(user_us, 1),
+        "fastagi_sys_us_per_session": round(sys_us, 1),
+        "fastagi_sessions_per_s": round(args.sessions / wall, 1),
+        "fastagi_turnaround_p50_ms": round(pct(turn, 50) * 1e3, 3),
+        "fastagi_turnaround_p99_ms": round(pct(turn, 99) * 1e3, 3),
+        "classic_sessions": args.classic,
+        "classic_commands_per_session": c_cmds,
+        "classic_cpu_us_per_session": round(c_cpu_us, 1),
+        "classic_sessions_per_s": round(args.classic / c_wall, 2),
+        "classic_turnaround_p50_ms": round(pct(c_turn, 50) * 1e3, 3),
+        "classic_turnaround_p99_ms": round(pct(c_turn, 99) * 1e3, 3),
+        "cpu_ratio_classic_over_fastagi": round(c_cpu_us / cpu_us, 1),
+        "held_sessions": args.hold,
+        "held_open_connections": held["open"],
+        "rss_idle_mb": round(base["rss_kb"] / 1024, 1),
+        "rss_held_mb": round(held["rss_kb"] / 1024, 1),
+        "peak_rss_mb": round(held["maxrss_kb"] / 1024, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--classic", type=int, default=40)
+    parser.add_argument("--hold", type=int, default=1000)
+    parser.add_argument("--plain-asyncio", action="store_true", help="server without uvloop")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--classic-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        if args.plain_asyncio:
+            asyncio.run(_serve(0))
+        else:
+            from ivr.eventloop import run
+
+            run(_serve(0))
+        return 0
+    if args.classic_child:
+        return _classic_child()
+    from ivr.eventloop import run
+
+    r = run(main_async(args))
+    print(f"standard new-incident path: {r['commands_per_session']} AGI commands per session")
+    print(
+        f"FastAGI  ({r['fastagi_sessions']} sessions, {r['concurrency']} concurrent): "
+        f"{r['fastagi_cpu_us_per_session']} µs CPU/session "
+        f"({r['fastagi_cpu_us_per_command']} µs/command), {r['fastagi_sessions_per_s']} sessions/s, "
+        f"turnaround p50 {r['fastagi_turnaround_p50_ms']} ms, p99 {r['fastagi_turnaround_p99_ms']} ms"
+    )
+    print(
+        f"classic  ({r['classic_sessions']} processes): {r['classic_cpu_us_per_session']} µs "
+        f"CPU/session, {r['classic_sessions_per_s']} sessions/s, turnaround p50 "
+        f"{r['classic_turnaround_p50_ms']} ms, p99 {r['classic_turnaround_p99_ms']} ms"
+    )
+    print(f"ratio classic/FastAGI CPU per session: {r['cpu_ratio_classic_over_fastagi']}x")
+    print(
+        f"{r['held_sessions']} sessions open at once: RSS {r['rss_held_mb']} MB "
+        f"(idle {r['rss_idle_mb']} MB, peak {r['peak_rss_mb']} MB)"
+    )
+    print(
+        "goals: <=250 µs CPU/session, p99 <= 2 ms, <=150 MB: "
+        f"cpu {'ok' if r['fastagi_cpu_us_per_session'] <= 250 else 'MISSED'}, "
+        f"p99 {'ok' if r['fastagi_turnaround_p99_ms'] <= 2 else 'MISSED'}, "
+        f"rss {'ok' if r['peak_rss_mb'] <= 150 else 'MISSED'}"
+    )
+    print(json.dumps(r))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
