@@ -28,6 +28,10 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if not args.access_log:
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(args.host, args.port, app, threaded=True)
     print(f"panel listening on http://{args.host}:{server.server_port}/", flush=True)
     try:
@@ -78,6 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="send session cookies over plain HTTP (development)",
     )
+    panel.add_argument("--access-log", action="store_true", help="log every request")
     panel.set_defaults(func=_serve)
     panel_sub = panel.add_subparsers(dest="panel_command")
     user = panel_sub.add_parser("user", help="create or update a panel account")

@@ -17,7 +17,7 @@ class PanelContext:
     sessions: sessionmaker[Session]
     bus: Bus
     sse_max_seconds: float = 300.0
-    sse_block_ms: int = 5000
+    sse_block_ms: int = 2000  # below redis-py 8's default 5 s socket timeout
 
 
 def ctx() -> PanelContext:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import redis
 from flask import Response, request
 
 from servicedesk.bus import Bus
@@ -55,7 +56,10 @@ def stream_entries(
     deadline = time.monotonic() + max_seconds
     while time.monotonic() < deadline:
         remaining = int((deadline - time.monotonic()) * 1000)
-        entries = bus.read(stream, last_id, block_ms=max(1, min(block_ms, remaining)))
+        try:
+            entries = bus.read(stream, last_id, block_ms=max(1, min(block_ms, remaining)))
+        except redis.RedisError:
+            return  # end the stream; EventSource reconnects with Last-Event-ID and we resume
         if not entries:
             yield ": keepalive\n\n"
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import redis
 from flask import Blueprint, render_template
 
 from cti_panel.context import ctx
@@ -37,8 +38,11 @@ def stream():  # type: ignore[no-untyped-def]
         deadline = time.monotonic() + c.sse_max_seconds
         while time.monotonic() < deadline:
             started = time.monotonic()
-            yield frame(snapshot(c.cfg, c.bus, c.sessions, _risk), event="wallboard")
-            entries = c.bus.read(key, last_id, block_ms=TICK_MS, count=1000)
+            try:
+                yield frame(snapshot(c.cfg, c.bus, c.sessions, _risk), event="wallboard")
+                entries = c.bus.read(key, last_id, block_ms=TICK_MS, count=1000)
+            except redis.RedisError:
+                return  # the browser reconnects and gets a fresh snapshot
             if entries:
                 last_id = entries[-1][0]
                 pause = MIN_INTERVAL_S - (time.monotonic() - started)

@@ -123,6 +123,8 @@ def demo_config_text(*, ami_port: int, fastagi_port: int) -> str:
         r"(\[connections\.fastagi\][^\[]*?\nport = )\d+", rf"\g<1>{fastagi_port}", text, count=1
     )
     text = text.replace('path = "/var/log/asterisk/queue_log"', 'path = "queue_log"')
+    # the demo must show calls flowing at any hour: both lines on the 24x7 calendar
+    text = re.sub(r'(\[lines\.\w+\][^\[]*?\ncalendar = )"\w+"', r'\g<1>"always"', text)
     blocks = []
     for login, name, langs, skills in EXTRA_AGENTS:
         sk = ", ".join(f"{k} = {v}" for k, v in skills.items())

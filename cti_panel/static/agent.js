@@ -37,6 +37,10 @@
     if (!res.ok) { showResults([{ action: C.t("error"), queue: "", response: res.data.error || res.status }]); return; }
     showResults(res.data.results);
     refreshState();
+    if ((res.data.results || []).some((r) => r.response === "Pending")) {
+      setTimeout(refreshState, 1500);  // the listener is busy: its state update follows
+      setTimeout(refreshState, 4000);
+    }
   }
 
   document.getElementById("join").addEventListener("click", () => command("/api/agent/queues/join"));
