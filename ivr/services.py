@@ -69,9 +69,37 @@ def estimated_wait_s(stats: QueueStats) -> int | None:
 
 class IvrServices(Protocol):
     async def identify(self, ani: str) -> CallerIdentity: ...
-    async def identify_by_number(self, digits: str) -> CallerIdentity: ...
-    async def availability(self) -> AvailabilityView | None: ...
-    async def queue_stats(self, queue: str) -> QueueStats | None: ...
+    async def identify_by_number(self, digits: str) -> CallerIdentity:
+        from servicedesk.directory import find_by_customer_number
+
+        clean = _digits(digits)
+
+        def work(session: Any) -> CallerIdentity:
+            match = find_by_customer_number(session, clean) if clean else None
+            if match is None:
+                return CallerIdentity(status="unknown", via="customer_number")
+            org = match.organisation
+            contract = match.contract
+            if contract is None:
+                from sqlalchemy import select
+
+                from servicedesk.models import Contract
+
+                contract = self._active_contract(session, select, Contract, org.id)
+            return CallerIdentity(
+                status="found",
+                via="customer_number",
+                organisation_id=org.id,
+                contract_id=contract.id if contract is not None else None,
+                vip=bool(org.vip),
+                critical_24x7=self._covers_24x7(contract),
+            )
+
+        try:
+            return await self._db(work)
+        except Exception:
+            return CallerIdentity(status="failed", via="customer_number")
+
     async def incident_status(self, digits: str) -> IncidentInfo | None: ...
     async def create_message_incident(
         self,
@@ -136,7 +164,8 @@ class StoreServices:
         *,
         prefix: str | None = None,
         live_ttl: float = 1.0,
-        region: str = "MX",
+        region: str | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         from servicedesk.bus import Keys
 
@@ -144,11 +173,12 @@ class StoreServices:
         self.sessions = session_factory
         self.redis = redis_client
         self.keys = Keys(prefix or cfg.connections.redis.key_prefix)
-        self.region = region
+        self.region = region or cfg.service.default_region
+        self._clock = clock
         self._cache = _TtlCache(live_ttl)
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return self._clock() if self._clock is not None else datetime.now(UTC)
 
     # --- database (worker thread) -----------------------------------------
     async def _db(self, fn: Callable[[Any], T]) -> T:

@@ -134,3 +134,49 @@ def test_ivr_variable_encoding_round_trips_hostile_values() -> None:
     assert ";" not in text.replace(";", "", len(choices) - 1)
     assert '"' not in text and "\\" not in text
     assert decode_ivr_var(text) == choices
+
+
+async def test_identify_by_ani_and_customer_number(example_config, session_factory) -> None:
+    from servicedesk.directory import add_phone
+
+    with session_factory() as s:
+        org = Organisation(name="Globex", customer_number="777001", vip=False)
+        s.add(org)
+        s.flush()
+        covered = Contract(
+            number="880055",
+            organisation_id=org.id,
+            plan="advanced",  # critical_24x7 in the plan
+            starts_on=datetime(2026, 1, 1, tzinfo=UTC),
+            ends_on=None,
+        )
+        s.add(covered)
+        vip = Contact(organisation_id=org.id, name="Vera", language="en", vip=True)
+        a = Contact(organisation_id=org.id, name="A")
+        b = Contact(organisation_id=org.id, name="B")
+        s.add_all([vip, a, b])
+        s.flush()
+        add_phone(s, vip, "+52 55 1234 5678")
+        add_phone(s, a, "55 8888 0000")
+        add_phone(s, b, "5588880000")
+        s.commit()
+        vip_id, org_id, contract_id = vip.id, org.id, covered.id
+    svc = StoreServices(example_config, session_factory, None)
+    found = await svc.identify("5512345678")
+    assert (found.status, found.contact_id, found.organisation_id) == ("found", vip_id, org_id)
+    assert found.vip and found.critical_24x7 and found.language == "en"
+    assert found.contract_id == contract_id
+    assert (await svc.identify("5588880000")).status == "ambiguous"
+    assert (await svc.identify("5599990000")).status == "unknown"
+    assert (await svc.identify("anonymous")).status == "withheld"
+    by_customer = await svc.identify_by_number("777001")
+    assert (by_customer.status, by_customer.via, by_customer.organisation_id) == (
+        "found",
+        "customer_number",
+        org_id,
+    )
+    assert by_customer.critical_24x7 and by_customer.contract_id == contract_id
+    by_contract = await svc.identify_by_number("880055")
+    assert by_contract.known and by_contract.contract_id == contract_id
+    assert not (await svc.identify_by_number("123")).known
+    assert not (await svc.identify_by_number("")).known
