@@ -10,7 +10,6 @@ is thinking the simulated clock stands still (see runner.py).
 from __future__ import annotations
 
 import asyncio
-import shlex
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -115,10 +114,32 @@ _COMMANDS = (
 
 
 def _split(args: str) -> list[str]:
-    try:
-        return shlex.split(args, posix=True)
-    except ValueError:
-        return args.split()
+    """res_agi's parse_args: blanks separate, double quotes group, a backslash escapes the next char.
+
+    Single quotes are ordinary characters (so `O'Brien` stays intact)."""
+    out: list[str] = []
+    cur: list[str] = []
+    quoted = escaped = started = False
+    for ch in args:
+        if escaped:
+            cur.append(ch)
+            escaped = False
+            started = True
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+            started = True
+        elif ch in " \t" and not quoted:
+            if started:
+                out.append("".join(cur))
+                cur, started = [], False
+        else:
+            cur.append(ch)
+            started = True
+    if started:
+        out.append("".join(cur))
+    return out
 
 
 class _Session:
