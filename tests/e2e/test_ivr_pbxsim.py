@@ -1,0 +1,250 @@
+"""End to end: calls placed in pbxsim run our FastAGI IVR (real TCP), then the queue.
+
+The IVR runs on the production services (SQLite directory and incidents, a real
+redis-server for live agent state) with a fixed clock, so business hours are
+deterministic; pbxsim plays the caller (scripted DTMF, hang-ups) and Asterisk.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+
+from ivr.app import build_server
+from ivr.services import StoreServices, decode_ivr_var
+from pbxsim.behaviour import AgentAction
+from pbxsim.sim import PbxSim
+from servicedesk.bus import Keys
+from servicedesk.config import CentralitaConfig
+from servicedesk.db import make_engine, make_sessionmaker
+from servicedesk.directory import add_phone
+from servicedesk.models import Base, Contact, Contract, Organisation
+
+OPEN = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # Monday 11:00 Mexico City
+CLOSED = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Monday 20:00
+EVENING = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # Monday 19:00: only the VIP line is open
+HOLIDAY = datetime(2026, 9, 16, 17, 0, tzinfo=UTC)  # Independence Day, 11:00
+KNOWN_ANI = "5512345678"
+
+
+@pytest.fixture()
+def directory(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'e2e.db'}")
+    Base.metadata.create_all(engine)
+    factory = make_sessionmaker(engine)
+    with factory() as s:
+        org = Organisation(name="Globex", customer_number="777001")
+        s.add(org)
+        s.flush()
+        s.add(
+            Contract(
+                number="880055",
+                organisation_id=org.id,
+                plan="advanced",
+                starts_on=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+        vera = Contact(organisation_id=org.id, name="Vera")
+        s.add(vera)
+        s.flush()
+        add_phone(s, vera, "+52 55 1234 5678")
+        s.commit()
+    yield factory
+    engine.dispose()
+
+
+def keys_for(prompts: dict[str, str]) -> Callable[[list[str]], str | None]:
+    """The caller keys `prompts[suffix]` when the last prompt heard ends with `suffix`."""
+
+    def fn(heard: list[str]) -> str | None:
+        last = heard[-1] if heard else ""
+        for suffix, digits in prompts.items():
+            if last.endswith(suffix):
+                return digits
+        return None
+
+    return fn
+
+
+def varsets(events, uniqueid: str | None = None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for ev in events:
+        h = dict(ev.headers)
+        if h.get("Event") == "VarSet" and (uniqueid is None or h.get("Uniqueid") == uniqueid):
+            out[h["Variable"]] = h["Value"]
+    return out
+
+
+def named(events, name: str) -> list[dict[str, str]]:
+    return [dict(ev.headers) for ev in events if dict(ev.headers).get("Event") == name]
+
+
+async def run_call(
+    cfg: CentralitaConfig,
+    factory,
+    redis_url: str,
+    at: datetime,
+    caller_keys: dict[str, str],
+    *,
+    ani: str = KNOWN_ANI,
+    patience: float | None = None,
+    agents: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    live_state: dict[str, dict[str, str]] | None = None,
+    line: str = "tollfree",
+):
+    client = redis_lib.Redis.from_url(redis_url, decode_responses=True)
+    keys = Keys(cfg.connections.redis.key_prefix)
+    for login, state in (live_state or {}).items():
+        client.sadd(keys.agents, login)
+        client.hset(keys.agent_state(login), mapping=state)
+    svc = StoreServices(cfg, factory, client, clock=lambda: at)
+    server = build_server(cfg, svc, host="127.0.0.1", port=0)
+    await server.start()
+    sim = PbxSim(cfg, agi=("127.0.0.1", server.port), record=True, start_epoch=time.time())
+    await sim.start()
+    try:
+        for interface, queue in agents:
+            sim.agent(interface, [AgentAction.answer(2.0, talk_s=5.0)])
+            await sim.action("QueueAdd", Queue=queue, Interface=interface, Penalty="0")
+        call = sim.place_call(line, ani, "Caller", dtmf=keys_for(caller_keys), patience=patience)
+        await sim.run_until_idle(900)
+    finally:
+        await sim.close()
+        await server.shutdown(2)
+        client.close()
+    return call, sim.events
+
+
+async def test_new_incident_call_reaches_the_email_agent(
+    example_config, directory, redis_url, caplog
+) -> None:
+    caplog.set_level("INFO", logger="centralita.ivr.calls")
+    call, events = await run_call(
+        example_config,
+        directory,
+        redis_url,
+        OPEN,
+        {"main_menu": "1", "category_intro": "2"},
+        agents=[("PJSIP/1003", "email_es")],
+    )
+    v = varsets(events, call.chan.uniqueid)
+    assert v["AGISTATUS"] == "SUCCESS"
+    assert (v["CENTRALITA_ACTION"], v["CENTRALITA_QUEUE"], v["CENTRALITA_CATEGORY"]) == (
+        "queue",
+        "email_es",
+        "email",
+    )
+    assert v["CENTRALITA_CONTACT"].isdigit() and v["IVR_LANG"] == "es"
+    assert decode_ivr_var(v["CENTRALITA_IVR"])["ident"] == "ani"
+    joins = named(events, "QueueCallerJoin")
+    assert [j["Queue"] for j in joins] == ["email_es"]
+    assert [c["Queue"] for c in named(events, "AgentConnect")] == ["email_es"]
+    record = json.loads(caplog.records[-1].getMessage())
+    assert record["outcome"] == "completed" and record["queue"] == "email_es"
+
+
+async def test_caller_hangs_up_during_the_ivr(example_config, directory, redis_url, caplog) -> None:
+    caplog.set_level("INFO", logger="centralita.ivr.calls")
+    call, events = await run_call(example_config, directory, redis_url, OPEN, {}, patience=2.5)
+    v = varsets(events, call.chan.uniqueid)
+    assert v["AGISTATUS"] == "HANGUP"
+    assert v["CENTRALITA_ACTION"] == "hangup"
+    assert named(events, "QueueCallerJoin") == []
+    record = json.loads(caplog.records[-1].getMessage())
+    assert record["outcome"] == "hangup"
+
+
+async def test_after_hours_24x7_contract_gets_on_call(example_config, directory, redis_url) -> None:
+    call, events = await run_call(
+        example_config, directory, redis_url, CLOSED, {"oncall_offer": "1"}
+    )
+    v = varsets(events, call.chan.uniqueid)
+    assert v["CENTRALITA_ACTION"] == "oncall"
+    assert v["CENTRALITA_ONCALL"] == example_config.escalation.on_call_number
+    assert named(events, "QueueCallerJoin") == []
+
+
+async def test_unknown_caller_keys_customer_number_then_agent(
+    example_config, directory, redis_url
+) -> None:
+    call, events = await run_call(
+        example_config,
+        directory,
+        redis_url,
+        OPEN,
+        {"identify": "777001#", "main_menu": "0"},
+        ani="5599990000",
+        agents=[("PJSIP/1005", "general_es")],
+    )
+    v = varsets(events, call.chan.uniqueid)
+    assert decode_ivr_var(v["CENTRALITA_IVR"])["ident"] == "customer_number"
+    assert v["CENTRALITA_QUEUE"] == "general_es"
+    assert [c["Queue"] for c in named(events, "AgentConnect")] == ["general_es"]
+
+
+async def test_overflow_to_general_from_live_agent_state(
+    example_config, directory, redis_url
+) -> None:
+    call, events = await run_call(
+        example_config,
+        directory,
+        redis_url,
+        OPEN,
+        {"main_menu": "1", "category_intro": "1"},
+        agents=[("PJSIP/1005", "general_es")],
+        live_state={
+            "1001": {"state": "paused", "queues": json.dumps({"network_es": 0})},
+            "1005": {"state": "available", "queues": json.dumps({"general_es": 0})},
+        },
+    )
+    v = varsets(events, call.chan.uniqueid)
+    assert v["CENTRALITA_QUEUE"] == "general_es" and v["CENTRALITA_CATEGORY"] == "network"
+    assert decode_ivr_var(v["CENTRALITA_IVR"])["overflow"] == "network_es"
+    assert [j["Queue"] for j in named(events, "QueueCallerJoin")] == ["general_es"]
+
+
+async def test_holiday_caller_leaves_a_message(example_config, directory, redis_url) -> None:
+    call, events = await run_call(
+        example_config, directory, redis_url, HOLIDAY, {"message_offer": "2"}
+    )
+    v = varsets(events, call.chan.uniqueid)
+    assert decode_ivr_var(v["CENTRALITA_IVR"])["hours"] == "holiday"
+    assert v["CENTRALITA_ACTION"] == "voicemail"
+    assert "centralita/holiday_closed" in call.prompts
+
+
+async def test_vip_line_in_the_evening(example_config, directory, redis_url) -> None:
+    call, events = await run_call(
+        example_config,
+        directory,
+        redis_url,
+        EVENING,
+        {"main_menu": "0"},
+        agents=[("PJSIP/1005", "general_es")],
+        line="vip",
+    )
+    v = varsets(events, call.chan.uniqueid)
+    assert (v["CENTRALITA_VIP"], v["QUEUE_PRIO"], v["CENTRALITA_RULE"]) == ("1", "10", "vip")
+    joins = named(events, "QueueCallerJoin")
+    assert [j["Queue"] for j in joins] == ["general_es"]
+
+
+async def test_garbage_dtmf_ends_in_general_queue(example_config, directory, redis_url) -> None:
+    call, events = await run_call(
+        example_config,
+        directory,
+        redis_url,
+        OPEN,
+        {"main_menu": "9*"},
+        agents=[("PJSIP/1005", "general_es")],
+    )
+    v = varsets(events, call.chan.uniqueid)
+    assert call.prompts.count("centralita/main_menu") == example_config.routing.menu_retries
+    assert v["CENTRALITA_QUEUE"] == "general_es" and v["CENTRALITA_ACTION"] == "queue"
+    assert [c["Queue"] for c in named(events, "AgentConnect")] == ["general_es"]
