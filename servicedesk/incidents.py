@@ -1,8 +1,8 @@
 """Incident lifecycle: numbering, transitions, priority, SLA due times, audit trail.
 
-Every public function takes the session, the incident and ``actor=`` (who did
-it) and records one :class:`~servicedesk.models.IncidentEvent`, so the audit
-trail is complete by construction rather than by the callers' discipline.
+Every function that changes an incident takes the session, the incident and
+``actor=`` (who did it) and records one IncidentEvent, so the audit trail is
+complete by construction rather than by the callers' discipline.
 
 Actors are free-form strings. By convention an agent is its login (``"1001"``
 or ``"agent:1001"``); machines and callers use ``"system"``, ``"ivr"``,
