@@ -94,6 +94,9 @@ class BenchServices:
     async def request_callback(self, **kw: object) -> int:
         return 1
 
+    async def record_survey(self, **kw: object) -> bool:
+        return True
+
 
 def respond(line: bytes) -> bytes:
     """Asterisk's replies for the standard path: menu 1, then category 2 (email)."""

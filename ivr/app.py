@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ivr.fastagi_server import FastAgiServer, Handler
-from ivr.flows.followups import busy_script, callback_script, voicemail_script
+from ivr.flows.followups import busy_script, callback_script, survey_script, voicemail_script
 from ivr.flows.main_ivr import IvrFlow
 from ivr.services import IvrServices
 from servicedesk.config import CentralitaConfig
@@ -15,6 +15,7 @@ def build_handlers(cfg: CentralitaConfig, services: IvrServices) -> dict[str, Ha
         "ivr": IvrFlow(cfg, services),  # type: ignore[dict-item]
         "voicemail": voicemail_script(services),
         "callback": callback_script(services),
+        "survey": survey_script(services, cfg.routing.digit_timeout_ms),
     }
 
 

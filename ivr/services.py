@@ -114,6 +114,7 @@ class IvrServices(Protocol):
     async def request_callback(
         self, *, uniqueid: str, number: str, identity: CallerIdentity | None, language: str
     ) -> int: ...
+    async def record_survey(self, *, uniqueid: str, score: int) -> bool: ...
     def now(self) -> datetime: ...
 
 
@@ -377,6 +378,29 @@ class StoreServices:
             session.add(row)
             session.flush()
             return int(row.id)
+
+        return await self._db(work)
+
+    async def record_survey(self, *, uniqueid: str, score: int) -> bool:
+        """Store 1..5 on the call the listener recorded (by the caller's uniqueid/linkedid)."""
+        from sqlalchemy import or_, select
+
+        from servicedesk.models import Call
+
+        if not 1 <= score <= 5:
+            raise ValueError(f"survey score {score} outside 1..5")
+
+        def work(session: Any) -> bool:
+            call = session.scalars(
+                select(Call)
+                .where(or_(Call.uniqueid == uniqueid, Call.linkedid == uniqueid))
+                .order_by(Call.id.desc())
+                .limit(1)
+            ).first()
+            if call is None:
+                return False
+            call.satisfaction = score
+            return True
 
         return await self._db(work)
 

@@ -5,6 +5,8 @@
   because the ``h`` extension runs the script again if the caller hung up).
 * ``callback``: store a callback request for the caller's number (idempotent per
   call uniqueid) and hand its id back in ``CENTRALITA_CALLBACK_ID``.
+* ``survey``: the post-call survey (1..5) stored on the call record; on a channel
+  that has already hung up (the ``h`` extension) it ends at once.
 * ``busy``: what a session beyond the concurrency bound gets: a console note and
   an immediate return, so the dialplan's defaults (the general queue) apply.
 """
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 from ivr.channel import AgiChannel
+from ivr.prompts import SURVEY_DIGITS, sound
 from ivr.services import CallerIdentity, IvrServices
 
 
@@ -64,6 +67,26 @@ def callback_script(svc: IvrServices):
             language=await _language(ch),
         )
         await ch.set_variable("CENTRALITA_CALLBACK_ID", str(cb_id))
+
+    return run
+
+
+def survey_script(svc: IvrServices, timeout_ms: int = 5000):
+    async def run(ch: AgiChannel) -> None:
+        rec = getattr(ch, "record", None)
+        score = ""
+        for _ in range(2):
+            score = await ch.get_data(sound("survey_intro"), timeout_ms, 1)
+            if score in SURVEY_DIGITS:
+                break
+        if score not in SURVEY_DIGITS:
+            if rec is not None:
+                rec.step("survey_no_answer")
+            return
+        stored = await svc.record_survey(uniqueid=ch.env.get("agi_uniqueid", ""), score=int(score))
+        if rec is not None:
+            rec.step(f"survey:{score}" if stored else f"survey_unmatched:{score}")
+        await ch.stream_file(sound("survey_thanks"), "")
 
     return run
 

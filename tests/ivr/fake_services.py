@@ -29,6 +29,7 @@ class FakeServices:
     calls: list[tuple[str, object]] = field(default_factory=list)
     messages: list[dict[str, object]] = field(default_factory=list)
     callbacks: list[dict[str, object]] = field(default_factory=list)
+    surveys: list[tuple[str, int]] = field(default_factory=list)
 
     def now(self) -> datetime:
         return self.at
@@ -58,3 +59,7 @@ class FakeServices:
     async def request_callback(self, **kw: object) -> int:
         self.callbacks.append(kw)
         return len(self.callbacks)
+
+    async def record_survey(self, *, uniqueid: str, score: int) -> bool:
+        self.surveys.append((uniqueid, score))
+        return True

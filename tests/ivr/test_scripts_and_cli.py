@@ -107,3 +107,32 @@ async def test_centralita_ivr_refuses_bad_config(tmp_path: Path) -> None:
         stderr=asyncio.subprocess.PIPE,
     )
     assert await asyncio.wait_for(proc.wait(), 20) == 2
+
+
+async def test_survey_script_stores_score(example_config) -> None:
+    svc = FakeServices()
+    server = build_server(example_config, svc, host="127.0.0.1", port=0)
+    await server.start()
+    try:
+        fake = FakeAsterisk(Caller([("survey_intro", "7"), ("survey_intro", "4")]))
+        conv = await fake.run(server.port, default_env(agi_network_script="survey"))
+    finally:
+        await server.shutdown(1)
+    assert svc.surveys == [("1795339738.0", 4)]
+    assert conv.played == [
+        "centralita/survey_intro",
+        "centralita/survey_intro",
+        "centralita/survey_thanks",
+    ]
+
+
+async def test_survey_on_hung_up_channel_ends_quietly(example_config) -> None:
+    svc = FakeServices()
+    server = build_server(example_config, svc, host="127.0.0.1", port=0)
+    await server.start()
+    try:
+        fake = FakeAsterisk(Caller(hangup_on="survey_intro"))
+        conv = await fake.run(server.port, default_env(agi_network_script="survey"))
+    finally:
+        await server.shutdown(1)
+    assert svc.surveys == [] and conv.closed_by_server

@@ -180,3 +180,23 @@ async def test_identify_by_ani_and_customer_number(example_config, session_facto
     assert by_contract.known and by_contract.contract_id == contract_id
     assert not (await svc.identify_by_number("123")).known
     assert not (await svc.identify_by_number("")).known
+
+
+async def test_survey_score_lands_on_the_call(example_config, session_factory) -> None:
+    from servicedesk.models import Call
+
+    with session_factory() as s:
+        s.add(
+            Call(
+                pbx_id="pbx1",
+                linkedid="1795.7",
+                uniqueid="1795.7",
+                started_at=datetime(2026, 11, 23, 17, 0, tzinfo=UTC),
+            )
+        )
+        s.commit()
+    svc = StoreServices(example_config, session_factory, None)
+    assert await svc.record_survey(uniqueid="1795.7", score=5) is True
+    assert await svc.record_survey(uniqueid="nope", score=3) is False
+    with session_factory() as s:
+        assert s.scalars(select(Call.satisfaction)).one() == 5
