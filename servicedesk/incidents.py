@@ -29,6 +29,7 @@ from servicedesk.models import (
     CHANNELS,
     INCIDENT_STATUSES,
     PRIORITIES,
+    Contact,
     Incident,
     IncidentCall,
     IncidentCounter,
@@ -246,6 +247,11 @@ def create_incident(
     _check_category(cfg, category)
     if channel not in CHANNELS:
         raise IncidentError(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
+    if reporter_id is not None and organisation_id is None:
+        reporter = session.get(Contact, reporter_id)
+        if reporter is None:
+            raise IncidentError(f"unknown reporter contact {reporter_id}")
+        organisation_id = reporter.organisation_id  # the caller's organisation by default
     computed = cfg.priority.priority(impact, urgency)  # type: ignore[arg-type]
     chosen = _check_priority(priority) if priority is not None else computed
     response_due, resolution_due = due_times(cfg, chosen, at)

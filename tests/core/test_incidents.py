@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from servicedesk import incidents as inc
 from servicedesk.config import CentralitaConfig
 from servicedesk.db import session_scope
-from servicedesk.models import Call, Contact, Incident, IncidentEvent
+from servicedesk.models import Call, Contact, Incident, IncidentEvent, Organisation
 
 MX = ZoneInfo("America/Mexico_City")
 # Monday 2 March 2026, 10:00 in Mexico City: a working day, inside the morning shift.
@@ -533,3 +533,20 @@ def test_racing_agents_cannot_both_resolve(
         assert i is not None
         assert [e.kind for e in i.events].count("resolved") == 1
         assert i.events[-1].actor == "1001"
+
+
+def test_reporter_brings_their_organisation(session: Session, example_config) -> None:
+    org = Organisation(name="Grupo Anáhuac")
+    session.add(org)
+    session.flush()
+    c = Contact(name="Lucía", organisation_id=org.id)
+    session.add(c)
+    session.flush()
+    assert _new(session, example_config, reporter_id=c.id).organisation_id == org.id
+    other = Organisation(name="Otra")
+    session.add(other)
+    session.flush()
+    explicit = _new(session, example_config, reporter_id=c.id, organisation_id=other.id)
+    assert explicit.organisation_id == other.id
+    with pytest.raises(inc.IncidentError, match="unknown reporter contact"):
+        _new(session, example_config, reporter_id=999_999)
