@@ -87,7 +87,9 @@ class Ingest:
                 log.exception("listener %r failed on %r", listener, msg.get("Event"))
 
     def pending(self) -> int:
-        return len(self.outbox)
+        """Changes staged since the last collect (calls, pops, counters, agent states)."""
+        a = self.agents
+        return len(self.outbox) + len(a.changes) + len(a.sessions) + len(a.dirty)
 
     # --- output ------------------------------------------------------------
     def collect(self) -> Batch:

@@ -1,0 +1,120 @@
+"""End to end: calls through pbxsim's AMI server into the real listener.
+
+The panel's QueueAdd travels Redis → listener → AMI → pbxsim; the caller goes
+through the Centralita dialplan (IVR variables preset as the IVR would set
+them), the queue and an agent; the listener must produce the call record,
+agent state and screen-pops from pbxsim's events alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from urllib.parse import quote
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from ami_listener.link import Backoff
+from ami_listener.service import ListenerOptions, ListenerService
+from pbxsim import sim as pbxsim_sim
+from pbxsim.behaviour import AgentAction, CallerScript
+from servicedesk.bus import Bus
+from servicedesk.config import CentralitaConfig
+from tests.ami_listener.harness import calls_by_uniqueid
+
+
+async def _until(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < end, "condition not reached"
+        await asyncio.sleep(0.02)
+
+
+async def test_call_through_pbxsim_into_listener(
+    example_config: CentralitaConfig,
+    session_factory: sessionmaker[Session],
+    redis_url: str,
+) -> None:
+    sim = pbxsim_sim.PbxSim(
+        example_config, ami_port=0, ami_users={"centralita": "secret"}, start_epoch=time.time()
+    )
+    await sim.start()
+    conn = example_config.connections
+    ami = conn.ami.model_copy(update={"port": sim.port, "ping_interval": 0.5})
+    cfg = example_config.model_copy(
+        update={"connections": conn.model_copy(update={"ami": ami, "pbx_id": "e2e"})}
+    )
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    bus = Bus(r)
+    service = ListenerService(
+        cfg,
+        session_factory,
+        r,
+        "secret",
+        ListenerOptions(flush_interval=0.05, backoff=Backoff(0.05, 0.2)),
+    )
+    await service.start()
+    try:
+        await service.wait_resynced(10)
+        sim.agent("PJSIP/1001", [AgentAction.answer(3.0)], num="1001", name="Ana López")
+        bus.publish(
+            bus.keys.commands,
+            {
+                "id": "add-1",
+                "action": "QueueAdd",
+                "queue": "network_es",
+                "interface": "PJSIP/1001",
+                "member_name": "Ana López",
+                "penalty": "0",
+            },
+        )
+        await _until(lambda: r.xlen(bus.keys.command_results) == 1)
+        await sim.run_for(0.5)
+        ((_id, result),) = r.xrange(bus.keys.command_results)
+        assert result["response"] == "Success", result
+        await _until(lambda: r.hget(bus.keys.agent_state("1001"), "state") == "available")
+
+        ivr = ";".join(
+            f"{k}={quote(v, safe='')}"
+            for k, v in {"lang": "es", "menu": "new_incident", "category": "network"}.items()
+        )
+        script = CallerScript(
+            hangup_after=25.0,
+            ivr_seconds=4.0,
+            preset={
+                "CENTRALITA_ACTION": "queue",
+                "CENTRALITA_QUEUE": "network_es",
+                "CENTRALITA_CATEGORY": "network",
+                "CENTRALITA_PRIORITY": "high",
+                "CENTRALITA_IVR": ivr,
+                "IVR_LANG": "es",
+            },
+        )
+        did = example_config.lines["tollfree"].did.lstrip("+")
+        call = sim.engine.place_call(
+            did, "5215550100", "José Pérez", script, context="centralita-inbound"
+        )
+        sim.engine.poke()
+        await sim.run_for(40)
+        await _until(lambda: not service.ingest.calls.calls and service.ingest.calls.finished)
+        await service.flush()
+    finally:
+        await service.stop()
+        await sim.close()
+    records = calls_by_uniqueid(session_factory)
+    assert len(records) == 1
+    (rec,) = records.values()
+    assert rec.outcome == "answered" and rec.agent_login == "1001"
+    assert rec.queue == "network_es" and rec.language == "es" and rec.priority == "high"
+    assert rec.caller_name == "José Pérez" and rec.caller_num == "5215550100"
+    assert rec.ivr_choices == {"lang": "es", "menu": "new_incident", "category": "network"}
+    assert rec.hold_seconds == 3 and rec.hung_up_by == "caller"
+    assert rec.talk_seconds is not None and 15 <= rec.talk_seconds <= 19
+    assert rec.line_did is not None
+    pops = [f for _i, f in r.xrange(bus.keys.agent_pops("1001"))]
+    assert [p["type"] for p in pops] == ["ring", "answer", "end"]
+    assert json.loads(pops[1]["ivr"])["category"] == "network"
+    assert call is not None
