@@ -97,6 +97,7 @@ async def run_call(
     agents: list[tuple[str, str]] = (),  # type: ignore[assignment]
     live_state: dict[str, dict[str, str]] | None = None,
     line: str = "tollfree",
+    extensions_conf: str | None = None,
 ):
     client = redis_lib.Redis.from_url(redis_url, decode_responses=True)
     keys = Keys(cfg.connections.redis.key_prefix)
@@ -106,7 +107,13 @@ async def run_call(
     svc = StoreServices(cfg, factory, client, clock=lambda: at)
     server = build_server(cfg, svc, host="127.0.0.1", port=0)
     await server.start()
-    sim = PbxSim(cfg, agi=("127.0.0.1", server.port), record=True, start_epoch=time.time())
+    sim = PbxSim(
+        cfg,
+        agi=("127.0.0.1", server.port),
+        record=True,
+        start_epoch=time.time(),
+        extensions_conf=extensions_conf,
+    )
     await sim.start()
     try:
         for interface, queue in agents:
@@ -121,8 +128,16 @@ async def run_call(
     return call, sim.events
 
 
+def generated_dialplan(cfg: CentralitaConfig) -> str:
+    from asterisk_conf.dialplan import build_extensions
+    from asterisk_conf.site import SiteOptions
+
+    return build_extensions(cfg, SiteOptions())[0]
+
+
+@pytest.mark.parametrize("dialplan", ["pbxsim", "generated"])
 async def test_new_incident_call_reaches_the_email_agent(
-    example_config, directory, redis_url, caplog
+    example_config, directory, redis_url, caplog, dialplan
 ) -> None:
     caplog.set_level("INFO", logger="centralita.ivr.calls")
     call, events = await run_call(
@@ -132,6 +147,7 @@ async def test_new_incident_call_reaches_the_email_agent(
         OPEN,
         {"main_menu": "1", "category_intro": "2"},
         agents=[("PJSIP/1003", "email_es")],
+        extensions_conf=generated_dialplan(example_config) if dialplan == "generated" else None,
     )
     v = varsets(events, call.chan.uniqueid)
     assert v["AGISTATUS"] == "SUCCESS"
@@ -145,8 +161,9 @@ async def test_new_incident_call_reaches_the_email_agent(
     joins = named(events, "QueueCallerJoin")
     assert [j["Queue"] for j in joins] == ["email_es"]
     assert [c["Queue"] for c in named(events, "AgentConnect")] == ["email_es"]
-    record = json.loads(caplog.records[-1].getMessage())
-    assert record["outcome"] == "completed" and record["queue"] == "email_es"
+    ivr_records = [json.loads(r.getMessage()) for r in caplog.records if r.name.endswith("calls")]
+    assert [r["script"] for r in ivr_records][0] == "ivr"
+    assert ivr_records[0]["outcome"] == "completed" and ivr_records[0]["queue"] == "email_es"
 
 
 async def test_caller_hangs_up_during_the_ivr(example_config, directory, redis_url, caplog) -> None:
@@ -248,3 +265,33 @@ async def test_garbage_dtmf_ends_in_general_queue(example_config, directory, red
     assert call.prompts.count("centralita/main_menu") == example_config.routing.menu_retries
     assert v["CENTRALITA_QUEUE"] == "general_es" and v["CENTRALITA_ACTION"] == "queue"
     assert [c["Queue"] for c in named(events, "AgentConnect")] == ["general_es"]
+
+
+async def test_generated_dialplan_message_becomes_incident(
+    example_config, directory, redis_url
+) -> None:
+    """asterisk_conf's own extensions.conf: the IVR says voicemail, the dialplan records,
+    the caller hangs up while recording, and the `voicemail` script opens the incident."""
+    from sqlalchemy import select
+
+    from servicedesk.models import Incident
+
+    text = generated_dialplan(example_config)
+    call, events = await run_call(
+        example_config,
+        directory,
+        redis_url,
+        CLOSED,
+        {"message_offer": "2"},
+        patience=40.0,
+        extensions_conf=text,
+    )
+    v = varsets(events, call.chan.uniqueid)
+    assert v["CENTRALITA_ACTION"] == "voicemail"
+    path = v["CENTRALITA_RECORDING"]
+    assert v["CENTRALITA_INCIDENT"].isdigit()
+    with directory() as s:
+        inc = s.scalars(select(Incident)).one()
+        assert inc.number == int(v["CENTRALITA_INCIDENT"])
+        assert (inc.channel, inc.recording_path) == ("phone", path)
+        assert inc.reporter_id is not None and inc.contract_id is not None
