@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "conf": "asterisk_conf.cli",
     "panel": "cti_panel.cli",
     "demo": "cti_panel.cli",
+    "stats": "callstats.cli",
     "sim": "pbxsim.cli",
 }
 
