@@ -62,4 +62,9 @@ def emit(record: CallRecord, commands: int) -> None:
     record.commands = commands
     record.duration_ms = round((time.monotonic() - record.started) * 1000.0, 1)
     if CALL_LOG.isEnabledFor(logging.INFO):
-        CALL_LOG.info(record.to_json())
+        # makeRecord + handle skips Logger._log's stack walk (findCaller): this line is
+        # written once per call on the hot path, and the caller is always this function.
+        log_record = CALL_LOG.makeRecord(
+            CALL_LOG.name, logging.INFO, __file__, 0, record.to_json(), None, None, "emit"
+        )
+        CALL_LOG.handle(log_record)

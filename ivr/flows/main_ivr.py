@@ -36,6 +36,7 @@ from servicedesk.routing import RouteDecision, route
 IDENTIFY_WAIT_S = 3.0  # longest we wait for the ANI lookup once the caller is ready
 WITHHELD = frozenset({"", "unknown", "anonymous", "restricted", "private", "withheld"})
 _LANG_BY_DIGIT = {d: lang for lang, d in LANGUAGE_DIGITS.items()}
+_LANGUAGE_KEYS = "".join(LANGUAGE_DIGITS.values())
 _MENU_BY_DIGIT = {d: name for name, d in MAIN_MENU_DIGITS.items()}
 
 
@@ -162,7 +163,7 @@ class IvrCall:
         await self.finish(st)
 
     async def language_offer(self, st: CallState) -> None:
-        digits = "".join(LANGUAGE_DIGITS.values())
+        digits = _LANGUAGE_KEYS
         key = await self.ch.stream_file(self.flow.welcome[st.line_name], digits)
         for lang in ("es", "en"):
             if key:
@@ -181,7 +182,10 @@ class IvrCall:
         ident = CallerIdentity(status="withheld")
         if pending is not None:
             try:
-                ident = await asyncio.wait_for(asyncio.shield(pending), IDENTIFY_WAIT_S)
+                if pending.done():  # the usual case: the lookup ran during the greeting
+                    ident = pending.result()
+                else:
+                    ident = await asyncio.wait_for(asyncio.shield(pending), IDENTIFY_WAIT_S)
             except Exception as exc:  # slow or failed lookup: ask the caller instead
                 self.rec.error(f"identify: {exc!r}")
                 ident = CallerIdentity(status="failed")
