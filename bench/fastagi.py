@@ -113,8 +113,8 @@ def respond(line: bytes) -> bytes:
     return b"200 result=0\n"
 
 
-def env_bytes(i: int) -> bytes:
-    env = dict(ENV, agi_uniqueid=f"1795339738.{i}")
+def env_bytes(i: int, script: str = "ivr") -> bytes:
+    env = dict(ENV, agi_uniqueid=f"1795339738.{i}", agi_network_script=script)
     return ("".join(f"{k}: {v}\n" for k, v in env.items()) + "\n").encode()
 
 
@@ -245,23 +245,27 @@ class _AsteriskSide(asyncio.Protocol):
             self.done.set_result(self.n)
 
 
-async def one_session(port: int, i: int, turnaround: list[float], commands: list[int]) -> None:
+async def one_session(
+    port: int, i: int, turnaround: list[float], commands: list[int], script: str = "ivr"
+) -> None:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[int] = loop.create_future()
     await loop.create_connection(
-        lambda: _AsteriskSide(env_bytes(i), turnaround, done), "127.0.0.1", port
+        lambda: _AsteriskSide(env_bytes(i, script), turnaround, done), "127.0.0.1", port
     )
     commands.append(await done)
 
 
-async def run_sessions(port: int, total: int, concurrency: int, start: int = 0):
+async def run_sessions(
+    port: int, total: int, concurrency: int, start: int = 0, script: str = "ivr"
+):
     turnaround: list[float] = []
     commands: list[int] = []
     sem = asyncio.Semaphore(concurrency)
 
     async def guarded(i: int) -> None:
         async with sem:
-            await one_session(port, i, turnaround, commands)
+            await one_session(port, i, turnaround, commands, script)
 
     t0 = time.perf_counter()
     await asyncio.gather(*(guarded(start + i) for i in range(total)))
@@ -344,6 +348,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, float]:
         wall, turn, cmds = await run_sessions(child.port, args.sessions, args.concurrency)
         s1 = child.stats()
         assert s1["completed"] - s0["completed"] == args.sessions
+        # the fixed cost of a session: an unknown script (one VERBOSE, then close)
+        m0 = child.stats()
+        await run_sessions(child.port, args.sessions, args.concurrency, 2 * 10**6, "probe")
+        m1 = child.stats()
         base = child.stats()
         held = await hold_sessions(child, args.hold)
     finally:
@@ -352,6 +360,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, float]:
     user_us = (s1["utime"] - s0["utime"]) / args.sessions * 1e6
     sys_us = (s1["stime"] - s0["stime"]) / args.sessions * 1e6
     n_cmds = round(statistics.median(cmds))
+    fixed_us = (m1["cpu"] - m0["cpu"]) / args.sessions * 1e6  # one command + session overhead
+    per_cmd_us = (cpu_us - fixed_us) / max(1, n_cmds - 1)
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     c_wall, c_turn, c_cmds = await classic_calls(args.classic, min(args.concurrency, 8))
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -363,6 +373,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, float]:
         "fastagi_cpu_us_per_session": round(cpu_us, 1),
         "fastagi_cpu_us_per_command": round(cpu_us / n_cmds, 2),
         "fastagi_user_us_per_session": round(user_us, 1),
+        "fastagi_one_command_session_cpu_us": round(fixed_us, 1),
+        "fastagi_marginal_cpu_us_per_command": round(per_cmd_us, 2),
+        "fastagi_cpu_us_for_8_command_session": round(fixed_us + 7 * per_cmd_us, 1),
         "fastagi_sys_us_per_session": round(sys_us, 1),
         "fastagi_sessions_per_s": round(args.sessions / wall, 1),
         "fastagi_turnaround_p50_ms": round(pct(turn, 50) * 1e3, 3),
@@ -416,6 +429,11 @@ def main() -> int:
         f"classic  ({r['classic_sessions']} processes): {r['classic_cpu_us_per_session']} µs "
         f"CPU/session, {r['classic_sessions_per_s']} sessions/s, turnaround p50 "
         f"{r['classic_turnaround_p50_ms']} ms, p99 {r['classic_turnaround_p99_ms']} ms"
+    )
+    print(
+        f"  of which: a 1-command session costs {r['fastagi_one_command_session_cpu_us']} µs, "
+        f"each further command {r['fastagi_marginal_cpu_us_per_command']} µs; an 8-command "
+        f"session would cost {r['fastagi_cpu_us_for_8_command_session']} µs"
     )
     print(f"ratio classic/FastAGI CPU per session: {r['cpu_ratio_classic_over_fastagi']}x")
     print(
