@@ -88,6 +88,8 @@ class CallRecord:
     hangup_requested_by: str | None = None
     source: str = "ami"
     done: bool = False
+    open_pops: set[str] = field(default_factory=set)  # agents shown a pop not yet ended
+    unsure: bool = False  # left the queue while we were disconnected: ask queue_log at the end
 
     # --- derived fields for pops and rows --------------------------------
     def ivr_choices(self) -> dict[str, str]:
@@ -161,8 +163,10 @@ class CallTracker:
         agents: AgentTracker,
         outbox: Outbox | None = None,
         queue_settings: QueueSettingsFn | None = None,
+        reconciler: Callable[[CallRecord], None] | None = None,
     ) -> None:
         self.agents = agents
+        self.reconciler = reconciler
         self.out = outbox if outbox is not None else Outbox()
         self.queue_settings = queue_settings or (lambda _q: (20, 5))
         self.calls: dict[str, CallRecord] = {}
@@ -274,7 +278,7 @@ class CallTracker:
                 ring.ring_ms = int(round((ts - ring.started_at) * 1000))
             elif ring.result == "noanswer" and header(msg, "Cause") == "17":
                 ring.result = "busy"  # 486 shows as NOANSWER; the hangup cause tells
-            self.agents.ring_ended(ring.agent_login, uid, ts)
+            self._ring_over(call, ring, ts)
         if self._is_caller(call, uid):
             if uid == call.linkedid or uid == call.uniqueid:
                 call.root_hung_up = True
@@ -292,6 +296,12 @@ class CallTracker:
             self._finalise(call, ts)
 
     def _finalise(self, call: CallRecord, ts: float) -> None:
+        if call.unsure and self.reconciler is not None:
+            call.unsure = False
+            before = call.outcome
+            self.reconciler(call)
+            if call.source == "queue_log" and call.outcome != before:
+                self._count_reconciled(call)
         if call.outcome is None:
             if call.variables.get("QUEUESTATUS") in QUEUESTATUS_OUTCOMES:
                 call.outcome = QUEUESTATUS_OUTCOMES[call.variables["QUEUESTATUS"]]
@@ -312,6 +322,9 @@ class CallTracker:
             self._count(call, "talk_total_s", call.talk_seconds)  # deduplicated downstream
         if call.agent_login:
             self.agents.completed(call.agent_login, call.linkedid, call.queue or "", ts)
+        for login in sorted(call.open_pops):  # e.g. no AgentComplete seen (link drop)
+            self.out.pops.append((login, "end", call, ts))
+        call.open_pops.clear()
         call.done = True
         self.out.call(call)
         self.finished.add(call.linkedid)
@@ -397,7 +410,7 @@ class CallTracker:
             self._count(call, outcome)
         for ring in call.rings:
             if ring.result is None:
-                self.agents.ring_ended(ring.agent_login, ring.dest_uniqueid, ts)
+                self._ring_over(call, ring, ts)
         self.out.notices.append({"queue": call.queue or "", "kind": outcome})
         self.out.call(call)
 
@@ -407,6 +420,18 @@ class CallTracker:
             if ring.dest_uniqueid == dest:
                 return ring
         return None
+
+    def _ring_over(self, call: CallRecord, ring: Ring, ts: float) -> None:
+        """A ring ended unanswered: the agent is free again and its pop is closed."""
+        self.agents.ring_ended(ring.agent_login, ring.dest_uniqueid, ts)
+        login = ring.agent_login
+        if (
+            login in call.open_pops
+            and login != call.agent_login
+            and not any(r.agent_login == login and r.result is None for r in call.rings)
+        ):
+            call.open_pops.discard(login)
+            self.out.pops.append((login, "end", call, ts))
 
     def _agent_called(self, msg: AmiMessage, ts: float) -> None:
         call = self._call(msg, ts)
@@ -420,6 +445,7 @@ class CallTracker:
         if dest:
             call.channels.add(dest)
         self.agents.ring_started(agent, dest, header(msg, "Queue"), ts)
+        call.open_pops.add(agent.login)
         self.out.pops.append((agent.login, "ring", call, ts))
         self.out.call(call)
 
@@ -434,7 +460,7 @@ class CallTracker:
         ring.result = result
         ring.ring_ms = int(round((ts - ring.started_at) * 1000))
         if result != "answered":
-            self.agents.ring_ended(ring.agent_login, ring.dest_uniqueid, ts)
+            self._ring_over(call, ring, ts)
         self.out.call(call)
 
     def _ring_noanswer(self, msg: AmiMessage, ts: float) -> None:
@@ -447,7 +473,7 @@ class CallTracker:
         if ring.result in (None, "noanswer", "canceled"):
             ring.result = "noanswer"
         ring.ring_ms = _int(header(msg, "RingTime"), ring.ring_ms)
-        self.agents.ring_ended(ring.agent_login, ring.dest_uniqueid, ts)
+        self._ring_over(call, ring, ts)
         self.out.call(call)
 
     def _agent_connect(self, msg: AmiMessage, ts: float) -> None:
@@ -489,6 +515,16 @@ class CallTracker:
             return
         talk = _int(header(msg, "TalkTime"))
         reason = header(msg, "Reason")
+        if call.outcome is None:
+            # the AgentConnect was missed (link down at the time): AgentComplete says it all
+            agent = self.agents.agent_for(header(msg, "Interface"), header(msg, "MemberName"))
+            call.outcome = "answered"
+            call.in_queue, call.left_queue, call.unsure = False, True, False
+            call.hold_seconds = _int(header(msg, "HoldTime"), call.hold_seconds)
+            call.answered_at = ts - (talk or 0)
+            call.agent_login = agent.login
+            call.agent_member = header(msg, "MemberName") or header(msg, "Interface")
+            self._count_reconciled(call)
         if call.talk_seconds is None and talk is not None:
             call.talk_seconds = talk
             self._count(call, "talk_total_s", talk)
@@ -501,6 +537,7 @@ class CallTracker:
             header(msg, "Interface"), header(msg, "MemberName")
         )
         self.agents.completed(login, call.linkedid, header(msg, "Queue"), ts)
+        call.open_pops.discard(login)
         self.out.pops.append((login, "end", call, ts))
         self.out.call(call)
 
@@ -597,6 +634,16 @@ class CallTracker:
         self.out.waiting.append((queue, uid, entered))
         self.out.call(call)
 
+    def resync_queue(self, entries: set[str]) -> None:
+        """After QueueStatus: tracked callers no longer queued left while we were away."""
+        for call in self.calls.values():
+            if call.in_queue and not (call.caller_uids & entries):
+                call.in_queue = False
+                call.unsure = True
+                for uid in list(call.caller_uids):
+                    if call.queue and uid in self.waiting.get(call.queue, {}):
+                        self._left(call, uid)
+
     def resync_channels(self, live: dict[str, set[str]], ts: float) -> list[CallRecord]:
         """After CoreShowChannels: forget channels that ended unseen; return calls now gone.
 
@@ -612,17 +659,18 @@ class CallTracker:
                 for ring in call.rings:
                     if ring.result is None and ring.dest_uniqueid not in alive:
                         ring.result = "canceled"
-                        self.agents.ring_ended(ring.agent_login, ring.dest_uniqueid, ts)
+                        self._ring_over(call, ring, ts)
             else:
                 gone.append(call)
         return gone
 
     def finish_unseen(self, call: CallRecord, ended_at: float | None, ts: float) -> None:
         """Close a call whose end was not seen on AMI (after queue_log reconciliation)."""
+        call.unsure = False
         for ring in call.rings:
             if ring.result is None:
                 ring.result = "canceled"
-                self.agents.ring_ended(ring.agent_login, ring.dest_uniqueid, ts)
+                self._ring_over(call, ring, ts)
         if call.queue:
             for uid in list(call.caller_uids):
                 self.waiting.get(call.queue, {}).pop(uid, None)

@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -84,27 +85,26 @@ def read_table(factory: sessionmaker[Session], callids: set[str]) -> dict[str, l
             .order_by(QueueLogEntry.id)
         ).all()
         for r in rows:
-            line = parse_line(
-                "|".join(
-                    [
-                        r.time,
-                        r.callid,
-                        r.queuename,
-                        r.agent,
-                        r.event,
-                        r.data1,
-                        r.data2,
-                        r.data3,
-                        r.data4,
-                        r.data5,
-                    ]
-                )
-            )
-            if line is None:
-                # the realtime table may store a datetime string rather than an epoch
+            when = table_time(r.time)
+            if when is None:
                 continue
+            data = (r.data1, r.data2, r.data3, r.data4, r.data5)
+            line = QueueLogLine(when, r.callid, r.queuename, r.agent, r.event, data)
             out.setdefault(line.callid, []).append(line)
     return out
+
+
+def table_time(value: str) -> float | None:
+    """The realtime table's `time`: an epoch, or Asterisk's `YYYY-MM-DD HH:MM:SS.ffffff` (UTC)."""
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
 
 
 def _int(value: str) -> int | None:

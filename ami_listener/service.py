@@ -101,6 +101,7 @@ class ListenerService:
             queue_settings=queue_settings_from(cfg),
             wrapup_for=wrapup_for or wrapup_from(cfg),
         )
+        self.ingest.calls.reconciler = self._reconcile_now
         ami = conn.ami
         self.link = AmiLink(
             ami.host,
@@ -201,6 +202,12 @@ class ListenerService:
                 )
                 present.setdefault(login, set()).add(msg.get("Queue") or "")
         self.ingest.agents.resync_members(present, now)
+        entries = {
+            str(msg.get("Uniqueid") or "")
+            for msg in _as_list(status)
+            if msg.get("Event") == "QueueEntry"
+        }
+        calls.resync_queue(entries)
         summary = await link.send({"Action": "QueueSummary"}, as_list=True, timeout=t)
         for msg in _as_list(summary):
             if msg.get("Event") == "QueueSummary":
@@ -222,17 +229,38 @@ class ListenerService:
         self.resyncs += 1
         self._resynced.set()
 
-    async def _reconcile(self, gone: list[Any], now: float) -> None:
+    def _queue_log_lines(self, calls: list[Any]) -> dict[str, list[Any]]:
         ids: set[str] = set()
-        for call in gone:
+        for call in calls:
             ids.update(call.caller_uids | {call.uniqueid, call.linkedid})
         source = self.cfg.connections.queue_log
-        found: dict[str, list[Any]] = {}
         if source.path:
-            since = min((c.started_at for c in gone), default=0.0) - 60
-            found = await asyncio.to_thread(read_file, source.path, ids, since)
-        elif source.table and self.factory is not None:
-            found = await asyncio.to_thread(read_table, self.factory, ids)
+            since = min((c.started_at for c in calls), default=0.0) - 60
+            return read_file(source.path, ids, since)
+        if source.table and self.factory is not None:
+            return read_table(self.factory, ids)
+        return {}
+
+    def _reconcile_now(self, call: Any) -> None:
+        """A call that left its queue while we were away ends now: complete it from queue_log.
+
+        Synchronous (a short file or table read) because it runs inside event
+        handling; it happens only for calls caught in a disconnection.
+        """
+        try:
+            found = self._queue_log_lines([call])
+        except Exception:
+            log.exception("queue_log read failed for %s", call.linkedid)
+            return
+        lines = [
+            line for uid in (call.caller_uids | {call.uniqueid}) for line in found.get(uid, [])
+        ]
+        if lines:
+            apply_lines(call, lines, dict(self.ingest.agents.by_member_name))
+            self.reconciled += 1
+
+    async def _reconcile(self, gone: list[Any], now: float) -> None:
+        found = await asyncio.to_thread(self._queue_log_lines, gone)
         members = dict(self.ingest.agents.by_member_name)
         for call in gone:
             lines = [

@@ -252,3 +252,162 @@ async def test_replaying_twice_gives_the_same_records(
         service.bus.keys.counters("2026-11-22", "support")
     )
     assert again == counters  # idempotent counters: nothing counted twice
+
+
+def live_at(trace: Path, upto: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """What CoreShowChannels and QueueStatus would have said after `upto` messages."""
+    import json
+
+    channels: dict[str, str] = {}
+    members: dict[str, dict[str, str]] = {}
+    waiting: dict[str, dict[str, str]] = {}
+    for i, line in enumerate((trace / "ami.jsonl").open(encoding="utf-8")):
+        if i >= upto:
+            break
+        m = json.loads(line)
+        ev = m.get("Event")
+        if ev == "Newchannel":
+            channels[m["Uniqueid"]] = m["Linkedid"]
+        elif ev == "Hangup":
+            channels.pop(m["Uniqueid"], None)
+        elif ev == "QueueMemberAdded":
+            members[m["Interface"]] = {
+                "Event": "QueueMember",
+                "Queue": m["Queue"],
+                "Name": m["MemberName"],
+                "Location": m["Interface"],
+                "Penalty": m["Penalty"],
+                "Paused": "0",
+                "PausedReason": "",
+                "LoginTime": m["LoginTime"],
+            }
+        elif ev == "QueueCallerJoin":
+            waiting[m["Uniqueid"]] = {
+                "Event": "QueueEntry",
+                "Queue": m["Queue"],
+                "Uniqueid": m["Uniqueid"],
+                "CallerIDNum": m["CallerIDNum"],
+                "CallerIDName": m["CallerIDName"],
+                "Position": m["Position"],
+                "Wait": "0",
+            }
+        elif ev == "QueueCallerLeave":
+            waiting.pop(m["Uniqueid"], None)
+    core = [
+        {"Event": "CoreShowChannel", "Uniqueid": u, "Linkedid": lid} for u, lid in channels.items()
+    ]
+    return core, list(members.values()) + list(waiting.values())
+
+
+async def test_load_mix_drop_and_gap_reconciled(
+    traces_dir: Path,
+    example_config: CentralitaConfig,
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    """The link drops at 40 % of load_mix and comes back at 55 %: every call is complete."""
+    from tests.ami_listener.harness import queue_log_calls
+
+    trace = traces_dir / "load_mix"
+    frames = frames_of((trace / "ami.raw").read_bytes())
+    drop, back = int(len(frames) * 0.40), int(len(frames) * 0.55)
+    core, status = live_at(trace, back)
+    queue_log = tmp_path / "queue_log"
+    shutil.copy(trace / "queue_log", queue_log)
+    server = ReplayServer(
+        [
+            ReplaySession(frames=frames[:drop], after="close"),
+            ReplaySession(frames=frames[back:], core_channels=core, queue_status=status),
+        ]
+    )
+    port = await server.start()
+    service = make_service(
+        configured(example_config, port, str(queue_log)), session_factory, None, wrapup=2
+    )
+    await service.start()
+    try:
+        await wait_for(lambda: service.resyncs == 2, timeout=20)
+        await drain(service, server)
+    finally:
+        await service.stop()
+        await server.close()
+    assert service.reconciled > 0
+    calls = calls_by_uniqueid(session_factory)
+    expected = queue_log_calls(trace / "queue_log")
+    assert set(calls) == set(expected)
+    for uid, exp in expected.items():
+        call = calls[uid]
+        got = (call.outcome, call.hold_seconds, call.ended_at is not None)
+        assert got == (exp["outcome"], exp["hold"], True), uid
+        if exp["outcome"] == "answered":
+            assert (call.talk_seconds, call.hung_up_by, call.agent_member) == (
+                exp["talk"],
+                exp["hung_up_by"],
+                exp["agent"],
+            ), uid
+
+
+async def test_drop_reconciled_from_queue_log_table(
+    traces_dir: Path,
+    example_config: CentralitaConfig,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Same drop, with queue_log in the realtime table (datetime `time` column)."""
+    from datetime import UTC, datetime
+
+    from servicedesk.models import QueueLogEntry
+
+    trace = traces_dir / "exit_timeout"
+    with session_factory() as s:
+        for line in (trace / "queue_log").read_text().splitlines():
+            epoch, callid, queue, agent, event, *data = line.split("|")
+            data = (data + [""] * 5)[:5]
+            when = datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            s.add(
+                QueueLogEntry(
+                    time=when,
+                    callid=callid,
+                    queuename=queue,
+                    agent=agent,
+                    event=event,
+                    data1=data[0],
+                    data2=data[1],
+                    data3=data[2],
+                    data4=data[3],
+                    data5=data[4],
+                )
+            )
+        s.commit()
+    frames = frames_of((trace / "ami.raw").read_bytes())
+    cut = cut_after(frames, b"Event: AgentCalled")
+    server = ReplayServer(
+        [ReplaySession(frames=frames[:cut], after="close"), ReplaySession(frames=frames[-1:])]
+    )
+    port = await server.start()
+    cfg = configured(example_config, port)
+    conn = cfg.connections
+    cfg = cfg.model_copy(
+        update={
+            "connections": conn.model_copy(
+                update={
+                    "queue_log": conn.queue_log.model_copy(update={"path": None, "table": True})
+                }
+            )
+        }
+    )
+    service = make_service(cfg, session_factory, None)
+    await service.start()
+    try:
+        await wait_for(lambda: service.resyncs == 2)
+        await drain(service, server)
+    finally:
+        await service.stop()
+        await server.close()
+    call = calls_by_uniqueid(session_factory)["1795339571.0"]
+    assert (call.outcome, call.hold_seconds, call.hung_up_by, call.source) == (
+        "timeout",
+        10,
+        "system",
+        "queue_log",
+    )
+    assert int(call.ended_at.timestamp()) == 1795339581

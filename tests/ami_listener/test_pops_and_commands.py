@@ -36,8 +36,10 @@ async def test_pops_go_to_that_agent_only(
     bus = service.bus
     one, two = pops(r, bus, "agent1"), pops(r, bus, "agent2")
     assert [p["type"] for p in one] == ["ring", "answer", "end"]
-    assert [p["type"] for p in two] == ["ring"]  # rang, never connected: no answer/end pop
-    assert all(p["agent"] == "agent1" for p in one) and two[0]["agent"] == "agent2"
+    # rang, cancelled when agent1 answered: its pop is closed, never "answer"
+    assert [p["type"] for p in two] == ["ring", "end"]
+    assert all(p["agent"] == "agent1" for p in one) and {p["agent"] for p in two} == {"agent2"}
+    assert two[1]["at"] == one[1]["at"][:19] + two[1]["at"][19:]  # closed at the answer
     answer = one[1]
     assert answer["call_id"] == "1795339491.0" and answer["caller_name"] == "Alice Caller"
     assert answer["queue"] == "support" and answer["wait_s"] == "3"
@@ -62,9 +64,12 @@ async def test_pops_in_load_mix_match_records(
             assert p["agent"] == login
             call = by_lid[p["call_id"]]
             assert login in {ring.agent_login for ring in call.rings}
-            if p["type"] in ("answer", "end"):
+            if p["type"] == "answer":
                 assert call.agent_login == login
-                answers += p["type"] == "answer"
+                answers += 1
+        rings = [p["call_id"] for p in pops(r, service.bus, login) if p["type"] == "ring"]
+        ends = [p["call_id"] for p in pops(r, service.bus, login) if p["type"] == "end"]
+        assert sorted(set(rings)) == sorted(set(ends))  # every pop shown is closed
     assert answers == 24
     names = {
         p["caller_name"]
