@@ -373,3 +373,32 @@ async def test_unknown_did_uses_dialplan_line_variable(example_config, caplog) -
     )
     assert conv.commands[0] == ["GET VARIABLE", "CENTRALITA_LINE"]
     assert rec["line"] == "vip" and conv.set_vars["CENTRALITA_VIP"] == "1"
+
+
+async def test_ambiguous_ani_asks_for_customer_number(example_config, caplog) -> None:
+    svc = FakeServices()
+    svc.by_ani[ANI] = CallerIdentity(status="ambiguous")
+    svc.by_number["42"] = CallerIdentity(status="found", via="customer_number", organisation_id=1)
+    conv, rec = await place(
+        example_config, svc, Caller([("identify", "42#"), ("main_menu", "0")]), caplog
+    )
+    assert svc.calls == [("identify", ANI), ("identify_by_number", "42")]
+    assert rec["ident"] == "customer_number"
+
+
+class _BrokenDirectory(FakeServices):
+    async def identify(self, ani: str) -> CallerIdentity:
+        raise RuntimeError("database is down")
+
+    async def incident_status(self, digits: str):
+        raise RuntimeError("database is down")
+
+
+async def test_directory_failure_still_reaches_an_agent(example_config, caplog) -> None:
+    svc = _BrokenDirectory()
+    caller = Caller([("main_menu", "2"), ("enter_incident", "7#")])
+    conv, rec = await place(example_config, svc, caller, caplog)
+    assert conv.set_vars["CENTRALITA_ACTION"] == "queue"
+    assert conv.set_vars["CENTRALITA_QUEUE"] == "general_es"
+    assert rec["ident"] == "failed" and rec["outcome"] == "completed"
+    assert any("database is down" in e for e in rec["errors"])
