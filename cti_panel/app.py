@@ -28,6 +28,7 @@ def create_app(
     secret_key: str | None = None,
     secure_cookies: bool | None = None,
     sse_max_seconds: float = 300.0,
+    command_timeout_s: float = 3.0,
     testing: bool = False,
 ) -> Flask:
     app = Flask(__name__)
@@ -63,7 +64,11 @@ def create_app(
         bus = Bus(connect(url, embedded_dir=Path(".centralita")), cfg.connections.redis.key_prefix)
     engine = make_engine(database_url or cfg.connections.database.resolved_url())
     app.extensions["centralita"] = PanelContext(
-        cfg=cfg, sessions=make_sessionmaker(engine), bus=bus, sse_max_seconds=sse_max_seconds
+        cfg=cfg,
+        sessions=make_sessionmaker(engine),
+        bus=bus,
+        sse_max_seconds=sse_max_seconds,
+        command_timeout_s=command_timeout_s,
     )
     app.teardown_appcontext(close_db)
     app.after_request(set_security_headers)

@@ -17,6 +17,7 @@ class PanelContext:
     sessions: sessionmaker[Session]
     bus: Bus
     sse_max_seconds: float = 300.0
+    command_timeout_s: float = 3.0  # how long an API call waits for the listener's result
     sse_block_ms: int = 2000  # below redis-py 8's default 5 s socket timeout
 
 

@@ -58,7 +58,7 @@ def join_queues():  # type: ignore[no-untyped-def]
         command("QueueAdd", me, current_user.username, queue=q, penalty=p)
         for q, p in memberships(c.cfg, me).items()
     ]
-    return jsonify(results=send_and_wait(c.bus, cmds))
+    return jsonify(results=send_and_wait(c.bus, cmds, c.command_timeout_s))
 
 
 @bp.route("/agent/queues/leave", methods=["POST"])
@@ -77,7 +77,7 @@ def leave_queues():  # type: ignore[no-untyped-def]
         current = []
     queues = current or list(memberships(c.cfg, me))
     cmds = [command("QueueRemove", me, current_user.username, queue=q) for q in queues]
-    return jsonify(results=send_and_wait(c.bus, cmds))
+    return jsonify(results=send_and_wait(c.bus, cmds, c.command_timeout_s))
 
 
 @bp.route("/agent/pause", methods=["POST"])
@@ -95,7 +95,7 @@ def pause():  # type: ignore[no-untyped-def]
     cmd = command(
         "QueuePause", me, current_user.username, paused=paused, reason=reason if paused else ""
     )
-    return jsonify(results=send_and_wait(c.bus, [cmd]))
+    return jsonify(results=send_and_wait(c.bus, [cmd], c.command_timeout_s))
 
 
 @bp.route("/caller")

@@ -53,6 +53,7 @@ def panel(engine: Engine, db_url: str, bus: Bus, example_config: CentralitaConfi
         secret_key="test-secret-key-0123456789abcdef",
         secure_cookies=False,
         sse_max_seconds=2.0,
+        command_timeout_s=1.0,
         testing=True,
     )
     return Panel(app, bus, example_config, db_url)
