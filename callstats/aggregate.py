@@ -56,14 +56,14 @@ def in_range(
 
 
 def by_queue(calls: Iterable[QueueCall], rules_for: RulesFor) -> dict[str, Figures]:
-    out: dict[str, Figures] = {}
+    out: dict[str, tuple[Figures, QueueRules]] = {}
     for c in calls:
-        fig = out.get(c.queue)
-        if fig is None:
+        slot = out.get(c.queue)
+        if slot is None:
             rules = rules_for(c.queue)
-            fig = out[c.queue] = Figures(sl_formula=rules.sl_formula)
-        fig.count(c, rules_for(c.queue))
-    return dict(sorted(out.items()))
+            slot = out[c.queue] = (Figures(sl_formula=rules.sl_formula), rules)
+        slot[0].count(c, slot[1])
+    return {q: slot[0] for q, slot in sorted(out.items())}
 
 
 def overall(per_queue: dict[str, Figures]) -> Figures:
@@ -116,6 +116,7 @@ class AgentFigures:
 
 def by_agent(calls: Iterable[QueueCall], rules_for: RulesFor) -> dict[str, AgentFigures]:
     out: dict[str, AgentFigures] = {}
+    levels: dict[str, int] = {}
 
     def fig(agent: str) -> AgentFigures:
         f = out.get(agent)
@@ -124,15 +125,19 @@ def by_agent(calls: Iterable[QueueCall], rules_for: RulesFor) -> dict[str, Agent
         return f
 
     for c in calls:
-        for agent, n in c.ring_noanswer_by_agent.items():
-            fig(agent).ring_noanswer += n
+        if c.ring_noanswer_by_agent:
+            for agent, n in c.ring_noanswer_by_agent.items():
+                fig(agent).ring_noanswer += n
         if c.outcome not in ANSWERED_OUTCOMES or not c.agent:
             continue
         f = fig(c.agent)
         hold = c.hold or 0
+        sl = levels.get(c.queue)
+        if sl is None:
+            sl = levels[c.queue] = rules_for(c.queue).servicelevel
         f.answered += 1
         f.transferred += c.outcome == "transferred"
-        f.answered_within_sl += hold <= rules_for(c.queue).servicelevel
+        f.answered_within_sl += hold <= sl
         f.hold_total += hold
         f.hung_up_by_agent += c.hung_up_by == "agent"
         if c.talk is not None:
@@ -154,11 +159,22 @@ def by_interval(
 ) -> dict[tuple[str, datetime], Figures]:
     """(queue, local interval start) → figures; only intervals with calls appear."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    interval_start(0, minutes, zone)  # validates `minutes`
+    # Every zone offset in use is a multiple of 15 minutes, so the local interval
+    # of an instant depends only on its 15-minute UTC slot: convert once per slot.
+    starts: dict[int, datetime] = {}
+    rules_cache: dict[str, QueueRules] = {}
     out: dict[tuple[str, datetime], Figures] = {}
     for c in calls:
-        key = (c.queue, interval_start(c.entered_at, minutes, zone))
+        slot = int(c.entered_at // 900)
+        start = starts.get(slot)
+        if start is None:
+            start = starts[slot] = interval_start(c.entered_at, minutes, zone)
+        rules = rules_cache.get(c.queue)
+        if rules is None:
+            rules = rules_cache[c.queue] = rules_for(c.queue)
+        key = (c.queue, start)
         fig = out.get(key)
-        rules = rules_for(c.queue)
         if fig is None:
             fig = out[key] = Figures(sl_formula=rules.sl_formula)
         fig.count(c, rules)

@@ -31,7 +31,7 @@ time it was refused):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 SlFormula = Literal["answered", "offered", "offered_minus_short"]
@@ -63,7 +63,8 @@ class QueueCall:
     hung_up_by: str | None = None
     position: int | None = None
     ring_noanswer: int = 0
-    ring_noanswer_by_agent: dict[str, int] = field(default_factory=dict)
+    # agent → RINGNOANSWER count; None when there were none (saves a dict per call)
+    ring_noanswer_by_agent: dict[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,6 @@ def queue_call_from_row(
         agent = row.agent_login or row.agent_member
     else:
         agent = row.agent_member or row.agent_login
-    rna = rna or {}
     return QueueCall(
         callid=row.uniqueid,
         queue=row.queue or "",
@@ -71,8 +70,8 @@ def queue_call_from_row(
         ended_at=_epoch(row.ended_at),
         hung_up_by=row.hung_up_by,
         position=row.queue_position,
-        ring_noanswer=sum(rna.values()),
-        ring_noanswer_by_agent=dict(rna),
+        ring_noanswer=sum(rna.values()) if rna else 0,
+        ring_noanswer_by_agent=dict(rna) if rna else None,
     )
 
 
