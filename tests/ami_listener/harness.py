@@ -41,6 +41,7 @@ def make_service(
     client = redis.Redis.from_url(redis_url, decode_responses=True) if redis_url else None
     options = ListenerOptions(
         flush_interval=0.05,
+        command_block_ms=100,  # a blocked XREAD thread would delay the loop's shutdown
         backoff=Backoff(base=0.02, cap=0.1),
         refused_backoff=Backoff(base=0.5, cap=1.0),
         **opts,

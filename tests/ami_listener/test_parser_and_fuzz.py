@@ -167,3 +167,30 @@ def test_fuzzed_frames_never_crash(frames, junk: bytes, split: int) -> None:  # 
         ingest.feed(data[i : i + split])
     ingest.collect()
     assert ingest.handler_errors == 0
+
+
+def test_failed_database_write_is_retried_not_lost(traces_dir: Path) -> None:
+    """A commit that fails keeps its batch; the next write sends it, merged with newer data."""
+
+    class FlakyStore:
+        def __init__(self) -> None:
+            self.fail = True
+            self.rows: dict[str, dict] = {}  # type: ignore[type-arg]
+
+        def write(self, calls, changes, sessions) -> None:  # type: ignore[no-untyped-def]
+            if self.fail:
+                self.fail = False
+                raise OSError("database is locked")
+            for snap in calls:
+                self.rows[snap.row["linkedid"]] = snap.row
+
+    store = FlakyStore()
+    ingest = Ingest("pbx1", store=store)  # type: ignore[arg-type]
+    raw = (traces_dir / "answered_caller_hangup" / "ami.raw").read_bytes()
+    half = raw.index(b"Event: AgentConnect")
+    ingest.feed(raw[:half])
+    assert ingest.flush() is False and store.rows == {}
+    ingest.feed(raw[half:])
+    assert ingest.flush() is True
+    row = store.rows["1795339491.0"]
+    assert (row["outcome"], row["talk_seconds"], row["hung_up_by"]) == ("answered", 5, "caller")

@@ -54,7 +54,7 @@ async def test_call_through_pbxsim_into_listener(
         session_factory,
         r,
         "secret",
-        ListenerOptions(flush_interval=0.05, backoff=Backoff(0.05, 0.2)),
+        ListenerOptions(flush_interval=0.05, backoff=Backoff(0.05, 0.2), command_block_ms=100),
     )
     await service.start()
     try:
