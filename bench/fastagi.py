@@ -341,49 +341,71 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, float]:
+    """`--rounds` rounds each way; per-round figures are reduced to their median."""
     child = Child(args.plain_asyncio)
+    per_round = max(1, args.sessions // args.rounds)
+    cpu, user, sys_, rate, fixed = [], [], [], [], []
+    turn: list[float] = []
+    cmds: list[int] = []
     try:
         await run_sessions(child.port, 200, args.concurrency, start=10**6)  # warm-up
-        s0 = child.stats()
-        wall, turn, cmds = await run_sessions(child.port, args.sessions, args.concurrency)
-        s1 = child.stats()
-        assert s1["completed"] - s0["completed"] == args.sessions
-        # the fixed cost of a session: an unknown script (one VERBOSE, then close)
-        m0 = child.stats()
-        await run_sessions(child.port, args.sessions, args.concurrency, 2 * 10**6, "probe")
-        m1 = child.stats()
+        for r in range(args.rounds):
+            s0 = child.stats()
+            wall, t, c = await run_sessions(child.port, per_round, args.concurrency, r * per_round)
+            s1 = child.stats()
+            assert s1["completed"] - s0["completed"] == per_round
+            turn += t
+            cmds += c
+            cpu.append((s1["cpu"] - s0["cpu"]) / per_round * 1e6)
+            user.append((s1["utime"] - s0["utime"]) / per_round * 1e6)
+            sys_.append((s1["stime"] - s0["stime"]) / per_round * 1e6)
+            rate.append(per_round / wall)
+            # the fixed cost of a session: an unknown script (one VERBOSE, then close)
+            m0 = child.stats()
+            await run_sessions(
+                child.port, per_round, args.concurrency, 2 * 10**6 + r * per_round, "probe"
+            )
+            m1 = child.stats()
+            fixed.append((m1["cpu"] - m0["cpu"]) / per_round * 1e6)
         base = child.stats()
         held = await hold_sessions(child, args.hold)
     finally:
         child.stop()
-    cpu_us = (s1["cpu"] - s0["cpu"]) / args.sessions * 1e6
-    user_us = (s1["utime"] - s0["utime"]) / args.sessions * 1e6
-    sys_us = (s1["stime"] - s0["stime"]) / args.sessions * 1e6
-    n_cmds = round(statistics.median(cmds))
-    fixed_us = (m1["cpu"] - m0["cpu"]) / args.sessions * 1e6  # one command + session overhead
+    med = statistics.median
+    cpu_us, user_us, sys_us, fixed_us = med(cpu), med(user), med(sys_), med(fixed)
+    n_cmds = round(med(cmds))
     per_cmd_us = (cpu_us - fixed_us) / max(1, n_cmds - 1)
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    c_wall, c_turn, c_cmds = await classic_calls(args.classic, min(args.concurrency, 8))
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    c_cpu_us = ((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)) / args.classic * 1e6
+    c_cpu, c_rate, c_turn = [], [], []
+    c_cmds = 0
+    per_classic = max(1, args.classic // args.rounds)
+    for _ in range(args.rounds):
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        c_wall, t, c_cmds = await classic_calls(per_classic, min(args.concurrency, 8))
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+        c_cpu.append(used / per_classic * 1e6)
+        c_rate.append(per_classic / c_wall)
+        c_turn += t
+    c_cpu_us = med(c_cpu)
     return {
-        "fastagi_sessions": args.sessions,
+        "rounds": args.rounds,
+        "fastagi_sessions": per_round * args.rounds,
         "concurrency": args.concurrency,
         "commands_per_session": n_cmds,
         "fastagi_cpu_us_per_session": round(cpu_us, 1),
         "fastagi_cpu_us_per_command": round(cpu_us / n_cmds, 2),
         "fastagi_user_us_per_session": round(user_us, 1),
+        "fastagi_sys_us_per_session": round(sys_us, 1),
         "fastagi_one_command_session_cpu_us": round(fixed_us, 1),
         "fastagi_marginal_cpu_us_per_command": round(per_cmd_us, 2),
         "fastagi_cpu_us_for_8_command_session": round(fixed_us + 7 * per_cmd_us, 1),
-        "fastagi_sys_us_per_session": round(sys_us, 1),
-        "fastagi_sessions_per_s": round(args.sessions / wall, 1),
+        "fastagi_sessions_per_s": round(med(rate), 1),
         "fastagi_turnaround_p50_ms": round(pct(turn, 50) * 1e3, 3),
         "fastagi_turnaround_p99_ms": round(pct(turn, 99) * 1e3, 3),
-        "classic_sessions": args.classic,
+        "classic_sessions": per_classic * args.rounds,
         "classic_commands_per_session": c_cmds,
         "classic_cpu_us_per_session": round(c_cpu_us, 1),
-        "classic_sessions_per_s": round(args.classic / c_wall, 2),
+        "classic_sessions_per_s": round(med(c_rate), 2),
         "classic_turnaround_p50_ms": round(pct(c_turn, 50) * 1e3, 3),
         "classic_turnaround_p99_ms": round(pct(c_turn, 99) * 1e3, 3),
         "cpu_ratio_classic_over_fastagi": round(c_cpu_us / cpu_us, 1),
@@ -399,8 +421,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--classic", type=int, default=40)
+    parser.add_argument("--classic", type=int, default=24)
     parser.add_argument("--hold", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--plain-asyncio", action="store_true", help="server without uvloop")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--classic-child", action="store_true", help=argparse.SUPPRESS)
