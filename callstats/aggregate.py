@@ -14,25 +14,34 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from callstats.definitions import ANSWERED_OUTCOMES, Figures, QueueCall, QueueRules, total
-from servicedesk.config import CentralitaConfig
+from servicedesk.config import CentralitaConfig, QueueSettings
 
 INTERVALS = (15, 30, 60)
 RulesFor = Callable[[str], QueueRules]
 
 
-def rules_from_config(cfg: CentralitaConfig) -> RulesFor:
-    """queue name → QueueRules; queues not in the configuration get `queue_defaults`."""
-    table = {
-        name: QueueRules(q.settings.servicelevel, q.settings.short_abandon, q.settings.sl_formula)
-        for name, q in cfg.queue_definitions().items()
-    }
+def settings_from_config(cfg: CentralitaConfig) -> Callable[[str], QueueSettings]:
+    """queue name → QueueSettings; queues not in the configuration get `queue_defaults`."""
+    table = {name: q.settings for name, q in cfg.queue_definitions().items()}
     for name, settings in cfg.queues.items():
-        table.setdefault(
-            name, QueueRules(settings.servicelevel, settings.short_abandon, settings.sl_formula)
-        )
-    d = cfg.queue_defaults
-    default = QueueRules(d.servicelevel, d.short_abandon, d.sl_formula)
+        table.setdefault(name, settings)
+    default = cfg.queue_defaults
     return lambda queue: table.get(queue, default)
+
+
+def rules_from_config(cfg: CentralitaConfig) -> RulesFor:
+    """queue name → QueueRules (servicelevel, short_abandon, sl_formula) from its settings."""
+    settings_for = settings_from_config(cfg)
+    cache: dict[str, QueueRules] = {}
+
+    def rules_for(queue: str) -> QueueRules:
+        rules = cache.get(queue)
+        if rules is None:
+            s = settings_for(queue)
+            rules = cache[queue] = QueueRules(s.servicelevel, s.short_abandon, s.sl_formula)
+        return rules
+
+    return rules_for
 
 
 def agent_keys_from_config(cfg: CentralitaConfig) -> dict[str, str]:

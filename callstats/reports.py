@@ -31,11 +31,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callstats import aggregate
+from callstats import aggregate, erlang
 from callstats.definitions import Figures, QueueCall, total
 from callstats.records import load_calls
 from servicedesk import contracts as contracts_mod
-from servicedesk.config import PRIORITIES, CentralitaConfig
+from servicedesk.config import PRIORITIES, CentralitaConfig, QueueSettings
 from servicedesk.models import Call, Contract, Incident, Organisation
 from servicedesk.sla import sla_status_for
 
@@ -226,10 +226,12 @@ def interval_report(
     t = Table(
         "intervals",
         f"Calls per queue per {minutes}-minute interval",
-        ["interval", "queue", *CALL_COLUMNS],
+        ["interval", "queue", *CALL_COLUMNS, "erlang_agents"],
     )
+    settings_for = aggregate.settings_from_config(cfg)
     for (queue, begin), f in per_interval.items():
-        t.rows.append([begin.isoformat(), queue or "(unknown)", *call_cells(f)])
+        agents = erlang_agents(f, settings_for(queue), minutes)
+        t.rows.append([begin.isoformat(), queue or "(unknown)", *call_cells(f), agents])
     per_queue = aggregate.by_queue(chosen, rules_for)
     return Report(
         "interval",
@@ -237,6 +239,28 @@ def interval_report(
         _period(start, end, tz, source, interval_minutes=str(minutes)),
         [t, queue_table(per_queue, "Totals per queue")],
     )
+
+
+def erlang_agents(f: Figures, settings: QueueSettings, minutes: int) -> int | None:
+    """Erlang C agents the interval's traffic needed to meet the queue's SL target.
+
+    Arrivals = offered calls over the interval; handle time = measured AHT
+    (talk) + the queue's wrapuptime; target = the wallboard's warning level
+    (`sl_warn_percent`) within `servicelevel` seconds. None without a measured AHT.
+    """
+    if f.offered == 0:
+        return 0
+    aht = f.aht
+    target = settings.wallboard.sl_warn_percent / 100.0
+    if aht is None or not 0 < target < 1:
+        return None
+    handle = aht + settings.wrapuptime
+    if handle <= 0:
+        return None
+    per_hour = f.offered * 60.0 / minutes
+    return erlang.agents_needed(
+        per_hour, handle, target_sl=target, target_seconds=settings.servicelevel
+    ).agents
 
 
 def _period(

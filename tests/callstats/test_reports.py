@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from callstats import reports
+from callstats import erlang, reports
 from centralita.cli import main as centralita_main
 from servicedesk.config import CentralitaConfig
 from servicedesk.models import Call, Contract, Incident, Organisation, RingAttempt
@@ -386,6 +386,30 @@ def test_interval_report(
         expected[key] = expected.get(key, 0) + 1
     got = {(r["interval"], r["queue"]): r["offered"] for r in rows if r["offered"]}
     assert got == expected
+    # staffing per interval: Erlang C on the interval's arrivals, AHT + wrapuptime (10 s
+    # in the example config) and the wallboard warning level (80 %) within the SL seconds
+    checked = 0
+    for r in rows:
+        local = [
+            c
+            for c in seed
+            if c.outcome == "answered"
+            and c.queue == r["queue"]
+            and c.entered.astimezone(MX)
+            .replace(minute=c.entered.astimezone(MX).minute // 15 * 15, second=0, microsecond=0)
+            .isoformat()
+            == r["interval"]
+        ]
+        if not local:
+            assert r["erlang_agents"] is None
+            continue
+        aht = sum(c.talk or 0 for c in local) / len(local)
+        want = erlang.agents_needed(
+            r["offered"] * 4, aht + 10, target_sl=0.8, target_seconds=SL[r["queue"]]
+        ).agents
+        assert r["erlang_agents"] == want
+        checked += 1
+    assert checked > 0
 
 
 def test_cli_monthly_and_interval(

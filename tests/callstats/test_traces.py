@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callstats import aggregate, definitions
 from callstats.definitions import QueueCall, QueueRules
-from callstats.queue_log import parse_file
+from callstats.queue_log import parse_file, parse_table
 from callstats.records import load_calls
+from servicedesk.models import QueueLogEntry
 from tests.callstats.trace_data import (
     SCENARIOS,
     StatedCall,
@@ -94,6 +95,28 @@ def test_queue_log_equals_stated_outcome(traces_dir: Path, scenario: str) -> Non
         assert {k: got[k] for k in exp} == exp, queue
 
 
+def store_queue_log(session: Session, path: Path) -> None:
+    """The trace's queue_log as Asterisk's realtime table would hold it."""
+    for line in path.read_text().splitlines():
+        p = line.split("|")
+        data = (p[5:] + [""] * 5)[:5]
+        session.add(
+            QueueLogEntry(
+                time=p[0],
+                callid=p[1],
+                queuename=p[2],
+                agent=p[3],
+                event=p[4],
+                data1=data[0],
+                data2=data[1],
+                data3=data[2],
+                data4=data[3],
+                data5=data[4],
+            )
+        )
+    session.commit()
+
+
 def _comparable(calls: list[QueueCall]) -> dict[str, tuple[object, ...]]:
     return {
         c.callid: (c.queue, c.outcome, c.hold, c.talk, c.agent, c.hung_up_by, c.ring_noanswer)
@@ -111,6 +134,9 @@ def test_records_and_queue_log_agree(
     from_log = parse_file(str(trace / "queue_log"), agent_keys=logins)
     with session_factory() as session:
         from_db = load_calls(session)
+        store_queue_log(session, trace / "queue_log")
+        from_table = parse_table(session, agent_keys=logins)
+    assert _comparable(from_table) == _comparable(from_log)
     # joinempty refusals exist only in the records: queue_log never sees them
     refused = [c for c in from_db if c.outcome == "join_empty"]
     from_db = [c for c in from_db if c.outcome != "join_empty"]
