@@ -223,6 +223,15 @@ class FastAgiClient:
     def __init__(self, default: tuple[str, int] | None = None) -> None:
         self.default = default
         self.runner: Runner | None = None
+        self.sessions: set[_Session] = set()
+
+    def close(self) -> None:
+        """Drop every open FastAGI socket (the simulator is shutting down)."""
+        for session in list(self.sessions):
+            session.close()
+            if session.task is not None:
+                session.task.cancel()
+        self.sessions.clear()
 
     def environment(
         self, engine: Engine, call: Call, url: str, script: str, args: list[str]
@@ -270,6 +279,7 @@ class FastAgiClient:
         script = u.path.lstrip("/")
         chan = call.chan
         session = _Session(self.runner, engine)
+        self.sessions.add(session)
         ev = session.start(host, port, self.environment(engine, call, url, script, parts[1:]))
         dead = chan.hangup_requested
         connected = False
@@ -307,6 +317,7 @@ class FastAgiClient:
         if connected or session.writer is not None:
             session.send_line("HANGUP")
         session.close()
+        self.sessions.discard(session)
         status = "HANGUP" if dead else ("SUCCESS" if connected else "FAILURE")
         engine.setvar(chan, "AGISTATUS", status)
         if dead:

@@ -46,6 +46,7 @@ async def _run(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
     from pbxsim.profiles import PROFILES, ProfileRunner
+    from pbxsim.runner import tune_gc
     from pbxsim.sim import PbxSim
     from servicedesk.config import ConfigError, load_config
 
@@ -78,6 +79,7 @@ async def _run(args: argparse.Namespace) -> int:
         start_epoch=start.timestamp(),
         extensions_conf=extensions,
     )
+    tune_gc()
     events = [0]
     sim.engine.subscribe(lambda ev: events.__setitem__(0, events[0] + 1))
     await sim.start()

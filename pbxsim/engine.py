@@ -124,8 +124,12 @@ class Engine:
         self.calls: list[Call] = []
         self.phones: dict[str, AgentPhone] = {}
         self.endpoint_use: dict[str, int] = {}
+        self.endpoint_chans: dict[
+            str, list[Channel]
+        ] = {}  # live channels per endpoint (device state)
         self.queue_log_lines: list[str] = []
         self.globals: dict[str, str] = {}
+        self.bridged_calls: dict[str, Call] = {}  # agent channel name -> the caller bridged to it
         self._qlog = open(queue_log_path, "a", encoding="utf-8") if queue_log_path else None  # noqa: SIM115
         self.queues: dict[str, QueueState] = {}
         for name, conf in queues.items():
@@ -136,7 +140,7 @@ class Engine:
                 )
                 m.ringinuse = conf.ringinuse
                 m.wrapuptime = conf.wrapuptime
-                q.members[iface] = m
+                q.add_member(m)
             self.queues[name] = q
         self.actions = queue_model.QueueActions(self)
 
@@ -235,6 +239,7 @@ class Engine:
         )
         self.channels[chan.name] = chan
         self.endpoint_use[endpoint] = self.endpoint_use.get(endpoint, 0) + 1
+        self.endpoint_chans.setdefault(endpoint, []).append(chan)
         self.chan_event("Newchannel", chan)
         return chan
 
@@ -252,6 +257,11 @@ class Engine:
         )
         self.channels.pop(chan.name, None)
         self.endpoint_use[chan.endpoint] = self.endpoint_use.get(chan.endpoint, 1) - 1
+        live = self.endpoint_chans.get(chan.endpoint)
+        if live is not None:
+            live.remove(chan)
+            if not live:
+                del self.endpoint_chans[chan.endpoint]
         queue_model.device_changed(self, chan.endpoint)
 
     # --------------------------------------------------------------- calls
@@ -558,6 +568,6 @@ class Engine:
             return
         chan.hangup_requested = True
         self.chan_event("HangupRequest", chan)
-        for call in self.calls:
-            if call.bridged_with is chan and call.proc is not None:
-                call.proc.interrupt("agent")
+        call = self.bridged_calls.get(chan.name)
+        if call is not None and call.bridged_with is chan and call.proc is not None:
+            call.proc.interrupt("agent")

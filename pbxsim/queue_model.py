@@ -39,7 +39,7 @@ def endpoint_of(interface: str) -> str:
 
 def device_status(engine: Engine, endpoint: str) -> int:
     """1 not in use, 2 in use, 6 ringing (the device state numbers QueueStatus shows)."""
-    chans = [c for c in engine.channels.values() if c.endpoint == endpoint and not c.gone]
+    chans = engine.endpoint_chans.get(endpoint)
     if not chans:
         return 1
     if any(c.state == 6 for c in chans):
@@ -81,9 +81,8 @@ def device_changed(engine: Engine, endpoint: str) -> None:
         return
     last[endpoint] = status
     for q in engine.queues.values():
-        for m in q.members.values():
-            if endpoint_of(m.state_interface) == endpoint:
-                engine.emit("agent", "QueueMemberStatus", member_headers(engine, q, m))
+        for m in q.members_by_endpoint.get(endpoint, ()):
+            engine.emit("agent", "QueueMemberStatus", member_headers(engine, q, m))
 
 
 def secs(now: float, then: float) -> int:
@@ -127,18 +126,21 @@ def is_empty(engine: Engine, q: QueueState, entry: QueueEntry | None, conditions
     return True
 
 
-def num_available(engine: Engine, q: QueueState, entry: QueueEntry | None = None) -> int:
+def num_available(engine: Engine, q: QueueState, cap: int | None = None) -> int:
+    """Members free to ring; counting stops at `cap` (is_our_turn only needs to know if avl > idx)."""
     avl = 0
     for m in q.members.values():
         if member_free(engine, m):
             avl += 1
             if not q.conf.autofill or q.conf.strategy == "ringall":
                 return 1
+            if cap is not None and avl >= cap:
+                return avl
     return avl
 
 
 def is_our_turn(engine: Engine, q: QueueState, entry: QueueEntry) -> bool:
-    avl = num_available(engine, q, entry)
+    avl = num_available(engine, q, entry.pos)
     idx = 0
     for e in q.entries:
         if e is entry:
@@ -399,39 +401,40 @@ def _try_calling(
     k = engine.kernel
     call = entry.call
     members = list(q.members.values())
-    cands = [(m, _metric(engine, q, m, i)) for i, m in enumerate(members) if penalty_ok(entry, m)]
-    tried: set[int] = set()
+    position = {id(m): i for i, m in enumerate(members)}
+    # metrics are computed once per attempt, as app_queue does when it builds the outgoing list
+    order = sorted(
+        ((m, _metric(engine, q, m, i)) for i, m in enumerate(members) if penalty_ok(entry, m)),
+        key=lambda pair: pair[1],
+    )
+    ptr = 0
     attempt_start = k.now
     legs: list[Leg] = []
     to = min(float(q.conf.timeout), remaining) if q.conf.timeout else remaining
+    ringall = q.conf.strategy == "ringall"
 
     def ring_one() -> list[Leg]:
-        """Ring the best-metric member(s) still untried, skipping unringable ones (penalty levels in order)."""
-        while True:
-            left = [(m, met) for m, met in cands if id(m) not in tried]
-            if not left:
-                return []
-            best = min(met for _, met in left)
-            group = [
-                m
-                for m, met in left
-                if (met <= best if q.conf.strategy == "ringall" else met == best)
-            ]
-            if q.conf.strategy != "ringall":
-                group = group[:1]
+        """Ring the best-metric member(s) not yet tried, skipping unringable ones (penalty levels in order)."""
+        nonlocal ptr
+        while ptr < len(order):
+            best = order[ptr][1]
+            end = ptr + 1
+            if ringall:
+                while end < len(order) and order[end][1] == best:
+                    end += 1
+            group = [m for m, _ in order[ptr:end]]
+            ptr = end
             new: list[Leg] = []
-            for m in reversed(group) if q.conf.strategy == "ringall" else group:
-                tried.add(id(m))
+            for m in reversed(group) if ringall else group:
                 if m.interface not in q.members or not member_free(engine, m):
                     continue
                 new.append(_ring_entry(engine, q, call, m))
             if new:
                 if q.conf.strategy in ("rrmemory", "rrordered"):
-                    idx = members.index(new[-1].member) if new[-1].member in members else -1
+                    idx = position.get(id(new[-1].member), -1)
                     q.rrpos = idx + 1 if idx + 1 < len(members) else 0
                 return new
-            if q.conf.strategy in ("rrmemory", "rrordered") and not left:
-                q.rrpos = 0
+        return []
 
     legs = ring_one()
     if not legs:
@@ -642,6 +645,7 @@ def _connect(
     engine.setvar(caller, "BRIDGEPEER", agent.name)
     engine.setvar(agent, "BRIDGEPEER", caller.name)
     call.bridged_with = agent
+    engine.bridged_calls[agent.name] = call
     call.outcome = "answered"
     connected_at = k.now
     if leg.action.talk_s is not None:
@@ -652,6 +656,7 @@ def _connect(
     except Interrupt as exc:
         who = str(exc.cause)
     talk = secs(k.now, connected_at)
+    engine.bridged_calls.pop(agent.name, None)
     m.in_call = False
     m.calls += 1
     m.lastcall = k.now
@@ -746,7 +751,7 @@ class QueueActions:
             ringinuse=q.conf.ringinuse,
             wrapuptime=q.conf.wrapuptime,
         )
-        q.members[iface] = m
+        q.add_member(m)
         self.e.qlog("MANAGER", qname, iface, "ADDMEMBER", "")
         self.e.kernel.call_soon(self._member_event, "QueueMemberAdded", q, m)
         return self._resp(True, "Added interface to queue")
@@ -763,7 +768,7 @@ class QueueActions:
             return self._resp(False, "Unable to remove interface: Not there")
         if not m.dynamic:
             return self._resp(False, "Member not dynamic")
-        del q.members[iface]
+        q.remove_member(m)
         self.e.qlog("MANAGER", qname, iface, "REMOVEMEMBER", "")
         self.e.kernel.call_soon(self._member_event, "QueueMemberRemoved", q, m)
         return self._resp(True, "Removed interface from queue")

@@ -224,6 +224,19 @@ class QueueState:
     abandoned_in_sl: int = 0
     rrpos: int = 0
     wrapped: bool = False
+    members_by_endpoint: dict[str, list[Member]] = field(default_factory=dict)
+
+    def add_member(self, m: Member) -> None:
+        self.members[m.interface] = m
+        endpoint = m.state_interface.split("/", 1)[-1]
+        self.members_by_endpoint.setdefault(endpoint, []).append(m)
+
+    def remove_member(self, m: Member) -> None:
+        self.members.pop(m.interface, None)
+        endpoint = m.state_interface.split("/", 1)[-1]
+        group = self.members_by_endpoint.get(endpoint, [])
+        if m in group:
+            group.remove(m)
 
     @property
     def name(self) -> str:

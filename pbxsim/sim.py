@@ -124,6 +124,8 @@ class PbxSim:
             await self.ami.wait_closed()
         if self.runner is not None:
             await self.runner.stop()
+        if self.agi_client is not None:
+            self.agi_client.close()
         self.engine.close()
 
     @property
