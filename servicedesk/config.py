@@ -467,6 +467,20 @@ class ServiceConfig(_Strict):
     default_region: str = Field(default="MX", description="region for national phone numbers")
     timezone: str = "America/Mexico_City"
 
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        import phonenumbers
+
+        if v not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown phone region {v!r}; use an ISO 3166 code such as 'MX'")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return CalendarConfig._tz(v)
+
 
 class QueueDefinition(_Strict):
     """A derived queue: one per skill and language."""

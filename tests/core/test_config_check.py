@@ -21,6 +21,8 @@ BAD = ROOT / "tests" / "config_bad"
 EXAMPLE = ROOT / "centralita.example.toml"
 
 EXPECTED = {
+    "bad_region": "service.default_region: unknown phone region 'Mexico'; use an ISO 3166 code such as 'MX'",
+    "service_timezone": "service.timezone: unknown time zone 'Mexico City'",
     "agent_unknown_skill": "agents[1].skills.printers: unknown skill 'printers' (agent 1002); known: email, erp, general, hardware, network",
     "always_open_with_hours": "calendars.always: always_open = true and hours are exclusive",
     "bad_at_risk": "sla.at_risk_percent: Input should be less than or equal to 99 (got 120)",
