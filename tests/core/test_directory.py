@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from servicedesk import directory as d
@@ -205,3 +207,41 @@ def test_find_by_customer_number(session: Session) -> None:
     assert d.find_by_customer_number(session, "1") is None
     with pytest.raises(ValueError, match="digits only"):
         d.find_by_customer_number(session, "47a1")
+
+
+# Geographic area codes (2 digits: CDMX, Guadalajara, Monterrey; 3 digits elsewhere).
+AREAS = ("55", "33", "81", "222", "442", "999", "664", "998")
+
+
+@st.composite
+def mexican_numbers(draw: st.DrawFn) -> str:
+    area = draw(st.sampled_from(AREAS))
+    local = draw(st.text("0123456789", min_size=10 - len(area), max_size=10 - len(area)))
+    return area + local
+
+
+@settings(max_examples=300, deadline=None)
+@given(national=mexican_numbers(), style=st.integers(0, 8), ext=st.none() | st.integers(1, 9999))
+def test_every_spelling_meets_on_one_e164(national: str, style: int, ext: int | None) -> None:
+    import phonenumbers
+
+    number = phonenumbers.parse(national, "MX")
+    assume(phonenumbers.is_valid_number(number))
+    a = 2 if national[:2] in ("55", "33", "81") else 3
+    area, rest = national[:a], national[a:]
+    spelt = [
+        f"+52{national}",
+        national,
+        f"01{national}",
+        f"+52 1 {area} {rest[:-4]} {rest[-4:]}",
+        f"({area}) {rest[:-4]}-{rest[-4:]}",
+        f"52{national}",
+        f"044 {area} {rest}",
+        f"00 52 {area} {rest}",
+        f"{area}/{rest[:-4]}-{rest[-4:]}",
+    ][style]
+    if ext is not None:
+        spelt += f" ext {ext}"
+    phone = d.normalise_phone(spelt)
+    assert phone.e164 == f"+52{national}"
+    assert phone.extension == (str(ext) if ext is not None else None)
