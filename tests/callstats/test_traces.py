@@ -198,3 +198,29 @@ def test_asterisk_counts_queue_exits_as_abandons(
     n = len(calls)
     assert getattr(ours, cause) == n and ours.abandoned == 0
     assert ast.abandoned == n  # app_queue's Abandoned counter includes them
+
+
+@pytest.mark.parametrize("scenario", ["load_mix", "exit_timeout", "join_empty_leave_empty"])
+def test_wallboard_counters_equal_listener_recompute(
+    traces_dir: Path, scenario: str, session_factory: sessionmaker[Session]
+) -> None:
+    """`Figures.counters()` (the Redis counter contract) equals the listener's own
+    recomputation of its live wallboard counters from the same records."""
+    from ami_listener import wallboard
+
+    trace = traces_dir / scenario
+    records_from_trace(trace, session_factory, pbx_id="pbx1")
+    with session_factory() as session:
+        calls = load_calls(session)
+        ours = aggregate.by_queue(calls, rules_for)
+        for queue, fig in ours.items():
+            if not queue:
+                # the joinempty refusal in join_empty_leave_empty has no queue name on
+                # AMI (the trace's dialplan sets no CENTRALITA_QUEUE): NULL in the row
+                assert scenario == "join_empty_leave_empty" and fig.join_empty == 1
+                continue
+            theirs = wallboard.recompute(
+                session, "pbx1", "2026-11-22", queue, TZ, lambda _q: (20, 5)
+            )
+            assert fig.counters() == theirs, queue
+    assert ours["support"].offered == len(stated_calls(trace))
