@@ -141,6 +141,9 @@ async def _serve(port: int) -> None:
     cfg = load_config(CONFIG)
     server = build_server(cfg, BenchServices(), host="127.0.0.1", port=port)  # type: ignore[arg-type]
     await server.start()
+    from ivr.eventloop import freeze_startup_objects
+
+    freeze_startup_objects()  # as `centralita ivr` does
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)

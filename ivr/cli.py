@@ -57,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
     async def serve() -> None:
         from ivr.app import build_server
 
+        from ivr.eventloop import freeze_startup_objects
+
         server = build_server(cfg, build_services(cfg), host=args.host, port=args.port)
+        freeze_startup_objects()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
