@@ -56,7 +56,6 @@ def run(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         from ivr.app import build_server
-
         from ivr.eventloop import freeze_startup_objects
 
         server = build_server(cfg, build_services(cfg), host=args.host, port=args.port)
