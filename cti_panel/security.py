@@ -77,9 +77,9 @@ def login_rate_exceeded(username: str, ip: str) -> bool:
     c = ctx()
     key = f"{c.bus.keys.prefix}:panel:login:{username.lower()[:64]}:{ip}"
     pipe = c.bus.r.pipeline()
+    pipe.set(key, 0, ex=60, nx=True)  # the window starts at the first attempt (Redis 6.2 too)
     pipe.incr(key)
-    pipe.expire(key, 60, nx=True)
-    count, _ = pipe.execute()
+    _, count = pipe.execute()
     return int(count) > c.cfg.panel.login_attempts_per_minute
 
 

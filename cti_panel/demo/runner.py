@@ -119,10 +119,14 @@ class Supervisor:
             self.say("demo", f"{child.name} stopped")
 
 
-def _redis(sup: Supervisor, workdir: Path, env: dict[str, str]) -> tuple[str, Any]:
-    binary = next((p for p in REDIS_PATHS if os.access(p, os.X_OK)), None) or shutil.which(
-        "redis-server"
-    )
+def _redis(
+    sup: Supervisor, workdir: Path, env: dict[str, str], embedded: bool = False
+) -> tuple[str, Any]:
+    binary = None
+    if not embedded:
+        binary = next((p for p in REDIS_PATHS if os.access(p, os.X_OK)), None) or shutil.which(
+            "redis-server"
+        )
     if binary:
         port = free_port()
         child = sup.start(
@@ -184,12 +188,6 @@ def _database(url: str, cfg_path: Path, sup: Supervisor) -> None:
     sup.say("db", f"{url} ready: {len(callers)} directory numbers, {len(cfg.agents)} agents")
 
 
-def _has_command(name: str) -> bool:
-    from centralita.cli import COMMANDS
-
-    return name in COMMANDS
-
-
 def run_demo(args: argparse.Namespace) -> int:
     workdir = Path(args.dir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -225,7 +223,7 @@ def run_demo(args: argparse.Namespace) -> int:
     lite = None
     py = sys.executable
     try:
-        redis_url, lite = _redis(sup, workdir, env)
+        redis_url, lite = _redis(sup, workdir, env, args.embedded_redis)
         env["CENTRALITA_REDIS_URL"] = redis_url
         os.environ["CENTRALITA_DATABASE_URL"] = env["CENTRALITA_DATABASE_URL"]
         _database(env["CENTRALITA_DATABASE_URL"], cfg_path, sup)
@@ -251,12 +249,8 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         if not wait_port(ami_port, 20, sim.proc):
             raise RuntimeError("pbxsim did not open its AMI port")
-        listener_cmd = (
-            [py, "-m", "centralita", "listener", "--config", str(cfg_path)]
-            if _has_command("listener")
-            else [py, "-m", "cti_panel.demo.listener_proc", "--config", str(cfg_path)]
-        )
-        sup.start("listener", listener_cmd, env, workdir)
+        listener_cmd = [py, "-m", "centralita", "listener", "--config", str(cfg_path)]
+        sup.start("listener", listener_cmd + ["--redis-dir", str(workdir)], env, workdir)
         panel = sup.start(
             "panel",
             [
