@@ -59,6 +59,11 @@ def recompute(
     return out
 
 
+def counter_day_of(when: datetime, timezone: str) -> str:
+    """The local day a call counts on (see the module docstring)."""
+    return datetime.fromtimestamp(when.timestamp(), ZoneInfo(timezone)).date().isoformat()
+
+
 def rebuild(bus: Bus, day: str, queue: str, figures: dict[str, int]) -> None:
     """Replace the live hash with recomputed figures (the `seen` marks are kept)."""
     key = bus.keys.counters(day, queue)

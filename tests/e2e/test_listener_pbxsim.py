@@ -118,3 +118,176 @@ async def test_call_through_pbxsim_into_listener(
     assert [p["type"] for p in pops] == ["ring", "answer", "end"]
     assert json.loads(pops[1]["ivr"])["category"] == "network"
     assert call is not None
+
+
+async def test_pause_then_abandon_through_pbxsim(
+    example_config: CentralitaConfig,
+    session_factory: sessionmaker[Session],
+    redis_url: str,
+) -> None:
+    """The only agent pauses (reason from the panel); with the example config's
+    `joinempty = paused,…` the caller is refused at the queue: join_empty, not an abandon."""
+    from ami_listener import wallboard
+
+    sim = pbxsim_sim.PbxSim(
+        example_config, ami_port=0, ami_users={"centralita": "secret"}, start_epoch=time.time()
+    )
+    await sim.start()
+    conn = example_config.connections
+    ami = conn.ami.model_copy(update={"port": sim.port, "ping_interval": 0.5})
+    cfg = example_config.model_copy(
+        update={"connections": conn.model_copy(update={"ami": ami, "pbx_id": "e2e"})}
+    )
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    bus = Bus(r)
+    service = ListenerService(
+        cfg,
+        session_factory,
+        r,
+        "secret",
+        ListenerOptions(flush_interval=0.05, backoff=Backoff(0.05, 0.2), command_block_ms=100),
+    )
+    await service.start()
+    try:
+        await service.wait_resynced(10)
+        sim.agent("PJSIP/1001", [AgentAction.answer(3.0)], num="1001", name="Ana López")
+        for fields in (
+            {
+                "id": "a",
+                "action": "QueueAdd",
+                "queue": "network_es",
+                "interface": "PJSIP/1001",
+                "member_name": "Ana López",
+                "penalty": "0",
+            },
+            {
+                "id": "p",
+                "action": "QueuePause",
+                "queue": "network_es",
+                "interface": "PJSIP/1001",
+                "paused": "true",
+                "reason": "lunch",
+            },
+        ):
+            bus.publish(bus.keys.commands, fields)
+        await _until(lambda: r.xlen(bus.keys.command_results) == 2)
+        assert {f["response"] for _i, f in r.xrange(bus.keys.command_results)} == {"Success"}
+        await sim.run_for(0.5)
+        await _until(lambda: r.hget(bus.keys.agent_state("1001"), "state") == "paused")
+        assert r.hget(bus.keys.agent_state("1001"), "pause_reason") == "lunch"
+        script = CallerScript(
+            hangup_after=None,
+            queue_patience=12.0,
+            ivr_seconds=2.0,
+            preset={
+                "CENTRALITA_ACTION": "queue",
+                "CENTRALITA_QUEUE": "network_es",
+                "IVR_LANG": "es",
+            },
+        )
+        did = example_config.lines["tollfree"].did.lstrip("+")
+        sim.engine.place_call(
+            did, "5215550111", "O'Brien, Ann", script, context="centralita-inbound"
+        )
+        sim.engine.poke()
+        await sim.run_for(40)
+        await _until(lambda: not service.ingest.calls.calls and service.ingest.calls.finished)
+        await service.flush()
+    finally:
+        await service.stop()
+        await sim.close()
+    (rec,) = calls_by_uniqueid(session_factory).values()
+    assert (rec.outcome, rec.queue, rec.entered_queue_at, rec.rings) == (
+        "join_empty",
+        "network_es",
+        None,
+        [],
+    )
+    assert rec.caller_name == "O'Brien, Ann" and rec.language == "es"
+    assert r.xlen(bus.keys.agent_pops("1001")) == 0  # paused: never rung, never popped
+    day = wallboard.counter_day_of(rec.started_at, example_config.service.timezone)
+    live = wallboard.read(bus, day, "network_es")
+    with session_factory() as s:
+        again = wallboard.recompute(
+            s,
+            "e2e",
+            day,
+            "network_es",
+            example_config.service.timezone,
+            service.ingest.calls.queue_settings,
+        )
+    assert live == again and live["join_empty"] == 1
+    assert live["offered"] == 0 and live["abandoned"] == 0
+
+
+async def test_abandon_while_ringing_through_pbxsim(
+    example_config: CentralitaConfig,
+    session_factory: sessionmaker[Session],
+    redis_url: str,
+) -> None:
+    from ami_listener import wallboard
+    from pbxsim.behaviour import NOANSWER
+
+    sim = pbxsim_sim.PbxSim(
+        example_config, ami_port=0, ami_users={"centralita": "secret"}, start_epoch=time.time()
+    )
+    await sim.start()
+    conn = example_config.connections
+    ami = conn.ami.model_copy(update={"port": sim.port})
+    cfg = example_config.model_copy(
+        update={"connections": conn.model_copy(update={"ami": ami, "pbx_id": "e2e"})}
+    )
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    bus = Bus(r)
+    service = ListenerService(
+        cfg,
+        session_factory,
+        r,
+        "secret",
+        ListenerOptions(flush_interval=0.05, backoff=Backoff(0.05, 0.2), command_block_ms=100),
+    )
+    await service.start()
+    try:
+        await service.wait_resynced(10)
+        sim.agent("PJSIP/1001", [NOANSWER], num="1001", name="Ana López")
+        await sim.action(
+            "QueueAdd",
+            Queue="network_es",
+            Interface="PJSIP/1001",
+            MemberName="Ana López",
+            Penalty="0",
+        )
+        script = CallerScript(
+            queue_patience=8.0,
+            ivr_seconds=2.0,
+            preset={"CENTRALITA_ACTION": "queue", "CENTRALITA_QUEUE": "network_es"},
+        )
+        did = example_config.lines["tollfree"].did.lstrip("+")
+        sim.engine.place_call(did, "5215550122", "Zoë Adams", script, context="centralita-inbound")
+        sim.engine.poke()
+        await sim.run_for(40)
+        await _until(lambda: not service.ingest.calls.calls and service.ingest.calls.finished)
+        await service.flush()
+    finally:
+        await service.stop()
+        await sim.close()
+    (rec,) = calls_by_uniqueid(session_factory).values()
+    assert (rec.outcome, rec.hung_up_by, rec.agent_login) == ("abandoned", "caller", None)
+    assert rec.hold_seconds is not None and 7 <= rec.hold_seconds <= 9
+    assert rec.rings and all(ring.agent_login == "1001" for ring in rec.rings)
+    assert rec.rings[-1].result == "canceled"
+    pops = [f["type"] for _i, f in r.xrange(bus.keys.agent_pops("1001"))]
+    assert pops[0] == "ring" and pops[-1] == "end" and "answer" not in pops
+    assert r.hget(bus.keys.agent_state("1001"), "state") == "available"
+    day = wallboard.counter_day_of(rec.entered_queue_at, example_config.service.timezone)
+    live = wallboard.read(bus, day, "network_es")
+    with session_factory() as s:
+        again = wallboard.recompute(
+            s,
+            "e2e",
+            day,
+            "network_es",
+            example_config.service.timezone,
+            service.ingest.calls.queue_settings,
+        )
+    assert live == again and (live["offered"], live["abandoned"]) == (1, 1)
