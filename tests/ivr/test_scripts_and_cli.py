@@ -136,3 +136,23 @@ async def test_survey_on_hung_up_channel_ends_quietly(example_config) -> None:
     finally:
         await server.shutdown(1)
     assert svc.surveys == [] and conv.closed_by_server
+
+
+async def test_server_runs_on_uvloop(example_config) -> None:
+    """Production runs on uvloop (ivr.eventloop); its transports differ from asyncio's."""
+    from ivr.eventloop import run
+
+    async def main():
+        assert type(asyncio.get_running_loop()).__module__.startswith("uvloop")
+        svc = FakeServices()
+        server = build_server(example_config, svc, host="127.0.0.1", port=0)
+        await server.start()
+        try:
+            caller = Caller([("main_menu", "1"), ("category_intro", "4")])
+            return await FakeAsterisk(caller).run(server.port, default_env())
+        finally:
+            await server.shutdown(1)
+
+    conv = await asyncio.to_thread(run, main())
+    assert conv.set_vars["CENTRALITA_QUEUE"] == "hardware_es"
+    assert conv.closed_by_server
