@@ -80,7 +80,9 @@ def _calls(args: argparse.Namespace, cfg, session):  # type: ignore[no-untyped-d
     if args.queue_log:
         return queue_log.parse_file(args.queue_log, keys), f"queue_log file {args.queue_log}"
     if args.queue_log_table:
-        return queue_log.parse_table(session, keys), "queue_log table"
+        # Asterisk's realtime driver writes datetime strings in the PBX's local time
+        tz = ZoneInfo(cfg.service.timezone)
+        return queue_log.parse_table(session, keys, tz=tz), "queue_log table"
     return None, "call records"
 
 

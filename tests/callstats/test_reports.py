@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from callstats import erlang, reports
 from centralita.cli import main as centralita_main
 from servicedesk.config import CentralitaConfig
+from servicedesk.db import make_engine, make_sessionmaker
 from servicedesk.models import Call, Contract, Incident, Organisation, RingAttempt
 from servicedesk.sla import due_times
+from tests.callstats.test_traces import store_queue_log
 
 MX = ZoneInfo("America/Mexico_City")  # the example config's service zone (UTC-6)
 MONTH_START = datetime(2026, 3, 1, tzinfo=MX)
@@ -460,5 +462,16 @@ def test_cli_monthly_and_interval(
     )
     text = capsys.readouterr().out
     assert "2026-11-22T03:00:00-06:00  support" in text  # 09:29 UTC is 03:29 in Mexico City
+    # and from Asterisk's realtime queue_log table in the same database
+    eng = make_engine(db_url)
+    with make_sessionmaker(eng)() as session:
+        store_queue_log(session, traces_dir / "load_mix" / "queue_log")
+    eng.dispose()
+    args = ["stats", "monthly", "--config", cfg, "--month", "2026-11", "--queue-log-table"]
+    assert centralita_main([*args, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    support = next(r for r in data["tables"]["calls"] if r["queue"] == "support")
+    assert (support["offered"], support["answered"], support["abandoned"]) == (40, 24, 16)
+    assert data["period"]["calls_source"] == "queue_log table"
     assert centralita_main(["stats", "monthly", "--config", cfg, "--month", "2026-13"]) == 2
     assert "YYYY-MM" in capsys.readouterr().err
