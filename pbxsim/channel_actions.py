@@ -36,8 +36,8 @@ def act_coreshowchannels(engine: Engine, h: dict[str, str]) -> list[Headers]:
                 ("Event", "CoreShowChannel"),
                 *chan.headers(engine.channelvars),
                 ("BridgeId", ""),
-                ("Application", chan.vars.get("__app", "")),
-                ("ApplicationData", ""),
+                ("Application", chan.app),
+                ("ApplicationData", chan.appdata),
                 ("Duration", dur),
             ]
         )

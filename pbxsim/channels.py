@@ -61,6 +61,8 @@ class Channel:
     hangup_requested: bool = False
     gone: bool = False
     cause: int = 16
+    app: str = ""
+    appdata: str = ""
 
     @property
     def tech(self) -> str:

@@ -102,6 +102,10 @@ async def _run(args: argparse.Namespace) -> int:
         f"calls placed {runner.stats.placed}, agent logins {runner.stats.logins}, pauses {runner.stats.pauses}"
     )
     print(f"AMI events {events[0]}, queue_log lines {len(sim.engine.queue_log_lines)}")
+    outcomes: dict[str, int] = {}
+    for call in sim.engine.calls:
+        outcomes[call.outcome or "other"] = outcomes.get(call.outcome or "other", 0) + 1
+    print("outcomes " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     for name, q in sim.engine.queues.items():
         if q.completed or q.abandoned:
             print(

@@ -268,7 +268,8 @@ class Engine:
     def set_phone(
         self, endpoint: str, plan: list[AgentAction], num: str = "", name: str = ""
     ) -> None:
-        self.phones[endpoint] = AgentPhone(list(plan), 0, num, name)
+        """Script the phone of `endpoint`; its caller ID number defaults to the endpoint (1001)."""
+        self.phones[endpoint] = AgentPhone(list(plan), 0, num or endpoint, name)
 
     def place_call(
         self,
@@ -406,6 +407,7 @@ class Engine:
             step = steps[i]
             chan.context, chan.exten, chan.priority = ctx, ext, i + 1
             data = expand(step.data, lambda n: self.lookup(chan, n))
+            chan.app, chan.appdata = step.app, data
             self.chan_event(
                 "Newexten",
                 chan,

@@ -204,6 +204,7 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
     entry.rule = list(engine.rules.get(rule_name or q.conf.defaultrule, []))
     if q.conf.joinempty and is_empty(engine, q, entry, q.conf.joinempty):
         engine.setvar(chan, "QUEUESTATUS", "JOINEMPTY")
+        call.outcome = "joinempty"
         return None
     if q.conf.maxlen and len(q.entries) >= q.conf.maxlen:
         engine.setvar(chan, "QUEUESTATUS", "FULL")
@@ -495,6 +496,7 @@ def _ring_entry(engine: Engine, q: QueueState, call: Call, m: Member) -> Leg:
         tech=m.interface.split("/", 1)[0] if "/" in m.interface else "PJSIP",
     )
     chan.exten = caller.exten
+    chan.app, chan.appdata = "AppQueue", "(Outgoing Line)"
     engine.chan_event(
         "Newexten",
         chan,
@@ -806,6 +808,8 @@ class QueueActions:
 
     def act_queuepenalty(self, h: dict[str, str]) -> list[Headers]:
         iface, qname = h.get("interface", ""), h.get("queue", "")
+        if not iface or not h.get("penalty"):
+            return self._resp(False, "'Interface' and 'Penalty' not set.")
         try:
             penalty = int(h.get("penalty", ""))
         except ValueError:
