@@ -11,7 +11,7 @@ second command or extra arguments.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # res_agi reads commands into a 2048-byte buffer; longer lines are cut there.
 MAX_COMMAND_BYTES = 2000
@@ -88,7 +88,7 @@ class AgiReply:
     data: str = ""
     endpos: int | None = None
     text: str = ""
-    usage: list[str] = field(default_factory=list)
+    usage: tuple[str, ...] = ()
 
     @property
     def timed_out(self) -> bool:
@@ -144,7 +144,7 @@ class ReplyAssembler:
             if line.startswith("520 "):
                 usage = self._usage
                 self._usage = None
-                return AgiReply(code=520, text="\n".join([*usage, line]), usage=usage[1:])
+                return AgiReply(code=520, text="\n".join([*usage, line]), usage=tuple(usage[1:]))
             self._usage.append(line)
             if len(self._usage) > 200:  # a 520 that never ends: give up on it
                 self._usage = None

@@ -75,6 +75,15 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
         self._deadline = srv.loop.time() + srv.command_timeout
 
     def data_received(self, data: bytes) -> None:
+        if (
+            self._headers_done
+            and not self._buf
+            and data.endswith(b"\n")
+            and data.count(b"\n") == 1
+            and len(data) <= MAX_LINE_BYTES
+        ):  # the usual reply: one whole line in one segment
+            self._reply_line(data[:-1].decode("utf-8", "replace").removesuffix("\r"))
+            return
         buf = self._buf + data if self._buf else data
         if b"\n" not in buf:
             if len(buf) > MAX_LINE_BYTES:

@@ -108,10 +108,10 @@ async def test_fastagi_ivr_trace_pairs_every_reply(traces_dir: Path) -> None:
         (510, "", "", None),
         (520, "", "", None),
     ]
-    assert results[-1].usage == [
+    assert results[-1].usage == (
         "Stream the given <replaceable>file</replaceable>, and receive DTMF data.",
         "Returns the digits received from the channel at the other end.",
-    ]
+    )
     assert session.dead_during_script is False  # type: ignore[attr-defined]
     assert session.hangup_notices == 1  # only the final one, after our half-close
     assert session.stray_replies == 0
