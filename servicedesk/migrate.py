@@ -89,7 +89,7 @@ def regenerate() -> None:
         url = f"sqlite:///{tmp}/scratch.db"
         command.revision(
             alembic_config(url),
-            message="initial schema",
+            message="schema",
             autogenerate=True,
             rev_id=INITIAL_REVISION,
         )

@@ -1,8 +1,8 @@
-"""initial schema
+"""schema
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-23 13:04:46.045758
+Create Date: 2026-11-23 13:31:12.679138
 """
 
 from __future__ import annotations
