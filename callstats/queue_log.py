@@ -75,6 +75,9 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+_MAX_EPOCH = 1e11  # year 5138: rejects inf/nan and garbage that would break datetimes
+
+
 class _NotACall(Exception):
     """A call event without a usable call id (skipped)."""
 
@@ -121,7 +124,10 @@ class QueueLogReader:
             try:
                 if ev == "ENTERQUEUE":
                     cid = p[1]
-                    call = new_call(cid, p[2], float(p[0]), "open")
+                    t = float(p[0])
+                    if not 0.0 <= t < _MAX_EPOCH:
+                        raise ValueError(p[0])
+                    call = new_call(cid, p[2], t, "open")
                     old = open_.get(cid)
                     if old is not None:
                         done.append(old)
@@ -198,7 +204,7 @@ class QueueLogReader:
                     call.ended_at = float(p[0])
                     call.hung_up_by = "agent"
                     done.append(call)
-            except (ValueError, IndexError, _NotACall):
+            except (ValueError, IndexError, OverflowError, _NotACall):
                 skipped += 1
         self.lines += n
         self.skipped += skipped
@@ -207,7 +213,10 @@ class QueueLogReader:
         """A call whose ENTERQUEUE is before the data we read: entered = t − elapsed."""
         if cid in ("NONE", "MANAGER", ""):
             raise _NotACall(cid)
-        call = QueueCall(cid, p[2], float(p[0]) - back, "open")
+        t = float(p[0]) - back
+        if not 0.0 <= t < _MAX_EPOCH:
+            raise ValueError(p[0])
+        call = QueueCall(cid, p[2], t, "open")
         if track:
             self.open[cid] = call
         return call

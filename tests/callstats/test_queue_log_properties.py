@@ -5,9 +5,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from callstats import aggregate
+from callstats.definitions import QueueRules
 from callstats.queue_log import QueueLogReader, parse_lines
 
-FIELD = st.text(alphabet=st.sampled_from("|0123456789.ABCEIKLMNOQRTUWX \n\r\xe9"), max_size=30)
+FIELD = st.sampled_from(["inf", "-1", "nan", "1e400", "99999999999999", ""]) | st.text(
+    alphabet=st.sampled_from("|0123456789.ABCEIKLMNOQRTUWX \n\r\xe9"), max_size=30
+)
 EVENTS = st.sampled_from(
     [
         "ENTERQUEUE",
@@ -41,7 +45,11 @@ def test_garbage_never_crashes(lines: list[str]) -> None:
     reader = QueueLogReader()
     reader.feed_lines(line + "\n" for line in lines)
     assert reader.lines == len(lines)
-    for call in reader.calls():
+    calls = reader.calls()
+    # whatever was accepted aggregates without error
+    aggregate.by_interval(calls, lambda _q: QueueRules(), 15, "America/Mexico_City")
+    aggregate.by_agent(calls, lambda _q: QueueRules())
+    for call in calls:
         assert call.outcome in {
             "open",
             "answered",
