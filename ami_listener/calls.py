@@ -263,7 +263,10 @@ class CallTracker:
         if call is None or call.hangup_requested_by:
             return
         uid = header(msg, "Uniqueid")
-        call.hangup_requested_by = "caller" if self._is_caller(call, uid) else "agent"
+        # an agent leg is a rung channel; anything else (the caller, the other half of a
+        # Local pair that carries the caller) is the caller's side
+        agent_leg = any(ring.dest_uniqueid == uid for ring in call.rings)
+        call.hangup_requested_by = "agent" if agent_leg else "caller"
 
     def _hangup(self, msg: AmiMessage, ts: float) -> None:
         call = self._call(msg, ts, create=False)

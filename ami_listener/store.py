@@ -76,7 +76,7 @@ def snapshot(call: CallRecord, pbx_id: str) -> CallSnapshot:
         "pbx_id": pbx_id,
         "linkedid": call.linkedid,
         "uniqueid": call.uniqueid,
-        "line_did": (call.var("CENTRALITA_LINE") or call.line_did or None),
+        "line_did": call.line_did,  # the dialled extension (DID digits); the line name is a var
         "caller_num": _cut(call.caller_num, 80),
         "caller_name": _cut(call.caller_name, 200),
         "contact_id": call.contact_id(),
