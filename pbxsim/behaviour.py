@@ -48,6 +48,7 @@ class CallerScript:
 
     hangup_after: float | None = None
     queue_patience: float | None = None  # seconds waiting in Queue() before abandoning
+    queue_key: tuple[float, str] | None = None  # (seconds in Queue(), digit) to exit by key
     dtmf: list[str] = field(default_factory=list)
     dtmf_fn: object | None = None  # callable(prompts_heard: list[str]) -> str | None
     dtmf_at: list[tuple[float, str]] = field(default_factory=list)  # (s after answer, digit)

@@ -35,6 +35,15 @@ class CallerGone(Exception):  # noqa: N818
     """The caller hung up; the dialplan jumps to the `h` extension."""
 
 
+class KeyPressed(Exception):  # noqa: N818
+    """The caller keyed a digit that leaves Queue() (the queue's `context`)."""
+
+    def __init__(self, digit: str, legs: list[Any] | None = None) -> None:
+        super().__init__(digit)
+        self.digit = digit
+        self.legs = legs or []
+
+
 @dataclass(eq=False)
 class Call:
     """One inbound caller channel and its scripted behaviour."""
@@ -436,6 +445,8 @@ class Engine:
         try:
             yield self.kernel.timeout(seconds)
         except Interrupt as exc:
+            if isinstance(exc.cause, tuple) and exc.cause[0] == "key":
+                raise KeyPressed(exc.cause[1]) from exc
             raise CallerGone() from exc
 
     def _app(self, call: Call, step: Step, data: str) -> Generator[Event, Any, str | None]:

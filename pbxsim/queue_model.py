@@ -227,6 +227,18 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
                 engine.caller_hangup(call)
 
         k.call_later(call.script.queue_patience, give_up)
+    if call.script.queue_key is not None and q.conf.context:
+        delay, digit = call.script.queue_key
+
+        def press() -> None:
+            if (
+                entry in q.entries
+                and call.proc is not None
+                and (q.conf.context, digit) in engine.dialplan
+            ):
+                call.proc.interrupt(("key", digit))
+
+        k.call_later(delay, press)
     expire = entry.start + timeout if timeout else None
 
     def remaining() -> float:
@@ -266,8 +278,10 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
                 _leave_unanswered(engine, q, entry, reason)
                 return None
     except Exception as gone:
-        from pbxsim.engine import CallerGone
+        from pbxsim.engine import CallerGone, KeyPressed
 
+        if isinstance(gone, KeyPressed):
+            return _exit_with_key(engine, q, entry, gone)
         if not isinstance(gone, (CallerGoneInQueue, CallerGone)):
             raise
         _abandon(engine, q, entry, getattr(gone, "legs", []))
@@ -358,6 +372,24 @@ def _leave_unanswered(engine: Engine, q: QueueState, entry: QueueEntry, reason: 
     _caller_leaves(engine, q, entry)
     engine.setvar(chan, "QUEUESTATUS", reason)
     entry.call.outcome = reason.lower()
+
+
+def _exit_with_key(engine: Engine, q: QueueState, entry: QueueEntry, key: Any) -> str:
+    """EXITWITHKEY: the caller leaves for `context,digit,1`; not an abandon for app_queue."""
+    chan = entry.call.chan
+    wait = secs(engine.kernel.now, entry.start)
+    for leg in key.legs:
+        engine.destroy(leg.chan, 0)
+    pos, opos = entry.pos, entry.orig_pos
+    for leg in key.legs:
+        ms = int(round((engine.kernel.now - leg.start) * 1000))
+        engine.qlog(chan.uniqueid, q.name, leg.member.name, "RINGCANCELED", str(ms))
+    engine.qlog(
+        chan.uniqueid, q.name, "NONE", "EXITWITHKEY", key.digit, str(pos), str(opos), str(wait)
+    )
+    _caller_leaves(engine, q, entry)
+    entry.call.outcome = "exitkey"
+    return f"{q.conf.context},{key.digit},1"
 
 
 def _abandon(engine: Engine, q: QueueState, entry: QueueEntry, legs: list[Leg]) -> None:
@@ -471,6 +503,10 @@ def _try_calling(
             leg.active = False
         if exc.cause == "caller":
             raise CallerGoneInQueue(active) from None
+        if isinstance(exc.cause, tuple) and exc.cause[0] == "key":
+            from pbxsim.engine import KeyPressed
+
+            raise KeyPressed(exc.cause[1], active) from None
         raise
     finally:
         entry.pending = False

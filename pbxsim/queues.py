@@ -63,6 +63,7 @@ class QueueConf:
     servicelevel: int = 0
     weight: int = 0
     defaultrule: str = ""
+    context: str = ""  # a digit with an extension here takes the caller out (EXITWITHKEY)
     autofill: bool = True
     static_members: list[tuple[str, int, str, str]] = field(default_factory=list)
 
@@ -145,6 +146,7 @@ def parse_queues_conf(text: str) -> dict[str, QueueConf]:
             servicelevel=int(s.get("servicelevel", 0)),
             weight=int(s.get("weight", 0)),
             defaultrule=s.get("defaultrule", ""),
+            context=s.get("context", ""),
             autofill=general.get("autofill", "yes").lower() in ("yes", "true", "1"),
             static_members=s["members"],
         )

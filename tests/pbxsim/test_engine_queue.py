@@ -26,6 +26,9 @@ exten => 703,1,Answer()
  same => n,Set(QUEUE_MAX_PENALTY=0)
  same => n,Queue(q1,,,,,,,widen)
 exten => h,1,NoOp(end)
+[queue-exit]
+exten => 5,1,NoOp(left with 5)
+ same => n,Hangup()
 """
 
 
@@ -241,3 +244,32 @@ def test_holdtime_talktime_are_running_averages_and_sl_perf() -> None:
     params = dict(out[1])
     assert params["Completed"] == "2" and params["ServicelevelPerf"] == "100.0"
     assert out[-1][1] == ("ActionID", "x") and out[1][-1] == ("ActionID", "x")
+
+
+def test_exit_with_key_goes_to_the_queue_context() -> None:
+    engine, events = make("ringall", extra="context = queue-exit")
+    add(engine, "q1", "a1", plan=[NOANSWER])
+    engine.place_call(
+        "700", "5550001", "C", CallerScript(hangup_after=60.0, queue_key=(7.0, "5")), at=T0 + 1
+    )
+    engine.place_call(
+        "700", "5550002", "C", CallerScript(hangup_after=20.0, queue_key=(3.0, "9")), at=T0 + 30
+    )
+    engine.kernel.run_until(T0 + 60)
+    first = [line for line in engine.queue_log_lines if line.split("|")[1] == f"{int(T0 + 1)}.0"]
+    assert [line.split("|")[4] for line in first] == [
+        "ENTERQUEUE",
+        "RINGNOANSWER",
+        "RINGCANCELED",
+        "EXITWITHKEY",
+    ]
+    assert first[-1].endswith("|EXITWITHKEY|5|1|1|7")
+    apps = [
+        e["AppData"]
+        for e in events
+        if e.get("Event") == "Newexten" and e["Context"] == "queue-exit"
+    ]
+    assert apps == ["left with 5", ""]
+    assert (
+        engine.queues["q1"].abandoned == 1
+    )  # only the second caller, who keyed an unmapped 9 and hung up

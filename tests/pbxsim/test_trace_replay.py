@@ -100,3 +100,32 @@ async def test_load_mix_matches_trace(traces_dir: Path) -> None:
         kinds = [item[0] for item in streams[name]]
         assert kinds[0] == "Newchannel" and kinds[-1] == "Hangup"
         assert "QueueCallerJoin" in kinds and "QueueCallerLeave" in kinds
+
+
+async def test_header_layout_of_every_event_kind_matches_the_traces(traces_dir: Path) -> None:
+    """Each message pbxsim emits has a header sequence Asterisk itself produced for that kind."""
+
+    def layouts(messages: list[dict]) -> dict[str, set[tuple[str, ...]]]:
+        out: dict[str, set[tuple[str, ...]]] = {}
+        for m in messages:
+            kind = m.get("Event") or "Response:" + m.get("Response", "")
+            out.setdefault(kind, set()).add(tuple(k for k in m if k != "_t"))
+        return out
+
+    recorded: dict[str, set[tuple[str, ...]]] = {}
+    emitted: dict[str, set[tuple[str, ...]]] = {}
+    for name in (
+        "answered_agent_hangup",
+        "exit_timeout",
+        "member_management",
+        "priority_and_penalty",
+        "fastagi_ivr",
+    ):
+        for kind, seen in layouts(tc.load_jsonl(traces_dir / name / "ami.jsonl")).items():
+            recorded.setdefault(kind, set()).update(seen)
+        for kind, seen in layouts((await replay(name, traces_dir)).messages).items():
+            emitted.setdefault(kind, set()).update(seen)
+    assert len(emitted) >= 30
+    for kind, seen in emitted.items():
+        assert kind in recorded, kind
+        assert seen <= recorded[kind], kind
