@@ -26,6 +26,28 @@ time it was refused):
 * **hold** of a call: seconds from entering the queue to answer or exit, as
   Asterisk writes them (integer seconds, the same number on AMI and in queue_log).
 * **within service level**: hold <= the queue's `servicelevel` (Asterisk's `<=`).
+* **open**: entered but neither answered nor exited when the data ends (still
+  waiting); offered, in no outcome count.
+
+Counting unit: one queue *entry*. A caller moved to a second queue (timeout
+then a new Queue()) is offered to each queue once; the listener's records keep
+one row per call, with the last queue.
+
+Derived figures (None when the denominator is 0):
+
+* **service level %** by the queue's `sl_formula`: ``answered`` =
+  answered-within ÷ answered; ``offered`` = answered-within ÷ offered;
+  ``offered_minus_short`` = answered-within ÷ (offered − short abandons);
+* **ASA** = Σ hold of answered ÷ answered;
+* **AHT** = Σ talk ÷ answered with a known talk time (talk only, no wrap-up);
+* **longest wait** = max hold of any finished entry (answered or not);
+  the wallboard's `longest_hold_s` is the max over answered entries;
+* **abandon rate %** = abandoned ÷ offered.
+
+Where Asterisk's QueueParams differ (see `AsteriskFigures`): `Abandoned`
+includes timeouts, empty exits and withdrawals; `Holdtime` / `TalkTime` are
+integer running averages, not means; `ServicelevelPerf2` counts abandons within
+the service level as successes.
 """
 
 from __future__ import annotations
