@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from servicedesk.config import CentralitaConfig
 from servicedesk.routing import AgentAvailability, AvailabilityView
@@ -177,6 +178,7 @@ class StoreServices:
         self.keys = Keys(prefix or cfg.connections.redis.key_prefix)
         self.region = region or cfg.service.default_region
         self._clock = clock
+        self._tz = ZoneInfo(cfg.service.timezone)
         self._cache = _TtlCache(live_ttl)
 
     def now(self) -> datetime:
@@ -431,7 +433,8 @@ class StoreServices:
     async def queue_stats(self, queue: str) -> QueueStats | None:
         if self.redis is None:
             return None
-        day = datetime.now(UTC).astimezone().strftime("%Y-%m-%d")
+        # the listener keys today's counters by the service's local date
+        day = self.now().astimezone(self._tz).date().isoformat()
 
         def fetch_stats() -> QueueStats | None:
             pipe = self.redis.pipeline(transaction=False)

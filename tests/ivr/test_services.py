@@ -108,7 +108,10 @@ async def test_live_state_from_redis_is_cached(example_config, session_factory, 
     fresh = StoreServices(example_config, session_factory, client, live_ttl=0)
     assert (await fresh.availability()).staffed("a") == 2
 
-    day = datetime.now(UTC).astimezone().strftime("%Y-%m-%d")
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(example_config.service.timezone)
+    day = datetime.now(UTC).astimezone(tz).date().isoformat()
     client.hset(
         keys.queue_state("network_es"),
         mapping={"waiting": "3", "available_agents": "0", "logged_in": "2"},
