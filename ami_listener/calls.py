@@ -135,6 +135,32 @@ class Outbox:
         return len(self.dirty_calls) + len(self.pops) + len(self.counters)
 
 
+FINISHED_MEMORY = 50_000
+
+
+class RecentSet:
+    """A set that forgets its oldest members beyond `limit` (a long-running listener
+    must not keep every linkedid it ever finished)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: dict[str, None] = {}
+
+    def add(self, item: str) -> None:
+        self._items[item] = None
+        if len(self._items) > self.limit:
+            del self._items[next(iter(self._items))]
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+
 QueueSettingsFn = Callable[[str], tuple[int, int]]  # queue -> (servicelevel, short_abandon)
 
 
@@ -171,7 +197,8 @@ class CallTracker:
         self.queue_settings = queue_settings or (lambda _q: (20, 5))
         self.calls: dict[str, CallRecord] = {}
         self.waiting: dict[str, dict[str, float]] = {}  # queue -> uniqueid -> entered
-        self.finished: set[str] = set()  # linkedids finalised in this process
+        # linkedids finalised recently: late events must not resurrect them (bounded)
+        self.finished: RecentSet = RecentSet(FINISHED_MEMORY)
         self.last_ts = 0.0
         self.handlers: dict[str, Callable[[AmiMessage, float], None]] = {
             "Newchannel": self._newchannel,

@@ -194,3 +194,12 @@ def test_failed_database_write_is_retried_not_lost(traces_dir: Path) -> None:
     assert ingest.flush() is True
     row = store.rows["1795339491.0"]
     assert (row["outcome"], row["talk_seconds"], row["hung_up_by"]) == ("answered", 5, "caller")
+
+
+def test_finished_calls_are_remembered_boundedly() -> None:
+    from ami_listener.calls import RecentSet
+
+    recent = RecentSet(3)
+    for lid in ("a", "b", "c", "d"):
+        recent.add(lid)
+    assert "a" not in recent and all(x in recent for x in "bcd") and len(recent) == 3
