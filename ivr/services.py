@@ -169,6 +169,7 @@ class StoreServices:
         live_ttl: float = 1.0,
         region: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        db_timeout: float = 5.0,
     ) -> None:
         from servicedesk.bus import Keys
 
@@ -178,6 +179,7 @@ class StoreServices:
         self.keys = Keys(prefix or cfg.connections.redis.key_prefix)
         self.region = region or cfg.service.default_region
         self._clock = clock
+        self.db_timeout = db_timeout
         self._tz = ZoneInfo(cfg.service.timezone)
         self._cache = _TtlCache(live_ttl)
 
@@ -192,7 +194,8 @@ class StoreServices:
                 session.commit()
                 return out
 
-        return await asyncio.to_thread(work)
+        # A stuck database must not hold the caller: the flow falls back to an agent.
+        return await asyncio.wait_for(asyncio.to_thread(work), self.db_timeout)
 
     def _identity_for_contact(self, session: Any, contact: Any, via: str) -> CallerIdentity:
         from sqlalchemy import select

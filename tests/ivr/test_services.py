@@ -203,3 +203,23 @@ async def test_survey_score_lands_on_the_call(example_config, session_factory) -
     assert await svc.record_survey(uniqueid="nope", score=3) is False
     with session_factory() as s:
         assert s.scalars(select(Call.satisfaction)).one() == 5
+
+
+async def test_stuck_database_times_out(example_config, session_factory) -> None:
+    import threading
+
+    import pytest
+
+    gate = threading.Event()
+
+    class Stuck:
+        def __call__(self):
+            gate.wait(5)
+            return session_factory()
+
+    svc = StoreServices(example_config, Stuck(), None, db_timeout=0.2)
+    try:
+        with pytest.raises(TimeoutError):
+            await svc.incident_status("1")
+    finally:
+        gate.set()
