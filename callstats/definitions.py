@@ -384,13 +384,25 @@ def running_average(values: Iterable[int]) -> int:
     return avg
 
 
-def asterisk_figures(calls: Iterable[QueueCall], servicelevel: int) -> AsteriskFigures:
-    """Asterisk's QueueParams figures recomputed from QueueCalls (see AsteriskFigures)."""
+def asterisk_figures(
+    calls: Iterable[QueueCall], servicelevel: int, at: float | None = None
+) -> AsteriskFigures:
+    """Asterisk's QueueParams figures recomputed from QueueCalls (see AsteriskFigures).
+
+    With `at` (epoch), the figures a QueueStatus sent at that instant would show:
+    only answers (answered_at), completions and abandons (ended_at) up to `at`.
+    """
     items = list(calls)
-    answered_calls = [c for c in items if c.outcome in ANSWERED_OUTCOMES]
-    completed = [c for c in answered_calls if c.talk is not None]
+
+    def by(t: float | None) -> bool:
+        return at is None or (t is not None and t <= at)
+
+    answered_calls = [
+        c for c in items if c.outcome in ANSWERED_OUTCOMES and by(c.answered_at or c.entered_at)
+    ]
+    completed = [c for c in answered_calls if c.talk is not None and by(c.ended_at)]
     in_sl = sum(1 for c in completed if (c.hold or 0) <= servicelevel)
-    aband = [c for c in items if c.outcome in ASTERISK_ABANDON_OUTCOMES]
+    aband = [c for c in items if c.outcome in ASTERISK_ABANDON_OUTCOMES and by(c.ended_at)]
     aband_sl = sum(1 for c in aband if (c.hold or 0) <= servicelevel)
     by_answer = sorted(answered_calls, key=lambda c: (c.answered_at or c.entered_at, c.callid))
     by_end = sorted(completed, key=lambda c: (c.ended_at or 0.0, c.callid))

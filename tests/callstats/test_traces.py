@@ -224,3 +224,21 @@ def test_wallboard_counters_equal_listener_recompute(
             )
             assert fig.counters() == theirs, queue
     assert ours["support"].offered == len(stated_calls(trace))
+
+
+def test_load_mix_asterisk_figures_mid_scenario_from_records(
+    traces_dir: Path, session_factory: sessionmaker[Session]
+) -> None:
+    """Both QueueStatus replies of load_mix, recomputed from the listener's records at the
+    instant each was sent: t=62.001 (Completed 7, Abandoned 4, Holdtime 16, TalkTime 6,
+    85.7 / 90.9) and t=177.542 (24, 16, 37, 10, 33.3 / 42.5). The running averages only
+    match when answers and completions are taken in Asterisk's order."""
+    trace = traces_dir / "load_mix"
+    records_from_trace(trace, session_factory)
+    with session_factory() as session:
+        calls = load_calls(session)
+    t0 = 1795339756.517924  # scenario.md: the recording's t0
+    mid = definitions.asterisk_figures(calls, 20, at=t0 + 62.001)
+    assert mid == definitions.AsteriskFigures(7, 4, 16, 6, 85.7, 90.9)
+    end = definitions.asterisk_figures(calls, 20, at=t0 + 177.542)
+    assert end == definitions.AsteriskFigures(24, 16, 37, 10, 33.3, 42.5)
