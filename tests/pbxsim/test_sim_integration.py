@@ -444,3 +444,29 @@ async def test_same_seed_same_events_including_agi(
 
     first, second = await once(), await once()
     assert first == second and len(first) > 200
+
+
+async def test_runs_the_dialplan_asterisk_conf_generates(example_config: CentralitaConfig) -> None:
+    """The generated extensions.conf (Goto/GotoIf across contexts, Gosub from h) runs as is."""
+    from asterisk_conf.generate import generate
+    from asterisk_conf.site import SiteOptions
+
+    text = generate(example_config, SiteOptions()).files["extensions.conf"]
+    agent = example_config.agents[0]
+    async with AgiServer(route_to("network_es")) as agi, PbxSim(
+        example_config, seed=1, agi=agi, extensions_conf=text, start_epoch=START, record=True
+    ) as sim:
+        sim.agent(agent.interface, [AgentAction.answer(2.0, 5.0)], name=agent.name)
+        await sim.action(
+            "QueueAdd", Queue="network_es", Interface=agent.interface, MemberName=agent.name
+        )
+        answered = sim.place_call("tollfree", "5550100", "Gen", patience=200.0)
+        impatient = sim.place_call("vip", "5550101", "Gen2", patience=30.0, queue_patience=5.0)
+        await sim.run_until_idle(limit=900)
+    assert answered.outcome == "answered"
+    msgs = [dict(e.headers) for e in sim.events]
+    contexts = {m.get("Context") for m in msgs if m["Event"] == "Newexten"}
+    assert {"centralita-inbound", "centralita-end"} <= contexts
+    gosub_end = [m for m in msgs if m["Event"] == "Newexten" and m.get("Application") == "Return"]
+    assert len(gosub_end) == 2  # both h extensions ran the Gosub and returned
+    assert impatient.outcome == "abandoned"  # the one agent is busy; 5 s of patience
