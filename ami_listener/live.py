@@ -164,6 +164,7 @@ class LivePublisher:
                     },
                 )
             )
+            ops.append(("xadd", self.keys.wallboard, {"kind": "queue", "queue": queue}))
         for call in out.dirty_calls.values():
             if call.done:
                 ops.append(

@@ -81,6 +81,9 @@ async def test_load_mix_equals_asterisk_figures(
     assert live["answered_within_sl"] == 8
     assert live["hold_total_s"] == sum(c.hold_seconds for c in answered)
     assert live["longest_hold_s"] == 53
+    notices = [f for _i, f in bus.r.xrange(bus.keys.wallboard)]
+    assert {"kind": "queue", "queue": "support"} in notices
+    assert {"kind": "counters", "day": "2026-11-22", "queue": "support"} in notices
     wallboard.rebuild(bus, "2026-11-22", "support", again)
     assert wallboard.read(bus, "2026-11-22", "support") == live
 
