@@ -253,7 +253,7 @@ class FastAgiClient:
             ("agi_callingani2", "0"),
             ("agi_callington", "0"),
             ("agi_callingtns", "0"),
-            ("agi_dnid", chan.vars.get("__dnid", "unknown")),
+            ("agi_dnid", chan.dnid or "unknown"),
             ("agi_rdnis", "unknown"),
             ("agi_context", chan.context),
             ("agi_extension", chan.exten),

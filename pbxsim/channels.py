@@ -63,6 +63,7 @@ class Channel:
     cause: int = 16
     app: str = ""
     appdata: str = ""
+    dnid: str = ""  # the number dialled (PJSIP inbound); Local channels have none
 
     @property
     def tech(self) -> str:

@@ -297,6 +297,7 @@ class Engine:
             call.chan = self.new_channel(
                 self.trunk, caller_num, sip_display(caller_name), context, exten, 4
             )
+            call.chan.dnid = exten
             self.setvar(call.chan, "SIPDOMAIN", "127.0.0.1")
             call.proc = self.kernel.process(self._run(call), call.chan.name)
 

@@ -129,3 +129,23 @@ async def test_header_layout_of_every_event_kind_matches_the_traces(traces_dir: 
     for kind, seen in emitted.items():
         assert kind in recorded, kind
         assert seen <= recorded[kind], kind
+
+
+@pytest.mark.parametrize("name", ["fastagi_ivr", "fastagi_hangup_midway"])
+async def test_fastagi_conversation_matches_trace(name: str, traces_dir: Path) -> None:
+    """Every line pbxsim sent on the FastAGI socket (environment, results, HANGUPs) is Asterisk's."""
+
+    def split(lines: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+        sent = [text for d, text in lines if d == "<<" and not text.startswith("agi_threadid: ")]
+        received = [text for d, text in lines if d == ">>"]
+        return sent, received
+
+    recorded: list[tuple[str, str]] = []
+    for line in (traces_dir / name / "fastagi.log").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            continue
+        direction = line.split(maxsplit=3)[2]
+        text = line.split(f" {direction} ", 1)[1] if f" {direction} " in line else ""
+        recorded.append((direction, text))
+    result = await replay(name, traces_dir)
+    assert split(result.agi_log) == split(recorded)
