@@ -6,7 +6,8 @@ panel and the tests read the same figures; rendering is a separate step.
 Monthly report sections (the month is the local calendar month of the service
 time zone):
 * **calls**: per queue and in total, over calls that entered a queue in the month;
-* **agents**: per agent, the calls they answered;
+* **agents**: per agent, the calls they answered, logged-in and paused hours and
+  occupancy (talk ÷ logged-in-and-not-paused time);
 * **sla**: incidents *created* in the month, per priority, each clock judged at
   `as_of` (default: now) with `servicedesk.sla`: met, breached (late, or still
   open past due), pending (open, not yet due), no clock; compliance % =
@@ -32,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callstats import aggregate, erlang
+from callstats.agent_time import AgentTime, agent_times
 from callstats.definitions import Figures, QueueCall, total
 from callstats.records import load_calls
 from servicedesk import contracts as contracts_mod
@@ -177,32 +179,43 @@ def queue_table(per_queue: dict[str, Figures], title: str = "Calls per queue") -
     return t
 
 
-def agent_table(calls: Iterable[QueueCall], rules_for: aggregate.RulesFor) -> Table:
-    t = Table(
-        "agents",
-        "Calls per agent",
-        [
-            "agent",
-            "answered",
-            "answered_within_sl",
-            "transferred",
-            "aht_s",
-            "asa_s",
-            "ring_noanswer",
-        ],
-    )
-    for agent, a in aggregate.by_agent(calls, rules_for).items():
-        t.rows.append(
-            [
-                agent,
-                a.answered,
-                a.answered_within_sl,
-                a.transferred,
-                _r(a.aht),
-                _r(a.asa),
-                a.ring_noanswer,
-            ]
-        )
+def agent_table(
+    calls: Iterable[QueueCall],
+    rules_for: aggregate.RulesFor,
+    times: dict[str, AgentTime] | None = None,
+) -> Table:
+    """Per agent: answered calls, AHT/ASA, rings not answered; with `times`, also
+    logged-in and paused hours and occupancy (see `callstats.agent_time`)."""
+    cols = [
+        "agent",
+        "answered",
+        "answered_within_sl",
+        "transferred",
+        "aht_s",
+        "asa_s",
+        "ring_noanswer",
+    ]
+    if times is not None:
+        cols += ["logged_in_h", "paused_h", "occupancy_percent"]
+    t = Table("agents", "Calls per agent", cols)
+    per_agent = aggregate.by_agent(calls, rules_for)
+    names = sorted(set(per_agent) | set(times or {}))
+    for agent in names:
+        a = per_agent.get(agent) or aggregate.AgentFigures(agent)
+        row: list[Cell] = [
+            agent,
+            a.answered,
+            a.answered_within_sl,
+            a.transferred,
+            _r(a.aht),
+            _r(a.asa),
+            a.ring_noanswer,
+        ]
+        if times is not None:
+            at = times.get(agent) or AgentTime(agent, talk_s=a.talk_total)
+            at.talk_s = a.talk_total
+            row += [round(at.logged_in_s / 3600, 2), round(at.paused_s / 3600, 2), _r(at.occupancy)]
+        t.rows.append(row)
     return t
 
 
@@ -475,7 +488,7 @@ def monthly_report(
         _period(start, end, tz, source, sla_as_of=as_of.astimezone(tz).isoformat()),
         [
             queue_table(per_queue),
-            agent_table(chosen, rules_for),
+            agent_table(chosen, rules_for, agent_times(session, start, end, as_of)),
             sla_table(session, cfg, start, end, as_of),
             satisfaction_table(session, start, end),
             contracts_table(session, cfg, year, month, start, end),

@@ -19,7 +19,14 @@ from callstats import erlang, reports
 from centralita.cli import main as centralita_main
 from servicedesk.config import CentralitaConfig
 from servicedesk.db import make_engine, make_sessionmaker
-from servicedesk.models import Call, Contract, Incident, Organisation, RingAttempt
+from servicedesk.models import (
+    AgentSession,
+    Call,
+    Contract,
+    Incident,
+    Organisation,
+    RingAttempt,
+)
 from servicedesk.sla import due_times
 from tests.callstats.test_traces import store_queue_log
 
@@ -276,6 +283,17 @@ def seeded(session_factory: sessionmaker[Session], example_config: CentralitaCon
     seed = make_seed(rng)
     store_calls(session_factory, seed)
     facts = seed_incidents(session_factory, example_config, rng)
+    with session_factory() as s:  # one 8-hour shift for agent 1001
+        s.add(
+            AgentSession(
+                agent_login="1001",
+                interface="PJSIP/1001",
+                queue="network_es",
+                login_at=datetime(2026, 3, 2, 8, 0, tzinfo=MX),
+                logout_at=datetime(2026, 3, 2, 16, 0, tzinfo=MX),
+            )
+        )
+        s.commit()
     return seed, facts
 
 
@@ -301,6 +319,10 @@ def test_monthly_report(
     for login in ("1001", "1003", "1005"):
         mine = [c for c in month if c.agent == login]
         assert agents[login]["answered"] == len(mine)
+    talk_1001 = sum(c.talk or 0 for c in month if c.agent == "1001")
+    assert agents["1001"]["logged_in_h"] == 8.0 and agents["1001"]["paused_h"] == 0.0
+    assert agents["1001"]["occupancy_percent"] == round(100 * talk_1001 / (8 * 3600), 1)
+    assert agents["1003"]["occupancy_percent"] is None  # no session: no available time
     assert agents["1004"]["ring_noanswer"] == sum(c.rna for c in month)
 
     # SLA compliance per priority
