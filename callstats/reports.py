@@ -77,12 +77,25 @@ class Report:
 # --- rendering ---------------------------------------------------------------------
 
 
+_CONTROL = {c: "?" for c in [*range(0x00, 0x20), 0x7F]}
+
+
 def _fmt(value: Cell) -> str:
+    """A cell for the terminal: control characters (escape sequences) neutralised."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.1f}"
-    return str(value)
+    return str(value).translate(_CONTROL)
+
+
+def _csv_cell(value: Cell) -> Cell:
+    """Spreadsheets run cells starting with = + - @ as formulas: quote such text."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def to_text(report: Report) -> str:
@@ -113,7 +126,7 @@ def to_csv(report: Report) -> str:
             w.writerow([])
         w.writerow(["section", *t.columns])
         for row in t.rows:
-            w.writerow([t.key, *("" if v is None else v for v in row)])
+            w.writerow([t.key, *(_csv_cell(v) for v in row)])
     return buf.getvalue()
 
 

@@ -497,3 +497,14 @@ def test_cli_monthly_and_interval(
     assert data["period"]["calls_source"] == "queue_log table"
     assert centralita_main(["stats", "monthly", "--config", cfg, "--month", "2026-13"]) == 2
     assert "YYYY-MM" in capsys.readouterr().err
+
+
+def test_hostile_names_are_neutralised() -> None:
+    t = reports.Table(
+        "x", "X", ["name", "n"], [['=HYPERLINK("http://evil")', -3], ["ok\x1b[2J", 1.5]]
+    )
+    report = reports.Report("k", "T", {}, [t])
+    rows = list(csv.reader(io.StringIO(reports.to_csv(report))))
+    assert rows[1] == ["x", '\'=HYPERLINK("http://evil")', "-3"]  # numbers stay numbers
+    text = reports.to_text(report)
+    assert "\x1b" not in text and "ok?[2J" in text
