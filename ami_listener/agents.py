@@ -169,8 +169,11 @@ class AgentTracker:
         paused: bool,
         reason: str,
         ts: float,
+        login_time: float | None = None,
     ) -> None:
-        self.member_seen(queue, interface, name, penalty, paused, reason, ts, ts)
+        """`login_time` is Asterisk's LoginTime (whole seconds), the same key QueueStatus
+        reports after a restart, so a session is never opened twice."""
+        self.member_seen(queue, interface, name, penalty, paused, reason, login_time or ts, ts)
 
     def member_removed(self, queue: str, interface: str, name: str, ts: float) -> None:
         agent = self.agent_for(interface, name)

@@ -581,6 +581,7 @@ class CallTracker:
             header(msg, "Paused") == "1",
             header(msg, "PausedReason"),
             ts,
+            float(_int(header(msg, "LoginTime"), 0) or 0) or None,
         )
 
     def _member_removed(self, msg: AmiMessage, ts: float) -> None:

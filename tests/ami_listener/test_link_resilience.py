@@ -411,3 +411,41 @@ async def test_drop_reconciled_from_queue_log_table(
         "queue_log",
     )
     assert int(call.ended_at.timestamp()) == 1795339581
+
+
+async def test_restart_resync_keeps_agent_sessions_single(
+    traces_dir: Path, example_config: CentralitaConfig, session_factory: sessionmaker[Session]
+) -> None:
+    """A restarted listener learns the members from QueueStatus: same sessions, no ghosts."""
+    from servicedesk.models import AgentSession, AgentStateChange
+
+    trace = traces_dir / "answered_caller_hangup"
+    frames = frames_of((trace / "ami.raw").read_bytes())
+    _core, status = live_at(trace, 10_000)
+    members = [m for m in status if m["Event"] == "QueueMember"]
+    server = ReplayServer([ReplaySession(frames=frames)])
+    port = await server.start()
+    service = make_service(configured(example_config, port), session_factory, None)
+    await service.start()
+    await drain(service, server)
+    await service.stop()
+    await server.close()
+
+    again = ReplayServer([ReplaySession(queue_status=members)])
+    port = await again.start()
+    service = make_service(configured(example_config, port), session_factory, None)
+    await service.start()
+    try:
+        await wait_for(lambda: service.resyncs == 1)
+        await service.flush()
+    finally:
+        await service.stop()
+        await again.close()
+    with session_factory() as s:
+        sessions = s.scalars(select(AgentSession)).all()
+        kinds = s.scalars(
+            select(AgentStateChange.kind).where(AgentStateChange.kind == "login")
+        ).all()
+    assert sorted(x.agent_login for x in sessions) == ["agent1", "agent2"]
+    assert all(x.logout_at is None for x in sessions) and len(kinds) == 2
+    assert service.ingest.agents.queue_figures("support") == (2, 2)
