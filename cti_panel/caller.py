@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from servicedesk.config import CentralitaConfig
@@ -32,24 +32,18 @@ def active_contract(
     )
 
 
-def month_start(cfg: CentralitaConfig, now: datetime) -> datetime:
-    local = now.astimezone(ZoneInfo(cfg.service.timezone))
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
-
-
 def allotment_usage(
     session: Session, cfg: CentralitaConfig, contract: Contract, now: datetime
 ) -> dict[str, dict[str, int]]:
-    """Incidents opened this calendar month (service timezone) against the plan's allotment."""
-    plan = cfg.contracts.plans.get(contract.plan)
-    allowed = dict(plan.allotments) if plan else {}
-    rows = session.execute(
-        select(Incident.priority, func.count())
-        .where(Incident.contract_id == contract.id, Incident.created_at >= month_start(cfg, now))
-        .group_by(Incident.priority)
-    ).all()
-    used = {p: int(n) for p, n in rows}
-    return {p: {"used": used.get(p, 0), "allowed": int(allowed.get(p, 0))} for p in allowed}
+    """This local month's incidents against the plan's allotment (servicedesk.contracts rules)."""
+    from servicedesk.contracts import usage_for_contract
+
+    local = now.astimezone(ZoneInfo(cfg.service.timezone))
+    try:
+        usage = usage_for_contract(session, cfg, contract.id, local.year, local.month)
+    except LookupError:  # a plan no longer in the configuration: show the contract without usage
+        return {}
+    return {p: {"used": u.used, "allowed": u.allotted} for p, u in usage.items()}
 
 
 def incident_summary(inc: Incident) -> dict[str, Any]:
