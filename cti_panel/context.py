@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
+from cti_panel.wallboard import IncidentRiskCache
 from servicedesk.bus import Bus
 from servicedesk.config import CentralitaConfig
 
@@ -17,6 +18,7 @@ class PanelContext:
     sessions: sessionmaker[Session]
     bus: Bus
     sse_max_seconds: float = 300.0
+    risk: IncidentRiskCache = field(default_factory=IncidentRiskCache)
     command_timeout_s: float = 3.0  # how long an API call waits for the listener's result
     sse_block_ms: int = 2000  # below redis-py 8's default 5 s socket timeout
 

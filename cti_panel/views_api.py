@@ -14,7 +14,6 @@ from cti_panel.context import ctx, db
 from cti_panel.membership import agent_config, command, memberships, send_and_wait
 from cti_panel.security import ALL_ROLES, STAFF, roles_required
 from cti_panel.views_agent import AGENT_ROLES
-from cti_panel.views_supervisor import _risk
 from cti_panel.wallboard import snapshot
 from servicedesk.models import Call
 
@@ -181,4 +180,4 @@ def link_call(number: int):  # type: ignore[no-untyped-def]
 @roles_required(*STAFF)
 def wallboard():  # type: ignore[no-untyped-def]
     c = ctx()
-    return jsonify(snapshot(c.cfg, c.bus, c.sessions, _risk))
+    return jsonify(snapshot(c.cfg, c.bus, c.sessions, c.risk))

@@ -11,10 +11,9 @@ from flask import Blueprint, render_template
 from cti_panel.context import ctx
 from cti_panel.security import STAFF, roles_required
 from cti_panel.sse import RETRY_MS, frame, sse_response
-from cti_panel.wallboard import IncidentRiskCache, snapshot
+from cti_panel.wallboard import snapshot
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
-_risk = IncidentRiskCache()
 MIN_INTERVAL_S = 0.25  # coalesce bursts of notices; still well under the 1 s freshness goal
 TICK_MS = 1000  # wait times grow even when nothing happens
 
@@ -39,7 +38,7 @@ def stream():  # type: ignore[no-untyped-def]
         while time.monotonic() < deadline:
             started = time.monotonic()
             try:
-                yield frame(snapshot(c.cfg, c.bus, c.sessions, _risk), event="wallboard")
+                yield frame(snapshot(c.cfg, c.bus, c.sessions, c.risk), event="wallboard")
                 entries = c.bus.read(key, last_id, block_ms=TICK_MS, count=1000)
             except redis.RedisError:
                 return  # the browser reconnects and gets a fresh snapshot

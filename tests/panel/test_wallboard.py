@@ -118,3 +118,39 @@ def test_stream_pushes_a_fresh_snapshot_within_a_second_of_a_notice(panel: Panel
     )  # the notice wakes the feed; the 1 s tick alone would not
     t.join()
     resp.close()
+
+
+def test_incidents_at_risk_and_breached_by_priority(panel: Panel) -> None:
+    from servicedesk import incidents as core
+    from servicedesk.db import make_engine, make_sessionmaker, session_scope
+
+    engine = make_engine(panel.db_url)
+    now = datetime.now(UTC)
+    with session_scope(make_sessionmaker(engine)) as s:
+        for days in (10, 10, 0):  # two long overdue, one fresh
+            core.create_incident(
+                s,
+                panel.cfg,
+                title="x",
+                actor="system",
+                priority="critical",
+                now=now - timedelta(days=days),
+            )
+        done = core.create_incident(
+            s,
+            panel.cfg,
+            title="y",
+            actor="system",
+            priority="critical",
+            now=now - timedelta(days=10),
+        )
+        core.resolve(s, done, actor="1001")
+        core.verify(s, done, accepted=True, actor="1001")
+    engine.dispose()
+    client = panel.app.test_client()
+    login(client, "sofia")
+    inc = client.get("/api/wallboard").json["incidents"]
+    assert (
+        inc["high"]["breached"] == 2 and inc["high"]["at_risk"] == 0
+    )  # the closed one no longer counts
+    assert sum(v["breached"] for v in inc.values()) == 2
