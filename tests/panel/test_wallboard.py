@@ -133,7 +133,7 @@ def test_incidents_at_risk_and_breached_by_priority(panel: Panel) -> None:
                 panel.cfg,
                 title="x",
                 actor="system",
-                priority="critical",
+                priority="high",
                 now=now - timedelta(days=days),
             )
         done = core.create_incident(
@@ -141,7 +141,7 @@ def test_incidents_at_risk_and_breached_by_priority(panel: Panel) -> None:
             panel.cfg,
             title="y",
             actor="system",
-            priority="critical",
+            priority="high",
             now=now - timedelta(days=10),
         )
         core.resolve(s, done, actor="1001")
