@@ -141,7 +141,9 @@ class AmiLink:
         backoff: Backoff | None = None,
         refused_backoff: Backoff | None = None,
         use_filters: bool = True,
+        on_status: Callable[[str, str], None] | None = None,
     ) -> None:
+        self.on_status = on_status
         self.host, self.port = host, port
         self.username, self.secret = username, secret
         self.parser = parser
@@ -191,7 +193,15 @@ class AmiLink:
         else:
             self._up.clear()
         level = logging.ERROR if status == "auth_refused" else logging.INFO
+        if status == "auth_refused":
+            detail = f"{detail} (login refused for user {self.username!r}: check the secret and manager.conf permit/deny; retrying slowly)"
+            self.status_detail = detail
         log.log(level, "AMI %s:%s %s %s", self.host, self.port, status, detail)
+        if self.on_status is not None:
+            try:
+                self.on_status(status, detail)
+            except Exception:
+                log.exception("status callback failed")
 
     # --- actions ------------------------------------------------------------
     async def send(

@@ -187,6 +187,10 @@ class LivePublisher:
                     self.dropped += 1
                 self.pending.append(op)
 
+    def stage_raw(self, op: Op) -> None:
+        with self._lock:
+            self.pending.append(op)
+
     @staticmethod
     def _encode(mapping: dict[str, Any]) -> dict[str, str]:
         return {

@@ -26,6 +26,7 @@ from ami_listener.link import AmiLink, Backoff
 from ami_listener.live import LivePublisher
 from ami_listener.queue_log import apply_lines, read_file, read_table
 from ami_listener.store import CallStore
+from ami_listener.timeutil import iso
 from servicedesk.bus import Bus
 from servicedesk.config import CentralitaConfig
 
@@ -116,6 +117,7 @@ class ListenerService:
             backoff=self.opts.backoff,
             refused_backoff=self.opts.refused_backoff,
             use_filters=self.opts.use_filters,
+            on_status=self._status,
         )
         self.resyncs = 0
         self.reconciled = 0
@@ -123,6 +125,24 @@ class ListenerService:
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = asyncio.Event()
         self._resynced = asyncio.Event()
+
+    @property
+    def status_key(self) -> str:
+        """Hash with the AMI link's state, for the panel's supervisor view (not in bus.Keys)."""
+        prefix = self.bus.keys.prefix if self.bus is not None else "centralita"
+        return f"{prefix}:listener:{self.pbx_id}"
+
+    def _status(self, status: str, detail: str) -> None:
+        """Staged like any live state: a Redis outage only delays it."""
+        if self.live is None:
+            return
+        self.live.stage_raw(
+            (
+                "hset",
+                self.status_key,
+                {"status": status, "detail": detail, "since": iso(time.time())},
+            )
+        )
 
     # --- lifecycle -----------------------------------------------------------
     async def start(self) -> None:

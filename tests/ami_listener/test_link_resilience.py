@@ -31,10 +31,12 @@ async def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no
         await asyncio.sleep(0.01)
 
 
-async def test_refused_login_backs_off_and_reports(example_config: CentralitaConfig) -> None:
+async def test_refused_login_backs_off_and_reports(
+    example_config: CentralitaConfig, redis_url: str
+) -> None:
     server = ReplayServer([ReplaySession(refuse_login=True)])
     port = await server.start()
-    service = make_service(configured(example_config, port), None, None)
+    service = make_service(configured(example_config, port), None, redis_url)
     await service.start()
     try:
         await wait_for(lambda: service.link.status == "auth_refused")
@@ -42,6 +44,9 @@ async def test_refused_login_backs_off_and_reports(example_config: CentralitaCon
         assert server.accepted == 1  # not hammering: the refused backoff is long
         assert "Authentication failed" in service.link.status_detail
         await wait_for(lambda: server.accepted >= 2, timeout=5)  # but it does retry
+        r = redis.Redis.from_url(redis_url, decode_responses=True)
+        await wait_for(lambda: r.hget(service.status_key, "status") == "auth_refused")
+        assert "check the secret" in r.hget(service.status_key, "detail")
     finally:
         await service.stop()
         await server.close()
