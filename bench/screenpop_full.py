@@ -2,17 +2,17 @@
 
     python -m bench.screenpop_full [--load 100] [--seconds 30] [--rate 5]
 
-Everything real, each in its own process: pbxsim (AMI server, real time), the AMI
-listener (`centralita listener`), the panel (`centralita panel`), redis-server and
-SQLite; the measuring clients are SSE connections of 10 agents' consoles. Calls are
-pre-routed (pbxsim applies the IVR's channel variables at AGI(), as in its no-IVR
-mode) so the load is the queue/AMI/listener path, not the IVR. Background:
-`--load` calls/s answered by 220 simulated agents on general_es; measured: `--rate`
-calls/s on network_es answered by the 10 measured agents. The clock starts when
-pbxsim's engine emits the AgentConnect event (before its AMI writer sends it) and
-stops when the `answer` pop for that call arrives on the agent's SSE socket.
-Anchor (same run): the same clients' time from the pop's XADD to arrival
-(the `at` field is written by the listener). Last line: one JSON object.
+Everything real, each in its own process: pbxsim (AMI server + FastAGI client, real
+time), the IVR (`centralita ivr`), the AMI listener (`centralita listener`), the panel
+(`centralita panel`), redis-server and SQLite seeded with the demo directory (callers
+use its numbers, so the IVR identifies them by ANI). Every caller keys through the
+IVR. Background: `--load` calls/s ("speak to an agent" → general_es) answered by 220
+simulated agents; measured: `--rate` calls/s (new incident → network) answered by 10
+measured agents whose consoles hold SSE connections. The clock starts when pbxsim's
+engine emits AgentConnect (just before its AMI writer sends it) and stops when that
+call's `answer` pop arrives on the agent's SSE socket. Anchor, same run: the pop's
+XADD (its stream id, Redis's clock) → arrival, i.e. the panel's own share.
+Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -64,8 +64,9 @@ def _sim(
     rate: float,
     seconds: float,
     out_path: str,
+    callers: list[str],
 ) -> None:
-    asyncio.run(_sim_async(cfg_path, secret, port_q, go, load, rate, seconds, out_path))
+    asyncio.run(_sim_async(cfg_path, secret, port_q, go, load, rate, seconds, out_path, callers))
 
 
 async def _sim_async(
@@ -77,6 +78,7 @@ async def _sim_async(
     rate: float,
     seconds: float,
     out_path: str,
+    callers: list[str],
 ) -> None:
     from pbxsim.behaviour import AgentAction
     from pbxsim.sim import PbxSim
@@ -84,7 +86,12 @@ async def _sim_async(
 
     cfg = load_config(cfg_path)
     sim = PbxSim(
-        cfg, speed=1.0, seed=3, ami_port=0, ami_users={cfg.connections.ami.username: secret}
+        cfg,
+        speed=1.0,
+        seed=3,
+        ami_port=cfg.connections.ami.port,
+        ami_users={cfg.connections.ami.username: secret},
+        agi=(cfg.connections.fastagi.host, cfg.connections.fastagi.port),
     )
     emitted: dict[str, float] = {}
     seen: dict[str, int] = {}
@@ -145,13 +152,17 @@ async def _sim_async(
     while (elapsed := time.perf_counter() - start) < seconds:
         while n_bg < elapsed * load:
             n_bg += 1
-            sim.place_call("tollfree", f"+5255{10**7 + n_bg}", "", dtmf=caller("0"), patience=60)
+            sim.place_call(
+                "tollfree", callers[n_bg % len(callers)], "", dtmf=caller("0"), patience=60
+            )
         while n_m < elapsed * rate:
             n_m += 1
-            sim.place_call("tollfree", f"+5281{10**7 + n_m}", "", dtmf=caller("1"), patience=60)
+            sim.place_call(
+                "tollfree", callers[n_m % len(callers)], "", dtmf=caller("1"), patience=60
+            )
         sim.engine.poke()
         await asyncio.sleep(0.005)
-    await asyncio.sleep(4.0)
+    await asyncio.sleep(10.0)  # the last callers finish the IVR and get answered
     Path(out_path).write_text(
         json.dumps({"emitted": emitted, "placed_bg": n_bg, "placed_measured": n_m, "events": seen})
     )
@@ -180,18 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg_path = tmp / "centralita.toml"
     from tests.servers import free_port
 
-    agi_port = free_port()
-    cfg_path.write_text(
-        config_text(1, agi_port), encoding="utf-8"
-    )  # pbxsim serves on any port (ami_port=0)
-    out_path = tmp / "emitted.json"
-    sim = ctx.Process(
-        target=_sim,
-        args=(str(cfg_path), secret, port_q, go, args.load, args.rate, args.seconds, str(out_path)),
-    )
-    sim.start()
-    ami_port = port_q.get(timeout=60)
+    agi_port, ami_port = free_port(), free_port()
     cfg_path.write_text(config_text(ami_port, agi_port), encoding="utf-8")
+    out_path = tmp / "emitted.json"
     cfg = load_config(cfg_path)
     upgrade(db_url)
     with session_scope(make_sessionmaker(make_engine(db_url))) as s:
@@ -200,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         sync_from_config(s, cfg)
         for i in range(MEASURED):
             ensure_user(s, f"m{i}", PASSWORD, "agent", agent_login=f"3{i:03d}")
+        from cti_panel.demo.data import seed
+
+        callers = [c.number for c in seed(s, cfg)]  # known ANIs: the IVR identifies at once
     env = dict(
         os.environ,
         CENTRALITA_DATABASE_URL=db_url,
@@ -208,15 +213,36 @@ def main(argv: list[str] | None = None) -> int:
         CENTRALITA_SECRET_KEY="s" * 64,
         CENTRALITA_PANEL_SECURE_COOKIES="0",
     )
+    from cti_panel.demo.runner import wait_port
+
+    # the IVR first: pbxsim's FastAGI client must find it from the first call
+    ivr = subprocess.Popen(
+        [sys.executable, "-m", "centralita", "ivr", "--config", str(cfg_path)],
+        env=env,
+        cwd=tmp,
+        stdout=open(tmp / "ivr.log", "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+    )
+    assert wait_port(agi_port, 30), "IVR did not start"
+    sim = ctx.Process(
+        target=_sim,
+        args=(
+            str(cfg_path),
+            secret,
+            port_q,
+            go,
+            args.load,
+            args.rate,
+            args.seconds,
+            str(out_path),
+            callers,
+        ),
+    )
+    sim.start()
+    port_q.get(timeout=60)
     panel_port = free_port()
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "centralita", "ivr", "--config", str(cfg_path)],
-            env=env,
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        ),
+        ivr,
         subprocess.Popen(
             [
                 sys.executable,
@@ -254,10 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     arrivals: dict[str, tuple[float, float]] = {}
     stop = threading.Event()
     try:
-        from cti_panel.demo.runner import wait_port
-
         assert wait_port(panel_port, 30), "panel did not start"
-        assert wait_port(agi_port, 30), "IVR did not start"
         time.sleep(1.5)  # listener login + resync
 
         def client(i: int) -> None:
