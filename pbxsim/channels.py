@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pbxsim.types import Headers
 
@@ -64,6 +65,8 @@ class Channel:
     app: str = ""
     appdata: str = ""
     dnid: str = ""  # the number dialled (PJSIP inbound); Local channels have none
+    cdr: dict[str, Any] | None = None  # the caller's CDR segment this dialled leg belongs to
+    userfield: str = ""  # CDR(userfield)
 
     @property
     def tech(self) -> str:

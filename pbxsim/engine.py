@@ -12,6 +12,7 @@ import random
 import time as _time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pbxsim import queue_model
@@ -62,6 +63,8 @@ class Call:
     redirect: tuple[str, str] | None = None
     pending_digits: str = ""  # keyed ahead (type-ahead) and not yet read by the IVR
     in_h: bool = False  # running the h extension
+    cdr_legs: list[dict[str, Any]] = field(default_factory=list)
+    cdr_final_start: float | None = None  # Queue() returned unanswered and the dialplan went on
     peer: Call | None = None  # the other half of a Local pair
     on_answer: Callable[[], None] | None = None
 
@@ -112,6 +115,7 @@ class Engine:
         agi_client: Any = None,
         trunk: str = "trunk",
         sip_latency: float = 0.005,
+        cdr: bool = True,
     ) -> None:
         self.kernel = Kernel(start_epoch if start_epoch is not None else _time.time())
         self.rng = random.Random(seed)
@@ -122,9 +126,9 @@ class Engine:
         self.default_prompt_s = default_prompt_s
         self.agi_client = agi_client
         self.trunk = trunk
-        self.sip_latency = (
-            sip_latency  # a SIP answer/BYE reaches app_queue a few ms after the phone acts
-        )
+        # a SIP answer/BYE reaches app_queue a few ms after the phone acts
+        self.sip_latency = sip_latency
+        self.cdr = cdr  # cdr_manager: one Cdr event per CDR record once the caller hangs up
         self._sinks: list[EventSink] = []
         self._seq = 0
         self._tech_seq: dict[str, int] = {}
@@ -261,6 +265,9 @@ class Engine:
             return
         chan.gone = True
         chan.cause = cause
+        if chan.cdr is not None and chan.cdr["end"] is None:
+            chan.cdr["end"] = self.kernel.now
+            chan.cdr["disposition"] = "ANSWERED" if chan.answered_at is not None else "NO ANSWER"
         self.chan_event(
             "Hangup", chan, [("Cause", str(cause)), ("Cause-txt", CAUSE_TXT.get(cause, "Unknown"))]
         )
@@ -322,6 +329,7 @@ class Engine:
     def _run(self, call: Call) -> Generator[Event, Any, None]:
         chan = call.chan
         context, exten = chan.context, chan.exten
+        cdr_dest = (exten, context)
         while True:
             try:
                 yield from self._dialplan(call, context, exten)
@@ -337,6 +345,7 @@ class Engine:
             break
         self.chan_event("SoftHangupRequest", chan, [("Cause", "16")])
         chan.vars["HANGUPCAUSE"] = str(chan.cause)
+        last_app = (chan.app, chan.appdata)
         if (chan.context, "h") in self.dialplan:
             call.in_h = True
             yield from self._dialplan(call, chan.context, "h")
@@ -346,8 +355,86 @@ class Engine:
         if call.bridged_with is not None and not call.bridged_with.gone:
             self.destroy(call.bridged_with, 16)
         self.destroy(chan, chan.cause)
+        if self.cdr and call.on_answer is None and self._sinks:
+            self._emit_cdrs(call, cdr_dest, last_app)
         assert call.done is not None
         call.done.succeed(call.outcome)
+
+    # ----------------------------------------------------------------- CDR
+    def cdr_leg(self, call: Call, agent: Channel) -> None:
+        """A dialled member opens a CDR segment: the first from the call's start, others from the dial."""
+        now = self.kernel.now
+        first = not call.cdr_legs
+        start = call.chan.created if first else now
+        answer = (call.chan.answered_at or start) if first else now
+        seg = {
+            "dst": agent.name,
+            "start": start,
+            "answer": answer,
+            "end": None,
+            "lastapp": call.chan.app,
+            "lastdata": call.chan.appdata,
+            "disposition": None,
+        }
+        call.cdr_legs.append(seg)
+        agent.cdr = seg
+
+    def _emit_cdrs(self, call: Call, dest: tuple[str, str], last_app: tuple[str, str]) -> None:
+        chan = call.chan
+        now = self.kernel.now
+        segs = list(call.cdr_legs)
+        if not segs or call.cdr_final_start is not None:
+            start = (
+                call.cdr_final_start if segs and call.cdr_final_start is not None else chan.created
+            )
+            answer = start if segs else chan.answered_at
+            segs.append(
+                {
+                    "dst": "",
+                    "start": start,
+                    "answer": answer,
+                    "end": now,
+                    "lastapp": last_app[0],
+                    "lastdata": last_app[1],
+                    "disposition": "ANSWERED" if chan.answered_at is not None else "NO ANSWER",
+                }
+            )
+
+        def ts(t: float | None) -> str:
+            if t is None:
+                return ""
+            return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+        for seg in segs:
+            end = seg["end"] if seg["end"] is not None else now
+            answer = seg["answer"]
+            self.emit(
+                "cdr",
+                "Cdr",
+                [
+                    ("AccountCode", chan.accountcode),
+                    ("Source", chan.caller_num),
+                    ("Destination", dest[0]),
+                    ("DestinationContext", dest[1]),
+                    ("CallerID", f'"{chan.caller_name}" <{chan.caller_num}>'),
+                    ("Channel", chan.name),
+                    ("DestinationChannel", seg["dst"]),
+                    ("LastApplication", seg["lastapp"]),
+                    ("LastData", seg["lastdata"]),
+                    ("StartTime", ts(seg["start"])),
+                    ("AnswerTime", ts(answer)),
+                    ("EndTime", ts(end)),
+                    ("Duration", str(int(end - seg["start"]))),
+                    ("BillableSeconds", str(int(end - answer)) if answer is not None else "0"),
+                    (
+                        "Disposition",
+                        seg["disposition"] or ("ANSWERED" if answer is not None else "NO ANSWER"),
+                    ),
+                    ("AMAFlags", "DOCUMENTATION"),
+                    ("UniqueID", chan.uniqueid),
+                    ("UserField", chan.userfield),
+                ],
+            )
 
     def lookup(self, chan: Channel, name: str) -> str:
         if name == "CALLERID(all)":
@@ -489,7 +576,9 @@ class Engine:
                     self._dtmf_arrives(call.peer, digit)
         elif app == "Set":
             name, _, value = data.partition("=")
-            if name.startswith("CDR("):
+            if name == "CDR(userfield)":
+                chan.userfield = value
+            elif name.startswith("CDR("):
                 pass
             elif name == "CHANNEL(language)":
                 chan.language = value or chan.language

@@ -372,6 +372,7 @@ def _leave_unanswered(engine: Engine, q: QueueState, entry: QueueEntry, reason: 
     _caller_leaves(engine, q, entry)
     engine.setvar(chan, "QUEUESTATUS", reason)
     entry.call.outcome = reason.lower()
+    entry.call.cdr_final_start = engine.kernel.now
 
 
 def _exit_with_key(engine: Engine, q: QueueState, entry: QueueEntry, key: Any) -> str:
@@ -389,6 +390,7 @@ def _exit_with_key(engine: Engine, q: QueueState, entry: QueueEntry, key: Any) -
     )
     _caller_leaves(engine, q, entry)
     entry.call.outcome = "exitkey"
+    entry.call.cdr_final_start = engine.kernel.now
     return f"{q.conf.context},{key.digit},1"
 
 
@@ -542,6 +544,7 @@ def _ring_entry(engine: Engine, q: QueueState, call: Call, m: Member) -> Leg:
     chan.connected_num, chan.connected_name = caller.caller_num, caller.caller_name
     engine.chan_event("NewConnectedLine", chan)
     engine.setvar(chan, "DIALEDPEERNUMBER", endpoint)
+    engine.cdr_leg(call, chan)
     engine.pair_event(
         "AgentCalled",
         caller,

@@ -33,6 +33,7 @@ class Runner:
         self._stop = False
         self.until: float | None = None
         self.idle = asyncio.Event()
+        self.error: BaseException | None = None
         self.wall0 = time.monotonic()
         self.virt0 = kernel.now
 
@@ -64,10 +65,18 @@ class Runner:
     async def stop(self) -> None:
         self._stop = True
         self._wake.set()
-        if self._task:
+        if self._task and self.error is None:
             await self._task
 
     async def _loop(self) -> None:
+        try:
+            await self._drive()
+        except Exception as exc:  # a bug in a call flow must fail the run, not hang it
+            self.error = exc
+            self.idle.set()
+            raise
+
+    async def _drive(self) -> None:
         k = self.kernel
         self.wall0 = time.monotonic()
         self.virt0 = k.now
@@ -109,6 +118,8 @@ class Runner:
             self.idle.clear()
             self._wake.set()
             await self.idle.wait()
+            if self.error is not None:
+                raise RuntimeError("pbxsim engine failed") from self.error
             if self.holds == 0 and not self.kernel._ready:
                 break
         self.kernel.now = max(self.kernel.now, until)

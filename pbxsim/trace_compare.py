@@ -65,6 +65,19 @@ KEY_FIELDS: dict[str, tuple[str, ...]] = {
     "QueueMemberPenalty": ("Queue", "MemberName", "Penalty"),
     "QueueMemberStatus": ("Queue", "MemberName", "Status", "Paused", "CallsTaken"),
     "OriginateResponse": ("Response", "Reason", "Context", "Exten"),
+    "Cdr": (
+        "Source",
+        "Destination",
+        "DestinationContext",
+        "CallerID",
+        "DestinationChannel",
+        "LastApplication",
+        "LastData",
+        "Duration",
+        "BillableSeconds",
+        "Disposition",
+        "UserField",
+    ),
 }
 # VarSet is compared only for the variables the listener, the IVR and the dialplan use.
 VARSET_KEEP = {
@@ -88,7 +101,7 @@ VARSET_KEEP = {
 }
 PAIR_TO_CALLER = {"AgentConnect", "AgentComplete"}  # compared in their own per-caller stream
 # Numeric fields compared with a tolerance (value, absolute tolerance)
-TOLERANCE = {"RingTime": 150, "HoldTime": 1, "TalkTime": 1}
+TOLERANCE = {"RingTime": 150, "HoldTime": 1, "TalkTime": 1, "Duration": 1, "BillableSeconds": 1}
 
 _PLUMBING_MESSAGES = {"Authentication accepted", "Thanks for all the fish."}
 _CHAN_RE = re.compile(r"(PJSIP|SIP|IAX2|Local)/[^\s,|;]+(;[12])?")
@@ -199,6 +212,11 @@ def normalise(
             continue
         if ev == "OriginateResponse":
             add("originate", (ev, *fields))
+            continue
+        if ev == "Cdr":
+            role = roles.channel(msg["Channel"])
+            if role != "plumbing":
+                add(f"cdr:{role}", (ev, *fields))
             continue
         chan = msg.get("Channel")
         dest = msg.get("DestChannel")
