@@ -453,9 +453,12 @@ async def test_runs_the_dialplan_asterisk_conf_generates(example_config: Central
 
     text = generate(example_config, SiteOptions()).files["extensions.conf"]
     agent = example_config.agents[0]
-    async with AgiServer(route_to("network_es")) as agi, PbxSim(
-        example_config, seed=1, agi=agi, extensions_conf=text, start_epoch=START, record=True
-    ) as sim:
+    async with (
+        AgiServer(route_to("network_es")) as agi,
+        PbxSim(
+            example_config, seed=1, agi=agi, extensions_conf=text, start_epoch=START, record=True
+        ) as sim,
+    ):
         sim.agent(agent.interface, [AgentAction.answer(2.0, 5.0)], name=agent.name)
         await sim.action(
             "QueueAdd", Queue="network_es", Interface=agent.interface, MemberName=agent.name
