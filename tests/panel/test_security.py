@@ -195,3 +195,10 @@ def test_catalogues_compile_when_mo_is_missing(tmp_path) -> None:  # type: ignor
 
     es = Translations.load(str(tmp_path / "t"), ["es"])
     assert es.gettext("Join my queues") == "Entrar a mis colas"
+
+
+def test_admin_reaches_agent_and_supervisor_views(panel: Panel) -> None:
+    client = panel.app.test_client()
+    login(client, "root")
+    for path in ("/agent/", "/supervisor/", "/incidents/", "/api/wallboard", "/api/agent/state"):
+        assert client.get(path).status_code == 200, path
