@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from cti_panel import create_app
+from cti_panel.app import create_app
 from cti_panel.users import ensure_user
 from servicedesk.bus import Bus
 from servicedesk.config import CentralitaConfig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from centralita.cli import main
-from cti_panel import create_app
+from cti_panel.app import create_app
 from tests.conftest import EXAMPLE_CONFIG
 from tests.panel.conftest import Panel, login
 
