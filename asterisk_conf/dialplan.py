@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from servicedesk.config import CentralitaConfig, LineConfig
+from servicedesk.config import CentralitaConfig
+from servicedesk.routing import line_defaults
 
 from . import names
 from .prompt_catalogue import AFTER_HOURS_DIGITS
@@ -97,27 +98,17 @@ class DialplanBuilder:
 
     # --- per line -------------------------------------------------------------
 
-    def line_defaults(self, line: LineConfig) -> dict[str, str]:
-        """What the call does if the IVR never answers: the line's general queue."""
-        cfg = self.cfg
-        routing = cfg.routing
-        queues = cfg.queue_definitions()
-        general = cfg.general_skill()
-        qname = f"{general}_{line.language}"
-        if qname not in queues:
-            qname = next(q for q, d in queues.items() if d.skill == general)
-        rule = routing.rule_vip if line.vip else routing.rule_normal
-        return {
-            "IVR_LANG": line.language,
-            "CENTRALITA_VIP": "1" if line.vip else "0",
-            "CENTRALITA_QUEUE": qname,
-            "CENTRALITA_MAXWAIT": str(queues[qname].settings.max_wait),
-            "CENTRALITA_RULE": rule,
-            "QUEUE_PRIO": str(routing.prio_vip if line.vip else routing.prio_normal),
-            "QUEUE_MAX_PENALTY": str(routing.rules[rule].start_max_penalty),
-            "CENTRALITA_SURVEY": "1" if self.site.survey else "0",
-            "CENTRALITA_ACTION": "queue",
-        }
+    def line_defaults(self, name: str) -> dict[str, str]:
+        """What the call does if the IVR never answers: the line's general queue.
+
+        The values come from `servicedesk.routing.line_defaults`, which the IVR also
+        uses to skip SET VARIABLEs that would repeat them; only the survey flag is ours.
+        """
+        values = line_defaults(self.cfg, name)
+        action = values.pop("CENTRALITA_ACTION")
+        values["CENTRALITA_SURVEY"] = "1" if self.site.survey else "0"
+        values["CENTRALITA_ACTION"] = action
+        return values
 
     def did_aliases(self, did: str) -> list[str]:
         """`+<did>`, and the last 10 digits when no other line shares them."""
@@ -143,7 +134,7 @@ class DialplanBuilder:
             ext.add(f"NoOp(Centralita line {name})")
             ext.add(f"Set(CENTRALITA_LINE={name})")
             ext.add(f"Set(CDR(userfield)={name})")
-            for var, value in self.line_defaults(line).items():
+            for var, value in self.line_defaults(name).items():
                 ext.add(f"Set({var}={value})")
             ext.add(f"Set(CHANNEL(language)={line.language})")
             ext.add("Answer()")

@@ -320,3 +320,30 @@ def missing_texts(prompts: Mapping[str, Mapping[str, str]]) -> list[str]:
             if not str(texts.get(lang, "")).strip():
                 problems.append(f"prompt {key!r}: no {lang!r} text")
     return problems
+
+
+# --- the greeting and the language offer in one recording (appended) ---------
+# The IVR plays ``<welcome key>_language`` (``welcome_tollfree_language``, ...) as
+# ONE STREAM FILE that listens for the language digits, instead of the welcome and
+# the two halves of ``language_choice`` in three commands: two round trips fewer on
+# every call, and a caller can still key 1 or 2 at any moment of it. Each entry is
+# the welcome followed by both halves of the offer, Spanish half first (the digits
+# in order); a voice talent should record each half in its own language.
+def _greeting_texts(welcome: str) -> dict[str, str]:
+    offer = f"{PROMPTS['language_choice']['es']} {PROMPTS['language_choice']['en']}"
+    return {lang: f"{PROMPTS[welcome][lang]} {offer}" for lang in LANGUAGES}
+
+
+GREETINGS: dict[str, str] = {
+    f"{key}_language": key
+    for key in list(PROMPTS)
+    if key == "welcome" or (key.startswith("welcome_") and not key.endswith("_language"))
+}
+PROMPTS.update({key: _greeting_texts(welcome) for key, welcome in GREETINGS.items()})
+
+
+def greeting_key(line_name: str, prompts: Mapping[str, object] = PROMPTS) -> str | None:
+    """The line's welcome merged with the language offer; None when the line's welcome
+    has no merged recording (one added later: the IVR then plays welcome + offer)."""
+    key = f"{welcome_key(line_name, prompts)}_language"
+    return key if key in prompts else None

@@ -16,6 +16,7 @@ from asterisk_conf.prompt_catalogue import (
     PROMPTS,
     STATUS_MENU_DIGITS,
     SURVEY_DIGITS,
+    greeting_key,
     welcome_key,
 )
 
@@ -28,6 +29,7 @@ __all__ = [
     "MAIN_MENU_DIGITS",
     "STATUS_MENU_DIGITS",
     "SURVEY_DIGITS",
+    "greeting_sound",
     "sound",
     "sound_in",
     "welcome_sound",
@@ -51,3 +53,9 @@ def sound_in(lang: str, key: str) -> str:
 
 def welcome_sound(line_name: str) -> str:
     return sound(welcome_key(line_name))
+
+
+def greeting_sound(line_name: str) -> str | None:
+    """The line's welcome and the bilingual language offer as one file (None: not recorded)."""
+    key = greeting_key(line_name)
+    return None if key is None else sound(key)

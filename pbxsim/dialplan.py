@@ -77,30 +77,25 @@ def eval_condition(expr: str) -> bool:
 
 
 def centralita_extensions(cfg: Any, agi_host: str, agi_port: int) -> str:
-    """extensions.conf text with the shape `asterisk_conf` generates (defaults, AGI, branch, Queue)."""
+    """extensions.conf text with the shape `asterisk_conf` generates (defaults, AGI, branch, Queue).
+
+    The pre-AGI defaults come from `servicedesk.routing.line_defaults`, as in the
+    generated dialplan (a pure function on the config types: the IVR skips the
+    SET VARIABLEs that would repeat them, so both dialplans must set the same).
+    """
+    from servicedesk.routing import line_defaults  # the one definition of the defaults
+
     agi = f"agi://{agi_host}:{agi_port}"
     out = ["[centralita-inbound]"]
     for name, line in cfg.lines.items():
         did = line.did.lstrip("+")
-        rule = cfg.routing.rule_vip if line.vip else cfg.routing.rule_normal
-        general = f"{cfg.general_skill()}_{line.language}"
-        maxwait = (
-            cfg.queue_definitions()[general].settings.max_wait
-            if general in cfg.queue_definitions()
-            else 600
-        )
         out += [
             f"exten => {did},1,NoOp(Centralita line {name})",
             f" same => n,Set(CENTRALITA_LINE={name})",
             f" same => n,Set(CDR(userfield)={name})",
-            f" same => n,Set(IVR_LANG={line.language})",
-            f" same => n,Set(CENTRALITA_VIP={1 if line.vip else 0})",
-            f" same => n,Set(CENTRALITA_QUEUE={general})",
-            f" same => n,Set(CENTRALITA_MAXWAIT={maxwait})",
-            f" same => n,Set(CENTRALITA_RULE={rule})",
-            f" same => n,Set(QUEUE_PRIO={cfg.routing.prio_vip if line.vip else cfg.routing.prio_normal})",
-            f" same => n,Set(QUEUE_MAX_PENALTY={cfg.routing.rules[rule].start_max_penalty})",
-            " same => n,Set(CENTRALITA_ACTION=queue)",
+        ]
+        out += [f" same => n,Set({var}={value})" for var, value in line_defaults(cfg, name).items()]
+        out += [
             f" same => n,Set(CHANNEL(language)={line.language})",
             " same => n,Answer()",
             f" same => n,AGI({agi}/ivr)",

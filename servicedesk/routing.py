@@ -169,6 +169,31 @@ def route(
     )
 
 
+def line_defaults(cfg: CentralitaConfig, line_name: str) -> dict[str, str]:
+    """The channel variables the dialplan sets for a line *before* the IVR runs.
+
+    One function for the three places that must agree: asterisk_conf writes these
+    as ``Set()`` steps, pbxsim's dialplan model does the same, and the IVR skips
+    any ``SET VARIABLE`` whose value equals them (each skipped command is a round
+    trip saved on every call). They are the route of a caller who chose nothing:
+    the line's general queue in the line's language, normal or VIP priority by
+    the line, CENTRALITA_ACTION ``queue``, so an unreachable IVR still ends with
+    a person. Order is the dialplan's order (CENTRALITA_ACTION last).
+    """
+    line = cfg.lines[line_name]
+    d = route(cfg, None, line.language, None, line.vip)
+    return {
+        "IVR_LANG": line.language,
+        "CENTRALITA_VIP": "1" if line.vip else "0",
+        "CENTRALITA_QUEUE": d.queue,
+        "CENTRALITA_MAXWAIT": str(d.max_wait),
+        "CENTRALITA_RULE": d.rule,
+        "QUEUE_PRIO": str(d.queue_prio),
+        "QUEUE_MAX_PENALTY": str(d.max_penalty),
+        "CENTRALITA_ACTION": "queue",
+    }
+
+
 MemberVerb = Literal["QueueAdd", "QueuePenalty", "QueueRemove"]
 
 

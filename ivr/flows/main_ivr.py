@@ -6,6 +6,13 @@ flow never loops and never drops a call. Whatever happens, the flow finishes by
 setting the contract's channel variables for the dialplan, with
 CENTRALITA_ACTION last: until then the dialplan's own defaults (the line's
 general queue) stay in force, so a crash half-way still reaches a person.
+
+Every AGI command is a round trip while the caller waits, so the flow sends no
+command whose effect is already in place: the dialplan set the line's defaults
+before the AGI (`servicedesk.routing.line_defaults`, the same function the
+generated dialplan and pbxsim use), and only values that differ are SET; empty
+values are never SET (the listener reads a missing variable as empty). The
+greeting and the bilingual language offer are one recording.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from ivr.prompts import (
     LANGUAGE_DIGITS,
     MAIN_MENU_DIGITS,
     STATUS_MENU_DIGITS,
+    greeting_sound,
     sound,
     sound_in,
     welcome_sound,
@@ -31,7 +39,7 @@ from ivr.prompts import (
 from ivr.services import CallerIdentity, IvrServices, encode_ivr_var, estimated_wait_s
 from servicedesk.calendar import BusinessCalendar
 from servicedesk.config import CentralitaConfig, LineConfig
-from servicedesk.routing import RouteDecision, route
+from servicedesk.routing import RouteDecision, line_defaults, route
 
 IDENTIFY_WAIT_S = 3.0  # longest we wait for the ANI lookup once the caller is ready
 WITHHELD = frozenset({"", "unknown", "anonymous", "restricted", "private", "withheld"})
@@ -54,6 +62,8 @@ class CallState:
     action: str = "queue"
     extra: dict[str, str] = field(default_factory=dict)
     decision: RouteDecision | None = None
+    # what the dialplan set before the AGI; empty when the line is not known for sure
+    defaults: dict[str, str] = field(default_factory=dict)
 
 
 class IvrFlow:
@@ -73,6 +83,8 @@ class IvrFlow:
         self.retries = cfg.routing.menu_retries
         self.timeout_ms = cfg.routing.digit_timeout_ms
         self.welcome = {name: welcome_sound(name) for name in cfg.lines}
+        self.greeting = {name: greeting_sound(name) for name in cfg.lines}
+        self.defaults = {name: line_defaults(cfg, name) for name in cfg.lines}
 
     async def __call__(self, ch: AgiChannel) -> None:
         await IvrCall(self, ch).run()
@@ -126,6 +138,7 @@ class IvrCall:
         flow, ch, rec = self.flow, self.ch, self.rec
         env = ch.env
         found = flow.find_line(env)
+        line_known = True
         if found is None:
             name = await ch.get_variable("CENTRALITA_LINE")
             if name and name in flow.cfg.lines:
@@ -133,9 +146,12 @@ class IvrCall:
             else:
                 rec.error(f"no line for extension {env.get('agi_extension', '')!r}")
                 found = flow.lines[0]
+                line_known = False  # not our dialplan's defaults: SET everything
         line_name, line = found
         ani = "".join(c for c in env.get("agi_callerid", "") if c.isdigit() or c == "+")[:32]
         st = CallState(line_name, line, env.get("agi_language", "") or line.language, ani)
+        if line_known:
+            st.defaults = flow.defaults[line_name]
         rec.line = line_name
         identify = None
         if env.get("agi_callerid", "").strip().lower() not in WITHHELD and ani:
@@ -164,11 +180,15 @@ class IvrCall:
 
     async def language_offer(self, st: CallState) -> None:
         digits = _LANGUAGE_KEYS
-        key = await self.ch.stream_file(self.flow.welcome[st.line_name], digits)
-        for lang in ("es", "en"):
-            if key:
-                break
-            key = await self.ch.stream_file(sound_in(lang, "language_choice"), digits)
+        greeting = self.flow.greeting[st.line_name]
+        if greeting is not None:  # welcome + both halves of the offer: one command
+            key = await self.ch.stream_file(greeting, digits)
+        else:
+            key = await self.ch.stream_file(self.flow.welcome[st.line_name], digits)
+            for lang in ("es", "en"):
+                if key:
+                    break
+                key = await self.ch.stream_file(sound_in(lang, "language_choice"), digits)
         chosen = _LANG_BY_DIGIT.get(key)
         if chosen:
             st.choices["lang_key"] = key
@@ -406,7 +426,8 @@ class IvrCall:
 
     # --- the hand-off to the dialplan ---------------------------------------------------
     async def finish(self, st: CallState, hung_up: bool = False) -> None:
-        """Set the contract's variables; on a dead channel SET VARIABLE still works."""
+        """Set the contract's variables that differ from the dialplan's defaults (on a
+        dead channel SET VARIABLE still works); CENTRALITA_ACTION last."""
         ch, rec = self.ch, self.rec
         vip = self.vip(st)
         values: list[tuple[str, str]] = [("IVR_LANG", st.lang)]
@@ -433,5 +454,7 @@ class IvrCall:
         values.append(("CENTRALITA_IVR", encode_ivr_var(st.choices)))
         values.append(("CENTRALITA_ACTION", st.action))
         rec.action = st.action
+        defaults = st.defaults
         for name, value in values:
-            await ch.set_variable(name, value)
+            if defaults.get(name, "") != value:  # unset reads as empty
+                await ch.set_variable(name, value)

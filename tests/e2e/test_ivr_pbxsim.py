@@ -166,6 +166,100 @@ async def test_new_incident_call_reaches_the_email_agent(
     assert ivr_records[0]["outcome"] == "completed" and ivr_records[0]["queue"] == "email_es"
 
 
+def agi_commands(events, uniqueid: str) -> list[str]:
+    """The AGI command lines the IVR sent on the caller's channel, in order."""
+    return [h["Command"] for h in named(events, "AGIExecStart") if h.get("Uniqueid") == uniqueid]
+
+
+def queue_app_data(events, uniqueid: str) -> list[str]:
+    """Queue()'s arguments after ${...} expansion, as the dialplan ran it."""
+    return [
+        h["AppData"]
+        for h in named(events, "Newexten")
+        if h.get("Uniqueid") == uniqueid and h.get("Application") == "Queue"
+    ]
+
+
+def join_prios(events) -> list[str]:
+    """QUEUE_PRIO as each QueueCallerJoin carries it (manager.conf channelvars)."""
+    return [
+        value
+        for raw in events
+        if dict(raw.headers).get("Event") == "QueueCallerJoin"
+        for key, value in raw.headers
+        if key == "ChanVariable" and value.startswith("QUEUE_PRIO=")
+    ]
+
+
+@pytest.mark.parametrize("dialplan", ["pbxsim", "generated"])
+async def test_standard_path_sends_only_what_the_dialplan_lacks(
+    example_config, directory, redis_url, dialplan
+) -> None:
+    """Eight AGI commands; the priority, rule, penalty and max wait the dialplan set
+    before the AGI are the ones Queue() runs with."""
+    call, events = await run_call(
+        example_config,
+        directory,
+        redis_url,
+        OPEN,
+        {"main_menu": "1", "category_intro": "2"},
+        agents=[("PJSIP/1003", "email_es")],
+        extensions_conf=generated_dialplan(example_config) if dialplan == "generated" else None,
+    )
+    uid = call.chan.uniqueid
+    cmds = agi_commands(events, uid)
+    timeout = example_config.routing.digit_timeout_ms
+    contact = varsets(events, uid)["CENTRALITA_CONTACT"]
+    assert cmds == [
+        'STREAM FILE "centralita/welcome_tollfree_language" "12"',
+        f'GET DATA "centralita/main_menu" "{timeout}" "1"',
+        'STREAM FILE "centralita/category_intro" "1234"',
+        'STREAM FILE "centralita/please_hold" ""',
+        f'SET VARIABLE "CENTRALITA_CONTACT" "{contact}"',
+        'SET VARIABLE "CENTRALITA_CATEGORY" "email"',
+        'SET VARIABLE "CENTRALITA_QUEUE" "email_es"',
+        'SET VARIABLE "CENTRALITA_IVR" "lang=es;ident=ani;menu=new_incident;category=email"',
+    ]
+    maxwait = example_config.queue_definitions()["email_es"].settings.max_wait
+    rule = example_config.routing.rule_normal
+    assert queue_app_data(events, uid) == [f"email_es,t,,,{maxwait},,,{rule}"]
+    assert [j["Queue"] for j in named(events, "QueueCallerJoin")] == ["email_es"]
+    assert join_prios(events) == [f"QUEUE_PRIO={example_config.routing.prio_normal}"]
+    v = varsets(events, uid)
+    start = example_config.routing.rules[rule].start_max_penalty
+    assert (v["QUEUE_MAX_PENALTY"], v["IVR_LANG"], v["CENTRALITA_VIP"]) == (str(start), "es", "0")
+    assert [c["Queue"] for c in named(events, "AgentConnect")] == ["email_es"]
+
+
+@pytest.mark.parametrize("dialplan", ["pbxsim", "generated"])
+async def test_critical_outage_sets_its_own_priority_and_rule(
+    example_config, directory, redis_url, dialplan
+) -> None:
+    """Values that differ from the line's defaults are SET and reach Queue()."""
+    call, events = await run_call(
+        example_config,
+        directory,
+        redis_url,
+        OPEN,
+        {"main_menu": "3"},
+        agents=[("PJSIP/1005", "general_es")],
+        extensions_conf=generated_dialplan(example_config) if dialplan == "generated" else None,
+    )
+    uid = call.chan.uniqueid
+    r = example_config.routing
+    penalty = r.rules[r.rule_critical].start_max_penalty
+    sets = [c for c in agi_commands(events, uid) if c.startswith("SET VARIABLE")]
+    assert 'SET VARIABLE "CENTRALITA_PRIORITY" "critical"' in sets
+    assert f'SET VARIABLE "QUEUE_PRIO" "{r.prio_critical}"' in sets
+    assert f'SET VARIABLE "QUEUE_MAX_PENALTY" "{penalty}"' in sets
+    assert f'SET VARIABLE "CENTRALITA_RULE" "{r.rule_critical}"' in sets
+    assert not any('"CENTRALITA_QUEUE"' in c or '"CENTRALITA_ACTION"' in c for c in sets)
+    maxwait = example_config.queue_definitions()["general_es"].settings.max_wait
+    assert queue_app_data(events, uid) == [f"general_es,t,,,{maxwait},,,{r.rule_critical}"]
+    assert join_prios(events) == [f"QUEUE_PRIO={r.prio_critical}"]
+    assert [c["Queue"] for c in named(events, "AgentConnect")] == ["general_es"]
+
+
 async def test_caller_hangs_up_during_the_ivr(example_config, directory, redis_url, caplog) -> None:
     caplog.set_level("INFO", logger="centralita.ivr.calls")
     call, events = await run_call(example_config, directory, redis_url, OPEN, {}, patience=2.5)
@@ -246,10 +340,18 @@ async def test_vip_line_in_the_evening(example_config, directory, redis_url) -> 
         agents=[("PJSIP/1005", "general_es")],
         line="vip",
     )
-    v = varsets(events, call.chan.uniqueid)
+    uid = call.chan.uniqueid
+    v = varsets(events, uid)
     assert (v["CENTRALITA_VIP"], v["QUEUE_PRIO"], v["CENTRALITA_RULE"]) == ("1", "10", "vip")
     joins = named(events, "QueueCallerJoin")
     assert [j["Queue"] for j in joins] == ["general_es"]
+    # the VIP line's dialplan set the VIP priority and rule: the IVR does not repeat them
+    cmds = agi_commands(events, uid)
+    assert cmds[0] == 'STREAM FILE "centralita/welcome_vip_language" "12"'
+    assert not any('"QUEUE_PRIO"' in c or '"CENTRALITA_RULE"' in c for c in cmds)
+    maxwait = example_config.queue_definitions()["general_es"].settings.max_wait
+    assert queue_app_data(events, uid) == [f"general_es,t,,,{maxwait},,,vip"]
+    assert join_prios(events) == [f"QUEUE_PRIO={example_config.routing.prio_vip}"]
 
 
 async def test_garbage_dtmf_ends_in_general_queue(example_config, directory, redis_url) -> None:

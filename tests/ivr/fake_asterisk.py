@@ -96,7 +96,10 @@ class Caller:
 class Conversation:
     commands: list[list[str]] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
-    set_vars: dict[str, str] = field(default_factory=dict)
+    set_vars: dict[str, str] = field(default_factory=dict)  # what the IVR SET, in order
+    # the channel's variables after the AGI, as the dialplan reads them: the
+    # dialplan's pre-AGI defaults overwritten by the IVR's SET VARIABLEs
+    vars: dict[str, str] = field(default_factory=dict)
     played: list[str] = field(default_factory=list)
     hung_up: bool = False
     closed_by_server: bool = False
@@ -108,7 +111,7 @@ def default_env(**over: str) -> dict[str, str]:
         "agi_network_script": "ivr",
         "agi_request": "agi://127.0.0.1:4573/ivr",
         "agi_channel": "PJSIP/trunk-00000000",
-        "agi_language": "en",
+        "agi_language": "es",  # the dialplan sets the line's language before AGI()
         "agi_type": "PJSIP",
         "agi_uniqueid": "1795339738.0",
         "agi_version": "22.10.1",
@@ -131,10 +134,26 @@ def default_env(**over: str) -> dict[str, str]:
     return env
 
 
+def dialplan_defaults(cfg: object, env: dict[str, str]) -> dict[str, str]:
+    """The variables the generated dialplan sets before AGI() for the env's DID."""
+    from servicedesk.routing import line_defaults
+
+    found = cfg.line_by_did(env.get("agi_extension", ""))  # type: ignore[attr-defined]
+    if found is None:
+        return {}
+    return {"CENTRALITA_LINE": found[0], **line_defaults(cfg, found[0])}  # type: ignore[arg-type]
+
+
 class FakeAsterisk:
-    def __init__(self, caller: Caller | None = None, *, inline_hangup: bool = True) -> None:
+    def __init__(
+        self,
+        caller: Caller | None = None,
+        *,
+        inline_hangup: bool = True,
+        preset: dict[str, str] | None = None,
+    ) -> None:
         self.caller = caller or Caller()
-        self.conv = Conversation()
+        self.conv = Conversation(vars=dict(preset or {}))
         self._dead = False
         # FastAGI gets an inline HANGUP line; classic AGI gets SIGHUP (on_hangup) instead.
         self.inline_hangup = inline_hangup
@@ -202,9 +221,10 @@ class FakeAsterisk:
         if verb == "SET VARIABLE":
             if len(args) >= 2:
                 self.conv.set_vars[args[0]] = args[1]
+                self.conv.vars[args[0]] = args[1]
             return ["200 result=1"]
         if verb == "GET VARIABLE":
-            val = self.caller.variables.get(name)
+            val = self.caller.variables.get(name, self.conv.vars.get(name))
             return [f"200 result=1 ({val})"] if val is not None else ["200 result=0"]
         if verb == "EXEC":
             return [f"200 result={self.caller.exec_results.get(name, '0')}"]

@@ -11,7 +11,15 @@ import pytest
 from ivr.app import build_server
 from ivr.services import CallerIdentity, IncidentInfo, QueueStats, decode_ivr_var
 from servicedesk.config import CentralitaConfig
-from tests.ivr.fake_asterisk import Caller, Conversation, FakeAsterisk, default_env, parse_args
+from servicedesk.routing import line_defaults
+from tests.ivr.fake_asterisk import (
+    Caller,
+    Conversation,
+    FakeAsterisk,
+    default_env,
+    dialplan_defaults,
+    parse_args,
+)
 from tests.ivr.fake_services import CLOSED, EVENING, HOLIDAY, FakeServices
 
 ANI = "5551010"
@@ -24,13 +32,18 @@ async def place(
     svc: FakeServices,
     caller: Caller,
     caplog: pytest.LogCaptureFixture,
+    preset: dict[str, str] | None = None,
     **env: str,
 ) -> tuple[Conversation, dict]:
+    """One call; `conv.vars` starts with what the dialplan set before the AGI."""
     caplog.set_level(logging.INFO, logger="centralita.ivr.calls")
     server = build_server(cfg, svc, host="127.0.0.1", port=0)  # type: ignore[arg-type]
     await server.start()
+    full_env = default_env(**env)
+    if preset is None:
+        preset = dialplan_defaults(cfg, full_env)
     try:
-        conv = await FakeAsterisk(caller).run(server.port, default_env(**env))
+        conv = await FakeAsterisk(caller, preset=preset).run(server.port, full_env)
         for _ in range(200):
             if server.completed:
                 break
@@ -52,7 +65,7 @@ async def test_new_incident_standard_path(example_config, caplog) -> None:
     conv, rec = await place(
         example_config, svc, Caller([("main_menu", "1"), ("category_intro", "2")]), caplog
     )
-    v = conv.set_vars
+    v = conv.vars
     assert v["CENTRALITA_ACTION"] == "queue"
     assert (v["CENTRALITA_QUEUE"], v["QUEUE_PRIO"], v["CENTRALITA_RULE"]) == (
         "email_es",
@@ -69,9 +82,22 @@ async def test_new_incident_standard_path(example_config, caplog) -> None:
         "menu": "new_incident",
         "category": "email",
     }
-    assert list(v)[-1] == "CENTRALITA_ACTION"  # the dialplan's defaults hold until the end
-    assert conv.played[0] == "centralita/welcome_tollfree"
-    assert "es/centralita/language_choice" in conv.played
+    # the standard path: one greeting with the language offer, two menus, the wait,
+    # and only the variables that differ from the dialplan's defaults
+    ivr = conv.set_vars["CENTRALITA_IVR"]
+    timeout = str(example_config.routing.digit_timeout_ms)
+    assert conv.commands == [
+        ["STREAM FILE", "centralita/welcome_tollfree_language", "12"],
+        ["GET DATA", "centralita/main_menu", timeout, "1"],
+        ["STREAM FILE", "centralita/category_intro", "1234"],
+        ["STREAM FILE", "centralita/please_hold", ""],
+        ["SET VARIABLE", "CENTRALITA_CONTACT", "42"],
+        ["SET VARIABLE", "CENTRALITA_CATEGORY", "email"],
+        ["SET VARIABLE", "CENTRALITA_QUEUE", "email_es"],
+        ["SET VARIABLE", "CENTRALITA_IVR", ivr],
+    ]
+    defaults = line_defaults(example_config, "tollfree")
+    assert all(v[k] == defaults[k] for k in ("QUEUE_PRIO", "CENTRALITA_RULE", "IVR_LANG"))
     assert svc.calls == [("identify", ANI)]
     assert rec["outcome"] == "completed" and rec["queue"] == "email_es"
     assert rec["menu_path"] == ["new_incident", "category:email"]
@@ -81,11 +107,43 @@ async def test_new_incident_standard_path(example_config, caplog) -> None:
 
 async def test_switch_to_english(example_config, caplog) -> None:
     svc = known(FakeServices())
-    caller = Caller([("language_choice", "2"), ("main_menu", "1"), ("category_network", "1")])
+    caller = Caller([("welcome", "2"), ("main_menu", "1"), ("category_network", "1")])
     conv, _ = await place(example_config, svc, caller, caplog)
-    assert ["SET VARIABLE", "CHANNEL(language)", "en"] in conv.commands
-    assert conv.set_vars["IVR_LANG"] == "en"
+    assert conv.commands[:2] == [
+        ["STREAM FILE", "centralita/welcome_tollfree_language", "12"],
+        ["SET VARIABLE", "CHANNEL(language)", "en"],
+    ]
+    assert conv.set_vars["IVR_LANG"] == "en"  # not the line's default: SET
     assert conv.set_vars["CENTRALITA_QUEUE"] == "network_en"
+    maxwait = example_config.queue_definitions()["network_en"].settings.max_wait
+    assert conv.vars["CENTRALITA_MAXWAIT"] == str(maxwait)
+
+
+async def test_channel_language_differing_from_the_line_is_corrected(
+    example_config, caplog
+) -> None:
+    """A dialplan that did not set CHANNEL(language) to the line's language: set it first."""
+    svc = known(FakeServices())
+    conv, _ = await place(
+        example_config, svc, Caller([("main_menu", "0")]), caplog, agi_language="en"
+    )
+    assert conv.commands[0] == ["SET VARIABLE", "CHANNEL(language)", "es"]
+    assert conv.commands[1] == ["STREAM FILE", "centralita/welcome_tollfree_language", "12"]
+    assert "IVR_LANG" not in conv.set_vars  # es is the line's default
+
+
+async def test_unknown_line_sets_every_variable(example_config, caplog) -> None:
+    """No DID match and no CENTRALITA_LINE: the defaults are not ours, so nothing is skipped."""
+    svc = known(FakeServices())
+    conv, rec = await place(
+        example_config, svc, Caller([("main_menu", "0")]), caplog, agi_extension="s", agi_dnid=""
+    )
+    v = conv.set_vars
+    for name in ("IVR_LANG", "CENTRALITA_VIP", "CENTRALITA_QUEUE", "QUEUE_PRIO"):
+        assert name in v, name
+    assert {"QUEUE_MAX_PENALTY", "CENTRALITA_RULE", "CENTRALITA_MAXWAIT"} <= set(v)
+    assert list(v)[-1] == "CENTRALITA_ACTION" and v["CENTRALITA_ACTION"] == "queue"
+    assert rec["errors"]
     # the ERP category does not exist in English: its digit falls back to general_en
 
 
@@ -98,9 +156,12 @@ async def test_unknown_caller_keys_customer_number(example_config, caplog) -> No
     conv, rec = await place(example_config, svc, caller, caplog)
     assert svc.calls == [("identify", ANI), ("identify_by_number", "12345")]
     assert decode_ivr_var(conv.set_vars["CENTRALITA_IVR"])["ident"] == "customer_number"
-    assert conv.set_vars["CENTRALITA_VIP"] == "1"
-    assert conv.set_vars["CENTRALITA_QUEUE"] == "general_es"
-    assert conv.set_vars["QUEUE_PRIO"] == "10"
+    # a VIP caller on the normal line: the VIP values differ from the line's, so all are SET
+    v = conv.set_vars
+    assert (v["CENTRALITA_VIP"], v["QUEUE_PRIO"], v["CENTRALITA_RULE"]) == ("1", "10", "vip")
+    assert v["QUEUE_MAX_PENALTY"] == "1"
+    assert conv.vars["CENTRALITA_QUEUE"] == "general_es"
+    assert "CENTRALITA_QUEUE" not in v  # the line's general queue is the default
     assert rec["ident"] == "customer_number"
 
 
@@ -110,9 +171,14 @@ async def test_unknown_caller_who_keys_nothing_still_reaches_menu(example_config
     conv, rec = await place(example_config, svc, caller, caplog)
     assert conv.played.count("centralita/identify") == example_config.routing.menu_retries
     assert "centralita/not_found" in conv.played
-    assert conv.set_vars["CENTRALITA_PRIORITY"] == "critical"
-    assert conv.set_vars["QUEUE_PRIO"] == "20"
-    assert conv.set_vars["CENTRALITA_RULE"] == "critical"
+    v = conv.set_vars  # critical: priority, rule and its penalty all differ from the line's
+    assert (v["CENTRALITA_PRIORITY"], v["QUEUE_PRIO"], v["CENTRALITA_RULE"]) == (
+        "critical",
+        "20",
+        "critical",
+    )
+    rules = example_config.routing.rules
+    assert v["QUEUE_MAX_PENALTY"] == str(rules["critical"].start_max_penalty)
     assert "CENTRALITA_CONTACT" not in conv.set_vars
     assert rec["ident"] == "unknown"
 
@@ -124,7 +190,7 @@ async def test_withheld_number_is_not_looked_up(example_config, caplog) -> None:
     )
     assert svc.calls == []
     assert rec["ident"] == "withheld"
-    assert conv.set_vars["CENTRALITA_QUEUE"] == "general_es"
+    assert conv.vars["CENTRALITA_QUEUE"] == "general_es"
 
 
 async def test_invalid_and_no_input_fall_back_to_general_after_retries(
@@ -137,8 +203,8 @@ async def test_invalid_and_no_input_fall_back_to_general_after_retries(
     assert conv.played.count("centralita/main_menu") == retries
     assert conv.played.count("centralita/invalid_option") == 2
     assert conv.played.count("centralita/no_input") == retries - 2
-    assert conv.set_vars["CENTRALITA_ACTION"] == "queue"
-    assert conv.set_vars["CENTRALITA_QUEUE"] == "general_es"
+    assert conv.vars["CENTRALITA_ACTION"] == "queue"
+    assert conv.vars["CENTRALITA_QUEUE"] == "general_es"
     assert "main_menu_fallback" in rec["menu_path"]
 
 
@@ -147,7 +213,7 @@ async def test_category_menu_retries_then_general(example_config, caplog) -> Non
     caller = Caller([("main_menu", "1"), ("WAIT", "7")])
     conv, rec = await place(example_config, svc, caller, caplog)
     assert conv.played.count("centralita/category_intro") == example_config.routing.menu_retries
-    assert conv.set_vars["CENTRALITA_QUEUE"] == "general_es"
+    assert conv.vars["CENTRALITA_QUEUE"] == "general_es"
     assert "CENTRALITA_CATEGORY" not in conv.set_vars
     assert rec["menu_path"][-1] == "category_fallback"
 
@@ -177,7 +243,7 @@ async def test_status_read_back_and_agent(example_config, caplog) -> None:
         "centralita/support_level",
         "2",  # SAY NUMBER level
     ]
-    v = conv.set_vars
+    v = conv.vars
     assert (v["CENTRALITA_INCIDENT"], v["CENTRALITA_PRIORITY"], v["CENTRALITA_ACTION"]) == (
         "4217",
         "high",
@@ -203,7 +269,7 @@ async def test_status_not_found_falls_back(example_config, caplog) -> None:
     conv, rec = await place(example_config, svc, caller, caplog)
     assert conv.played.count("centralita/incident_not_found") == 2
     assert conv.played.count("centralita/no_input") == 1
-    assert conv.set_vars["CENTRALITA_QUEUE"] == "general_es"
+    assert conv.vars["CENTRALITA_QUEUE"] == "general_es"
     assert "status_fallback" in rec["menu_path"]
 
 
@@ -211,17 +277,23 @@ async def test_vip_line_uses_vip_rule_and_extended_calendar(example_config, capl
     svc = known(FakeServices(at=EVENING))  # 19:00 Monday: the office is closed, extended open
     caller = Caller([("main_menu", "1"), ("category_intro", "1")])
     conv, rec = await place(example_config, svc, caller, caplog, agi_extension=VIP_LINE_DID)
-    v = conv.set_vars
-    assert conv.played[0] == "centralita/welcome_vip"
+    v = conv.vars
+    assert conv.played[0] == "centralita/welcome_vip_language"
     assert (v["CENTRALITA_VIP"], v["QUEUE_PRIO"], v["CENTRALITA_RULE"]) == ("1", "10", "vip")
     assert v["QUEUE_MAX_PENALTY"] == "1" and v["CENTRALITA_QUEUE"] == "network_es"
+    # the VIP line's dialplan already set the VIP values: only the queue differs
+    assert [k for k in conv.set_vars if k != "CENTRALITA_IVR"] == [
+        "CENTRALITA_CONTACT",
+        "CENTRALITA_CATEGORY",
+        "CENTRALITA_QUEUE",
+    ]
     assert rec["line"] == "vip"
 
 
 async def test_after_hours_24x7_contract_reaches_on_call(example_config, caplog) -> None:
     svc = known(FakeServices(at=CLOSED), CallerIdentity(status="found", critical_24x7=True))
     conv, rec = await place(example_config, svc, Caller([("oncall_offer", "1")]), caplog)
-    assert conv.played[3:6] == [
+    assert conv.played[1:4] == [
         "centralita/closed",
         "centralita/closed_hours_office",
         "centralita/oncall_offer",
@@ -275,7 +347,7 @@ async def test_overflow_to_general_when_skill_unstaffed(example_config, caplog) 
     svc = known(FakeServices(staffed={"general_es": 2}))
     caller = Caller([("main_menu", "1"), ("category_intro", "1")])
     conv, rec = await place(example_config, svc, caller, caplog)
-    assert conv.set_vars["CENTRALITA_QUEUE"] == "general_es"
+    assert conv.vars["CENTRALITA_QUEUE"] == "general_es"
     assert conv.set_vars["CENTRALITA_CATEGORY"] == "network"
     assert decode_ivr_var(conv.set_vars["CENTRALITA_IVR"])["overflow"] == "network_es"
 
@@ -304,7 +376,6 @@ async def test_wait_estimate_announced(example_config, caplog) -> None:
     ("hangup_on", "at"),
     [
         ("welcome", None),
-        ("language_choice", None),
         ("identify", None),
         ("main_menu", None),
         ("category_intro", None),
@@ -369,10 +440,17 @@ async def test_unknown_did_uses_dialplan_line_variable(example_config, caplog) -
     svc = known(FakeServices())
     caller = Caller([("main_menu", "0")], variables={"CENTRALITA_LINE": "vip"})
     conv, rec = await place(
-        example_config, svc, caller, caplog, agi_extension="s", agi_dnid="unknown"
+        example_config,
+        svc,
+        caller,
+        caplog,
+        preset={"CENTRALITA_LINE": "vip", **line_defaults(example_config, "vip")},
+        agi_extension="s",
+        agi_dnid="unknown",
     )
     assert conv.commands[0] == ["GET VARIABLE", "CENTRALITA_LINE"]
-    assert rec["line"] == "vip" and conv.set_vars["CENTRALITA_VIP"] == "1"
+    assert rec["line"] == "vip" and conv.vars["CENTRALITA_VIP"] == "1"
+    assert "CENTRALITA_VIP" not in conv.set_vars  # the vip line's default
 
 
 async def test_ambiguous_ani_asks_for_customer_number(example_config, caplog) -> None:
@@ -398,7 +476,31 @@ async def test_directory_failure_still_reaches_an_agent(example_config, caplog) 
     svc = _BrokenDirectory()
     caller = Caller([("main_menu", "2"), ("enter_incident", "7#")])
     conv, rec = await place(example_config, svc, caller, caplog)
-    assert conv.set_vars["CENTRALITA_ACTION"] == "queue"
-    assert conv.set_vars["CENTRALITA_QUEUE"] == "general_es"
+    assert conv.vars["CENTRALITA_ACTION"] == "queue"
+    assert conv.vars["CENTRALITA_QUEUE"] == "general_es"
     assert rec["ident"] == "failed" and rec["outcome"] == "completed"
     assert any("database is down" in e for e in rec["errors"])
+
+
+async def test_english_line_sets_only_what_differs_from_its_fallback_defaults(
+    example_config, tmp_path, caplog
+) -> None:
+    """A line whose defaults fall back (no general_en, general_es waits 420 s): a skill
+    queue with another max wait gets CENTRALITA_MAXWAIT SET, the fallback does not."""
+    from tests.e2e.test_ivr_dialplan_defaults import english_line_config
+
+    cfg = english_line_config(tmp_path)
+    did = "525500000001"
+    svc = known(FakeServices())
+    conv, _ = await place(cfg, svc, Caller([("main_menu", "0")]), caplog, agi_extension=did)
+    assert conv.vars["CENTRALITA_QUEUE"] == "general_es" and conv.vars["IVR_LANG"] == "en"
+    assert not {"CENTRALITA_QUEUE", "CENTRALITA_MAXWAIT", "IVR_LANG"} & set(conv.set_vars)
+    assert conv.vars["CENTRALITA_MAXWAIT"] == "420"
+    caplog.clear()
+    caller = Caller([("main_menu", "1"), ("category_intro", "1")])
+    conv, _ = await place(cfg, svc, caller, caplog, agi_extension=did, agi_language="en")
+    assert (conv.set_vars["CENTRALITA_QUEUE"], conv.set_vars["CENTRALITA_MAXWAIT"]) == (
+        "network_en",
+        "600",
+    )
+    assert "IVR_LANG" not in conv.set_vars and conv.commands[0][0] == "STREAM FILE"

@@ -6,7 +6,7 @@ import pytest
 
 from asterisk_conf.prompt_catalogue import PROMPTS, category_prompts, hours_prompts
 from ivr.flows.main_ivr import IvrFlow
-from ivr.prompts import sound, sound_in, welcome_sound
+from ivr.prompts import greeting_sound, sound, sound_in, welcome_sound
 from servicedesk.calendar import BusinessCalendar
 from servicedesk.models import INCIDENT_STATUSES, PRIORITIES
 from tests.ivr.fake_services import FakeServices
@@ -41,3 +41,38 @@ def test_sound_names() -> None:
     assert welcome_sound("no_such_line") == "centralita/welcome"
     with pytest.raises(KeyError):
         sound("no_such_prompt")
+
+
+def test_greeting_is_the_welcome_and_both_offer_halves() -> None:
+    from asterisk_conf.prompt_catalogue import LANGUAGE_DIGITS, greeting_key
+
+    for line in ("tollfree", "vip", "no_such_line"):
+        key = greeting_key(line)
+        assert key is not None and greeting_sound(line) == f"centralita/{key}"
+        welcome = key.removesuffix("_language")
+        for lang in ("es", "en"):
+            text = PROMPTS[key][lang]
+            assert text.startswith(PROMPTS[welcome][lang])
+            assert f"oprima {LANGUAGE_DIGITS['es']}" in text
+            assert f"press {LANGUAGE_DIGITS['en']}" in text
+    prompts = {"welcome": {}, "welcome_language": {}, "welcome_new": {}}
+    assert greeting_key("new", prompts) is None  # its own welcome, not merged yet
+    assert greeting_key("other", prompts) == "welcome_language"
+
+
+async def test_line_without_merged_greeting_plays_welcome_then_offer(
+    example_config, monkeypatch, caplog
+) -> None:
+    import ivr.flows.main_ivr as main_ivr
+    from tests.ivr.fake_asterisk import Caller
+    from tests.ivr.test_flow import known, place
+
+    monkeypatch.setattr(main_ivr, "greeting_sound", lambda line: None)
+    conv, _ = await place(
+        example_config, known(FakeServices()), Caller([("main_menu", "0")]), caplog
+    )
+    assert conv.commands[:3] == [
+        ["STREAM FILE", "centralita/welcome_tollfree", "12"],
+        ["STREAM FILE", "es/centralita/language_choice", "12"],
+        ["STREAM FILE", "en/centralita/language_choice", "12"],
+    ]
