@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from servicedesk.calendar import BusinessCalendar
@@ -117,15 +117,17 @@ class Oracle:
         mins = local.hour * 60 + local.minute
         return any(s <= mins < e for s, e in self.shifts.get(local.weekday(), ()))
 
+    # The oracle steps in UTC: adding a timedelta to a zoned datetime is wall-clock
+    # arithmetic in Python, and a time in a DST fold never equals one in another zone.
     def elapsed(self, a: datetime, b: datetime) -> timedelta:
-        n, m = 0, a
+        n, m, b = 0, a.astimezone(UTC), b.astimezone(UTC)
         while m < b:
             n += self.open_minute(m)
             m += MINUTE
         return n * MINUTE
 
     def add(self, t: datetime, minutes: int, limit: int = 400_000) -> datetime:
-        m = t
+        m = t.astimezone(UTC)
         for _ in range(limit):
             if self.open_minute(m):
                 if minutes == 0:
@@ -137,7 +139,7 @@ class Oracle:
         raise AssertionError("oracle found no room")
 
     def next_close(self, t: datetime, limit: int = 400_000) -> datetime:
-        m = t
+        m = t.astimezone(UTC)
         for _ in range(limit):
             if not self.open_minute(m):
                 return m
@@ -191,8 +193,26 @@ def test_add_matches_oracle(cal_anchor, offset, minutes, view):
     assert cal.add(t, timedelta(minutes=minutes)) == oracle.add(t, minutes)
 
 
+_MX_FOLD_DAY = date(2022, 10, 30)  # Mexico City's last DST fall-back: 01:00-02:00 repeats
+
+
 @PROFILE
 @given(calendars(), offsets, views)
+@example(
+    (CalendarConfig(timezone="America/Mexico_City", always_open=True), _MX_FOLD_DAY),
+    60,
+    "America/Mexico_City",
+)
+@example(
+    (
+        CalendarConfig.model_validate(
+            {"timezone": "America/Mexico_City", "hours": {"mon": ["09:00-17:00"]}}
+        ),
+        _MX_FOLD_DAY,
+    ),
+    60,
+    "America/Mexico_City",
+)
 def test_next_open_and_next_close_match_oracle(cal_anchor, offset, view):
     cfg, anchor = cal_anchor
     cal, oracle = BusinessCalendar.from_config(cfg), Oracle(cfg)
