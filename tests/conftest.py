@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import redis as redis_lib
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,6 +15,14 @@ from servicedesk.config import CentralitaConfig, load_config
 from servicedesk.db import make_engine, make_sessionmaker
 from servicedesk.models import Base
 from tests.servers import PostgresServer, RedisServer
+
+# Property tests are derandomized (the same examples on every run of a given hypothesis
+# version) and have no per-example deadline: CI machines are shared and noisy, and a
+# red CI must mean a real defect, not a slow scheduler.
+settings.register_profile(
+    "centralita", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("centralita")
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACES = ROOT.parent / "shared" / "asterisk-traces"
