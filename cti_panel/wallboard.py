@@ -16,24 +16,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicedesk.bus import Bus
+from servicedesk.bus import COUNTER_FIELDS, Bus
 from servicedesk.config import CentralitaConfig, QueueDefinition
 from servicedesk.models import Incident
 
-COUNTER_FIELDS = (
-    "offered",
-    "answered",
-    "abandoned",
-    "short_abandoned",
-    "timeout",
-    "exit_empty",
-    "join_empty",
-    "exit_key",
-    "answered_within_sl",
-    "hold_total_s",
-    "talk_total_s",
-    "longest_hold_s",
-)
 OPEN_STATUSES = ("new", "assigned", "in_progress", "escalated")
 
 

