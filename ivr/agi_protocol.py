@@ -61,9 +61,18 @@ class AgiConnectionLost(AgiError):
     """The socket closed while a reply was awaited."""
 
 
+# Most arguments (sound names, digits, variable names, percent-encoded values) have
+# none of `\\ " CR LF NUL` and take quote()'s fast path (substring tests, no regex).
+_CHECKED_VERBS: set[str] = set()
+_CACHE_MAX = 4096  # command lines built from our own constants (prompts, digits, timeouts)
+_LINE_CACHE: dict[tuple[object, ...], str] = {}
+
+
 def quote(value: object) -> str:
     """One AGI argument: double-quoted, `\\` and `"` escaped, CR/LF/NUL removed."""
-    text = str(value)
+    text = value if type(value) is str else str(value)
+    if not ('"' in text or "\\" in text or "\n" in text or "\r" in text or "\x00" in text):
+        return f'"{text}"'
     if "\r" in text or "\n" in text or "\x00" in text:
         text = text.replace("\r", "").replace("\n", "").replace("\x00", "")
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -71,11 +80,27 @@ def quote(value: object) -> str:
 
 def command_line(verb: str, *args: object) -> str:
     """`VERB "arg1" "arg2"\\n`; the verb is ours (checked), the arguments are quoted."""
-    if not _VERB.match(verb):
-        raise ValueError(f"not an AGI verb: {verb!r}")
-    line = verb + "".join(" " + quote(a) for a in args) + "\n"
-    if len(line.encode("utf-8")) > MAX_COMMAND_BYTES:
+    if verb not in _CHECKED_VERBS:
+        if not _VERB.match(verb):
+            raise ValueError(f"not an AGI verb: {verb!r}")
+        _CHECKED_VERBS.add(verb)
+    line = verb + "".join([" " + quote(a) for a in args]) + "\n"
+    # UTF-8 needs at most 4 bytes a character: only long lines need encoding to check.
+    if len(line) * 4 > MAX_COMMAND_BYTES and len(line.encode("utf-8")) > MAX_COMMAND_BYTES:
         raise ValueError(f"AGI command longer than {MAX_COMMAND_BYTES} bytes: {verb}")
+    return line
+
+
+def constant_line(verb: str, *args: object) -> str:
+    """`command_line` for arguments from our own code (sound names, digits, timeouts),
+    remembered: the standard path sends the same few lines on every call. Never use
+    it for caller-supplied values (they would fill the cache)."""
+    key = (verb, *args)
+    line = _LINE_CACHE.get(key)
+    if line is None:
+        line = command_line(verb, *args)
+        if len(_LINE_CACHE) < _CACHE_MAX:
+            _LINE_CACHE[key] = line
     return line
 
 
@@ -112,7 +137,7 @@ def parse_result_line(line: str) -> AgiReply | None:
         cut = tail.rfind("endpos=")
         if cut >= 0 and (cut == 0 or tail[cut - 1] == " "):
             num = tail[cut + 7 :]
-            if num.lstrip("-").isdigit():
+            if num.isdigit() or (num[:1] == "-" and num[1:].isdigit()):
                 endpos = int(num)
                 tail = tail[:cut].rstrip(" ")
         data = tail[1:-1] if tail.startswith("(") and tail.endswith(")") else tail
@@ -138,6 +163,11 @@ class ReplyAssembler:
     def __init__(self) -> None:
         self._usage: list[str] | None = None
         self.garbage = 0
+
+    @property
+    def idle(self) -> bool:
+        """No multi-line 520 usage text is being collected."""
+        return self._usage is None
 
     def feed(self, line: str) -> AgiReply | str | None:
         if self._usage is not None:

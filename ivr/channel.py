@@ -17,6 +17,7 @@ from ivr.agi_protocol import (
     AgiReply,
     ChannelHungUp,
     command_line,
+    constant_line,
 )
 
 # Commands whose `result=-1` means the channel hung up during them.
@@ -72,7 +73,13 @@ class CommandChannel:
     async def command(self, verb: str, *args: object) -> AgiReply:
         if self.dead and verb not in DEAD_OK_VERBS:
             raise ChannelHungUp(verb)
-        reply = await self._roundtrip(command_line(verb, *args))
+        return await self._send(verb, command_line(verb, *args))
+
+    async def _send(self, verb: str, line: str) -> AgiReply:
+        """One built command line; media commands are refused locally on a dead channel."""
+        if self.dead and verb not in DEAD_OK_VERBS:
+            raise ChannelHungUp(verb)
+        reply = await self._roundtrip(line)
         self.commands += 1
         if reply.code == 200:
             if reply.result == "-1" and verb in _HANGUP_ON_MINUS_ONE:
@@ -87,17 +94,22 @@ class CommandChannel:
     async def answer(self) -> None:
         await self.command("ANSWER")
 
+    # Prompt names, escape digits and timeouts come from our own code and the catalogue,
+    # so these lines are built once per process (constant_line) and reused.
     async def stream_file(self, name: str, escape_digits: str = "") -> str:
-        return _digit_from_result(await self.command("STREAM FILE", name, escape_digits))
+        line = constant_line("STREAM FILE", name, escape_digits)
+        return _digit_from_result(await self._send("STREAM FILE", line))
 
     async def get_data(self, file: str, timeout_ms: int, max_digits: int) -> str:
-        reply = await self.command("GET DATA", file, int(timeout_ms), int(max_digits))
+        line = constant_line("GET DATA", file, int(timeout_ms), int(max_digits))
+        reply = await self._send("GET DATA", line)
         digits = reply.result
         # Only keypad symbols are input; anything else in the token is dropped.
         return "".join(c for c in digits if c in "0123456789*#")
 
     async def wait_for_digit(self, timeout_ms: int) -> str:
-        return _digit_from_result(await self.command("WAIT FOR DIGIT", int(timeout_ms)))
+        line = constant_line("WAIT FOR DIGIT", int(timeout_ms))
+        return _digit_from_result(await self._send("WAIT FOR DIGIT", line))
 
     async def say_digits(self, digits: str, escape_digits: str = "") -> str:
         clean = "".join(c for c in str(digits) if c.isdigit())
@@ -111,7 +123,9 @@ class CommandChannel:
         return reply.data if reply.result == "1" else None
 
     async def set_variable(self, name: str, value: object) -> None:
-        await self.command("SET VARIABLE", name, "" if value is None else value)
+        await self._send(
+            "SET VARIABLE", command_line("SET VARIABLE", name, "" if value is None else value)
+        )
 
     async def exec(self, app: str, args: str = "") -> int:
         reply = await self.command("EXEC", app, args) if args else await self.command("EXEC", app)

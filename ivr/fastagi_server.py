@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 
 from ivr.agi_protocol import (
     AgiCommandError,
@@ -25,6 +27,7 @@ from ivr.agi_protocol import (
     AgiTimeout,
     ChannelHungUp,
     ReplyAssembler,
+    parse_result_line,
 )
 from ivr.calllog import CallRecord, emit
 from ivr.channel import CommandChannel
@@ -32,10 +35,23 @@ from ivr.channel import CommandChannel
 log = logging.getLogger("centralita.ivr.fastagi")
 
 MAX_LINE_BYTES = 8192
-MAX_HEADERS = 128
+MAX_HEADERS = 128  # lines in the agi_* environment (Asterisk sends about 25)
+# The blank line that ends the environment (at the very start when it is empty).
+_HEADERS_END = re.compile(rb"(?:^|\n)\r?\n")
 FINISH_WAIT_S = 2.0  # after our half-close, how long we wait for Asterisk's EOF
 
 Handler = Callable[["FastAgiSession"], Awaitable[None]]
+
+
+def _headers_end(buf: bytes, start: int) -> tuple[int, int] | None:
+    """(end of the environment, start of what follows) once its blank line is in `buf`."""
+    if start == 0 and buf[:1] == b"\n":
+        return (0, 1)  # an empty environment
+    i = buf.find(b"\n\n", start)  # what Asterisk sends
+    if i >= 0 and b"\r" not in buf:
+        return (i, i + 2)
+    m = _HEADERS_END.search(buf, start)  # CR LF line ends, or an empty environment
+    return None if m is None else (m.start(), m.end())
 
 
 class FastAgiSession(asyncio.Protocol, CommandChannel):
@@ -53,6 +69,9 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
         self.task: asyncio.Task[None] | None = None
         self._buf = b""
         self._headers_done = False
+        self._header_lines = 0  # newlines seen before the environment ended
+        self._last_nl = -1  # index in _buf of its last newline, while reading headers
+        self._t_reply = 0.0  # when the last reply arrived (only when measuring turnaround)
         self._assembler = ReplyAssembler()
         self._pending: asyncio.Future[AgiReply] | None = None
         self._closed = False
@@ -75,15 +94,69 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
         self._deadline = srv.loop.time() + srv.command_timeout
 
     def data_received(self, data: bytes) -> None:
+        if not self._headers_done:
+            self._headers_received(data)
+            return
+        if self.server.turnaround is not None:
+            self._t_reply = perf_counter()
         if (
-            self._headers_done
-            and not self._buf
+            not self._buf
             and data.endswith(b"\n")
             and data.count(b"\n") == 1
             and len(data) <= MAX_LINE_BYTES
         ):  # the usual reply: one whole line in one segment
-            self._reply_line(data[:-1].decode("utf-8", "replace").removesuffix("\r"))
+            line = data[:-1].decode("utf-8", "replace")
+            if line.endswith("\r"):
+                line = line[:-1]
+            if line.startswith("200 result=") and self._assembler.idle:
+                self._deliver(parse_result_line(line))  # type: ignore[arg-type]  # never None
+            else:
+                self._reply_line(line)
             return
+        self._lines_received(data)
+
+    def _headers_received(self, data: bytes) -> None:
+        """Buffer the environment until its blank line, then parse it in one pass.
+
+        Bounded: at most MAX_HEADERS lines of at most MAX_LINE_BYTES each; the
+        search resumes where the previous one stopped, so a client that sends one
+        byte at a time costs linear, not quadratic, work.
+        """
+        old = len(self._buf)
+        buf = self._buf + data if old else data
+        nl = data.rfind(b"\n")
+        if nl >= 0:
+            self._last_nl = old + nl
+            self._header_lines += data.count(b"\n")
+        m = _headers_end(buf, max(0, old - 2))
+        if m is None:
+            if self._header_lines > MAX_HEADERS or len(buf) - self._last_nl - 1 > MAX_LINE_BYTES:
+                self._abort()
+                return
+            self._buf = buf
+            return
+        block = buf[: m[0]]
+        rest = buf[m[1] :]
+        self._buf = b""
+        lines = block.split(b"\n") if block else []
+        if len(lines) > MAX_HEADERS or (
+            len(block) > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES
+        ):
+            self._abort()
+            return
+        env = self.env
+        for line in block.decode("utf-8", "replace").split("\n") if block else ():
+            key, sep, value = line.partition(":")
+            if sep and key.startswith("agi_"):
+                env[key] = value.strip()
+        self._headers_done = True
+        srv = self.server
+        self._started = srv.loop.time()
+        self.task = srv.loop.create_task(srv._run(self))
+        if rest:
+            self._lines_received(rest)
+
+    def _lines_received(self, data: bytes) -> None:
         buf = self._buf + data if self._buf else data
         if b"\n" not in buf:
             if len(buf) > MAX_LINE_BYTES:
@@ -103,10 +176,7 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
             line = raw.decode("utf-8", "replace")
             if line.endswith("\r"):
                 line = line[:-1]
-            if self._headers_done:
-                self._reply_line(line)
-            elif not self._header_line(line):
-                return
+            self._reply_line(line)
 
     def eof_received(self) -> bool | None:
         return None  # close our side too; connection_lost follows
@@ -139,20 +209,6 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
         if self.transport is not None and not self._closed:
             self.transport.abort()
 
-    def _header_line(self, line: str) -> bool:
-        if line == "":
-            self._headers_done = True
-            self._started = self.server.loop.time()
-            self.task = self.server.loop.create_task(self.server._run(self))
-            return True
-        if len(self.env) >= MAX_HEADERS:
-            self._abort()
-            return False
-        key, sep, value = line.partition(":")
-        if sep and key.startswith("agi_"):
-            self.env[key] = value.strip()
-        return True
-
     def _reply_line(self, line: str) -> None:
         item = self._assembler.feed(line)
         if item is None:
@@ -161,9 +217,12 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
             self.dead = True
             self.hangup_notices += 1
             return
+        self._deliver(item)  # type: ignore[arg-type]
+
+    def _deliver(self, reply: AgiReply) -> None:
         fut = self._pending
         if fut is not None and not fut.done():
-            fut.set_result(item)  # type: ignore[arg-type]
+            fut.set_result(reply)
         else:
             self.stray_replies += 1  # an unsolicited reply is never paired later
 
@@ -178,6 +237,9 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
         self._pending = fut
         self._deadline = server.loop.time() + server.command_timeout
         self.transport.write(line.encode("utf-8"))
+        if self._t_reply:  # measuring: our side of the turnaround (reply in → command out)
+            server.turnaround.append(perf_counter() - self._t_reply)  # type: ignore[union-attr]
+            self._t_reply = 0.0
         try:
             return await fut
         finally:
@@ -239,6 +301,9 @@ class FastAgiServer:
         self.completed = 0
         self.closing = False
         self.limit_cancelled: set[asyncio.Task[None]] = set()
+        # Set to a list to record, per command, the seconds from a reply's arrival to
+        # the next command's write (the benchmark's server-side turnaround); None: off.
+        self.turnaround: list[float] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._server: asyncio.base_events.Server | None = None
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]  # set by start()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -483,20 +482,26 @@ def decode_ivr_var(text: str) -> dict[str, str]:
     return out
 
 
-_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*\Z")
+_PCT_CACHE: dict[str, str] = {}  # IVR choice keys and values: a small, fixed vocabulary
 
 
 def _pct(text: str) -> str:
-    """urllib.parse.quote(text, safe=""), with a fast path for the usual plain tokens."""
-    if _UNRESERVED.match(text):
-        return text
-    from urllib.parse import quote
+    """urllib.parse.quote(text, safe=""), remembered: the keys and values of the IVR
+    choices (menu names, skills, languages, digits) repeat on every call."""
+    out = _PCT_CACHE.get(text)
+    if out is None:
+        from urllib.parse import quote
 
-    return quote(text, safe="")
+        out = quote(text, safe="")
+        if len(_PCT_CACHE) < 4096 and len(text) <= 64:
+            _PCT_CACHE[text] = out
+    return out
 
 
 def encode_ivr_var(choices: dict[str, str]) -> str:
-    return ";".join([f"{_pct(k)}={_pct(str(v))}" for k, v in choices.items()])
+    return ";".join(
+        [f"{_pct(k)}={_pct(v if type(v) is str else str(v))}" for k, v in choices.items()]
+    )
 
 
 def dumps_choices(choices: dict[str, str]) -> str:

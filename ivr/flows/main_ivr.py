@@ -85,18 +85,38 @@ class IvrFlow:
         self.welcome = {name: welcome_sound(name) for name in cfg.lines}
         self.greeting = {name: greeting_sound(name) for name in cfg.lines}
         self.defaults = {name: line_defaults(cfg, name) for name in cfg.lines}
+        # agi_extension → line: the same few DIDs on every call, so remembered (bounded)
+        self._line_by_extension: dict[str, tuple[str, LineConfig]] = {}
+        # calendar → (minute, open?): shifts start and end on whole minutes
+        self._open_at: dict[str, tuple[int, bool]] = {}
 
     async def __call__(self, ch: AgiChannel) -> None:
         await IvrCall(self, ch).run()
 
     def find_line(self, env: dict[str, str]) -> tuple[str, LineConfig] | None:
+        ext = env.get("agi_extension", "")
+        hit = self._line_by_extension.get(ext)
+        if hit is not None:
+            return hit
         for key in ("agi_extension", "agi_dnid"):
             value = "".join(c for c in env.get(key, "") if c.isdigit())
             if len(value) >= 3:
                 found = self.cfg.line_by_did(value)
                 if found is not None:
+                    if key == "agi_extension" and len(self._line_by_extension) < 256:
+                        self._line_by_extension[ext] = found
                     return found
         return None
+
+    def is_open(self, calendar: str, now: datetime) -> bool:
+        """The calendar's answer for this minute, computed once per minute."""
+        minute = int(now.timestamp()) // 60
+        hit = self._open_at.get(calendar)
+        if hit is not None and hit[0] == minute:
+            return hit[1]
+        is_open = self.calendars[calendar].is_open(now)
+        self._open_at[calendar] = (minute, is_open)
+        return is_open
 
 
 class IvrCall:
@@ -148,22 +168,25 @@ class IvrCall:
                 found = flow.lines[0]
                 line_known = False  # not our dialplan's defaults: SET everything
         line_name, line = found
-        ani = "".join(c for c in env.get("agi_callerid", "") if c.isdigit() or c == "+")[:32]
+        callerid = env.get("agi_callerid", "")
+        if callerid.isascii() and callerid.isdigit():  # the usual case: plain digits
+            ani = callerid[:32]
+        else:
+            ani = "".join(c for c in callerid if c.isdigit() or c == "+")[:32]
         st = CallState(line_name, line, env.get("agi_language", "") or line.language, ani)
         if line_known:
             st.defaults = flow.defaults[line_name]
         rec.line = line_name
         identify = None
-        if env.get("agi_callerid", "").strip().lower() not in WITHHELD and ani:
+        if ani and callerid.strip().lower() not in WITHHELD:
             identify = asyncio.ensure_future(flow.svc.identify(ani))
         try:
             await self.set_language(st, line.language)
             await self.language_offer(st)
             st.identity = await self.identification(st, identify)
-            cal = flow.calendars[line.calendar]
             now = flow.svc.now()
-            if not cal.is_open(now):
-                await self.after_hours(st, cal, now)
+            if not flow.is_open(line.calendar, now):
+                await self.after_hours(st, flow.calendars[line.calendar], now)
             else:
                 await self.main_menu(st)
                 if st.action == "queue":
