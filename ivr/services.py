@@ -70,37 +70,9 @@ def estimated_wait_s(stats: QueueStats) -> int | None:
 
 class IvrServices(Protocol):
     async def identify(self, ani: str) -> CallerIdentity: ...
-    async def identify_by_number(self, digits: str) -> CallerIdentity:
-        from servicedesk.directory import find_by_customer_number
-
-        clean = _digits(digits)
-
-        def work(session: Any) -> CallerIdentity:
-            match = find_by_customer_number(session, clean) if clean else None
-            if match is None:
-                return CallerIdentity(status="unknown", via="customer_number")
-            org = match.organisation
-            contract = match.contract
-            if contract is None:
-                from sqlalchemy import select
-
-                from servicedesk.models import Contract
-
-                contract = self._active_contract(session, select, Contract, org.id)
-            return CallerIdentity(
-                status="found",
-                via="customer_number",
-                organisation_id=org.id,
-                contract_id=contract.id if contract is not None else None,
-                vip=bool(org.vip),
-                critical_24x7=self._covers_24x7(contract),
-            )
-
-        try:
-            return await self._db(work)
-        except Exception:
-            return CallerIdentity(status="failed", via="customer_number")
-
+    async def identify_by_number(self, digits: str) -> CallerIdentity: ...
+    async def availability(self) -> AvailabilityView | None: ...
+    async def queue_stats(self, queue: str) -> QueueStats | None: ...
     async def incident_status(self, digits: str) -> IncidentInfo | None: ...
     async def create_message_incident(
         self,
