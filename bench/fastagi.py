@@ -136,12 +136,11 @@ def _rss_kb() -> int:
 
 async def _serve(port: int) -> None:
     from ivr.app import build_server
+    from ivr.calllog import install_call_log
     from servicedesk.config import load_config
 
-    calls = logging.getLogger("centralita.ivr.calls")
-    calls.setLevel(logging.INFO)  # the per-call JSON line is part of the cost
-    calls.addHandler(logging.StreamHandler(open(os.devnull, "w")))  # noqa: SIM115
-    calls.propagate = False
+    # the per-call JSON line is part of the cost: written as `centralita ivr` does
+    install_call_log(open(os.devnull, "w"))  # noqa: SIM115
     cfg = load_config(CONFIG)
     server = build_server(cfg, BenchServices(), host="127.0.0.1", port=port)  # type: ignore[arg-type]
     await server.start()

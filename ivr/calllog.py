@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
+from typing import TextIO
 
 CALL_LOG = logging.getLogger("centralita.ivr.calls")
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -68,3 +70,61 @@ def emit(record: CallRecord, commands: int) -> None:
             CALL_LOG.name, logging.INFO, __file__, 0, record.to_json(), None, None, "emit"
         )
         CALL_LOG.handle(log_record)
+
+
+class BatchedLineHandler(logging.Handler):
+    """Formats on the caller's thread, writes from its own thread every `interval` s.
+
+    Why: a log write is blocking I/O; on the event loop a slow stderr (a full pipe
+    to journald) would stall every call in progress. Here the loop only appends a
+    line to a list; one `write` per interval carries all the lines of that
+    interval. `close()` (logging.shutdown at exit) writes what is left.
+    """
+
+    def __init__(self, stream: TextIO, interval: float = 0.2) -> None:
+        super().__init__()
+        self.stream = stream
+        self.interval = interval
+        self._lines: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="call-log-writer", daemon=True)
+        self._thread.start()
+
+    def emit(self, record: logging.LogRecord) -> None:  # called under self.lock
+        try:
+            self._lines.append(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            lines, self._lines = self._lines, []
+        if lines:
+            try:
+                self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+            except Exception:  # a closed or broken stream: drop, never raise into the flow
+                pass
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.flush()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(2)
+        self.flush()
+        super().close()
+
+
+def install_call_log(
+    stream: TextIO, fmt: str = "%(message)s", interval: float = 0.2
+) -> logging.Handler:
+    """Send the per-call JSON lines to `stream` through a BatchedLineHandler (and only there)."""
+    handler = BatchedLineHandler(stream, interval)
+    handler.setFormatter(logging.Formatter(fmt))
+    CALL_LOG.addHandler(handler)
+    CALL_LOG.setLevel(logging.INFO)
+    CALL_LOG.propagate = False
+    return handler

@@ -52,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"centralita ivr: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    fmt = "%(asctime)s %(name)s %(message)s"
+    logging.basicConfig(level=logging.INFO, format=fmt)
+    from ivr.calllog import install_call_log
+
+    install_call_log(sys.stderr, fmt)  # one line per call, written off the event loop
 
     async def serve() -> None:
         from ivr.app import build_server
