@@ -5,6 +5,11 @@ database holds in-flight state), then runs the AMI link; every (re)login
 triggers `resync` (QueueStatus, QueueSummary, CoreShowChannels, then
 queue_log reconciliation of calls that ended unseen). `stop()` ends the link
 and flushes everything still staged.
+
+Two rhythms: database writes are batched (`flush_interval` / `flush_max`),
+while screen-pops and agent states go to Redis as soon as the events that made
+them have been handled (`_publish_urgent`, once per chunk read from the socket,
+sent by the publisher's own thread) — a pop must not wait for the next batch.
 """
 
 from __future__ import annotations
@@ -110,7 +115,7 @@ class ListenerService:
             ami.username,
             secret,
             parser=self.ingest.parser,
-            on_event=self.ingest.handle,
+            on_event=self._on_event,
             on_login=self.resync,
             ping_interval=ami.ping_interval,
             ping_timeout=ami.ping_timeout,
@@ -125,6 +130,8 @@ class ListenerService:
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = asyncio.Event()
         self._resynced = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._urgent_scheduled = False
 
     @property
     def status_key(self) -> str:
@@ -144,14 +151,47 @@ class ListenerService:
             )
         )
 
+    # --- events ----------------------------------------------------------------
+    def _on_event(self, msg: Any) -> None:
+        """Handle one AMI event; pops and agent states it produced leave right after the chunk."""
+        self.ingest.handle(msg)
+        live = self.live
+        if live is None:
+            return
+        if (
+            self.store is not None
+            and msg.get("Event") == "VarSet"
+            and msg.get("Variable") == "CENTRALITA_CONTACT"
+        ):
+            value = msg.get("Value")
+            if isinstance(value, str) and value.isdigit():
+                live.prefetch_contact(int(value))  # the IVR identified the caller: warm the cache
+        if not self._urgent_scheduled and (self.ingest.outbox.pops or self.ingest.agents.dirty):
+            self._urgent_scheduled = True
+            if self._loop is not None:
+                self._loop.call_soon(self._publish_urgent)
+            else:
+                self._publish_urgent()
+
+    def _publish_urgent(self) -> None:
+        self._urgent_scheduled = False
+        if self.live is not None and self.live.stage_urgent(self.ingest.outbox, self.ingest.agents):
+            self.live.send_inline()
+
     # --- lifecycle -----------------------------------------------------------
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         if self.store is not None:
             open_calls = await asyncio.to_thread(self.store.load_open_calls)
             for call in open_calls:
                 self.ingest.calls.restore(call)
+                cid = call.contact_id()
+                if self.live is not None and cid is not None:
+                    self.live.prefetch_contact(cid)
             if open_calls:
                 log.info("restored %d unfinished calls from the database", len(open_calls))
+        if self.live is not None:
+            self.live.start_sender()
         self._tasks = [
             asyncio.create_task(self.link.run(), name="ami-link"),
             asyncio.create_task(self._flusher(), name="flusher"),
@@ -170,6 +210,8 @@ class ListenerService:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 5)
+        if self.live is not None:
+            await asyncio.to_thread(self.live.stop_sender)
         await self.flush()
 
     async def run_forever(self) -> None:
@@ -195,7 +237,7 @@ class ListenerService:
                 await self.flush()
                 last = time.monotonic()
             elif due:
-                if self.live is not None and self.live.pending:
+                if self.live is not None and (self.live.pending or self.live.urgent):
                     await asyncio.to_thread(self.live.flush)
                 last = time.monotonic()
 
@@ -204,6 +246,8 @@ class ListenerService:
         while True:
             await asyncio.sleep(1.0)
             self.ingest.agents.tick(time.time())
+            if self.ingest.agents.dirty:
+                self._publish_urgent()
 
     # --- resync ---------------------------------------------------------------
     async def resync(self, link: AmiLink) -> None:
