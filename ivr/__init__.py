@@ -8,7 +8,9 @@ Entry points
 
 FastAGI scripts (``agi://host:port/<script>``, see ``ivr.app.build_handlers``)
 * ``ivr``: the main IVR (``ivr.flows.main_ivr``); it ends by setting the
-  contract's channel variables, CENTRALITA_ACTION last.
+  contract's channel variables that differ from the dialplan's pre-AGI defaults
+  (``servicedesk.routing.line_defaults``), CENTRALITA_ACTION last. The standard
+  new-incident path is 8 AGI commands.
 * ``voicemail``: turns the message in CENTRALITA_RECORDING into an incident and
   sets CENTRALITA_INCIDENT (idempotent per recording).
 * ``callback``: stores a callback request, sets CENTRALITA_CALLBACK_ID.
