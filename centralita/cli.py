@@ -26,7 +26,10 @@ COMMANDS: dict[str, str] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="centralita", description="Centralita: contact-center integration for IT service desks on Asterisk.")
+    parser = argparse.ArgumentParser(
+        prog="centralita",
+        description="Centralita: contact-center integration for IT service desks on Asterisk.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     seen: set[str] = set()
     for module_name in COMMANDS.values():
