@@ -38,6 +38,7 @@ from servicedesk.config import CentralitaConfig
 log = logging.getLogger(__name__)
 
 COMMAND_MAX_AGE_MS = 5 * 60 * 1000
+AGENT_STATE_DELAY_S = 0.02  # agent-state-only changes wait this long to share one send
 
 
 @dataclass
@@ -132,6 +133,7 @@ class ListenerService:
         self._resynced = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._urgent_scheduled = False
+        self._agents_timer: asyncio.TimerHandle | None = None
 
     @property
     def status_key(self) -> str:
@@ -166,15 +168,24 @@ class ListenerService:
             value = msg.get("Value")
             if isinstance(value, str) and value.isdigit():
                 live.prefetch_contact(int(value))  # the IVR identified the caller: warm the cache
-        if not self._urgent_scheduled and (self.ingest.outbox.pops or self.ingest.agents.dirty):
-            self._urgent_scheduled = True
-            if self._loop is not None:
+        if self._loop is None:
+            self._publish_urgent()
+        elif self.ingest.outbox.pops:  # a pop: right after this chunk of events
+            if not self._urgent_scheduled:
+                if self._agents_timer is not None:
+                    self._agents_timer.cancel()
+                    self._agents_timer = None
+                self._urgent_scheduled = True
                 self._loop.call_soon(self._publish_urgent)
-            else:
-                self._publish_urgent()
+        elif self.ingest.agents.dirty and not self._urgent_scheduled and self._agents_timer is None:
+            # agent states alone: coalesced over a few ms (many events touch them)
+            self._agents_timer = self._loop.call_later(AGENT_STATE_DELAY_S, self._publish_urgent)
 
     def _publish_urgent(self) -> None:
         self._urgent_scheduled = False
+        if self._agents_timer is not None:
+            self._agents_timer.cancel()
+            self._agents_timer = None
         if self.live is not None and self.live.stage_urgent(self.ingest.outbox, self.ingest.agents):
             self.live.send_inline()
 
