@@ -350,6 +350,7 @@ class CallTracker:
             call.ended_at = ts
         if call.outcome in ("answered", "transferred") and call.talk_seconds is not None:
             self._count(call, "talk_total_s", call.talk_seconds)  # deduplicated downstream
+            self._count(call, "talk_count")
         if call.agent_login:
             self.agents.completed(call.agent_login, call.linkedid, call.queue or "", ts)
         for login in sorted(call.open_pops):  # e.g. no AgentComplete seen (link drop)
@@ -558,6 +559,7 @@ class CallTracker:
         if call.talk_seconds is None and talk is not None:
             call.talk_seconds = talk
             self._count(call, "talk_total_s", talk)
+            self._count(call, "talk_count")
         if reason in ("caller", "agent"):
             call.hung_up_by = reason
         elif reason == "transfer":
@@ -726,6 +728,7 @@ class CallTracker:
             self._count(call, "longest_hold_s", hold, "max")
             if call.talk_seconds is not None:
                 self._count(call, "talk_total_s", call.talk_seconds)
+                self._count(call, "talk_count")
         elif outcome == "abandoned":
             self._count(call, "abandoned")
             if (call.hold_seconds or 0) < self.settings(call.queue)[1]:

@@ -54,20 +54,6 @@ from servicedesk.bus import Bus
 
 log = logging.getLogger(__name__)
 
-COUNTER_FIELDS = (
-    "offered",
-    "answered",
-    "abandoned",
-    "short_abandoned",
-    "timeout",
-    "exit_empty",
-    "join_empty",
-    "exit_key",
-    "answered_within_sl",
-    "hold_total_s",
-    "talk_total_s",
-    "longest_hold_s",
-)
 SEEN_TTL_S = 3 * 86400
 COUNTER_TTL_S = 40 * 86400
 STREAM_MAXLEN = 10_000

@@ -9,7 +9,7 @@ offered = joined the queue; answered = answered or transferred;
 answered_within_sl = answered with hold <= servicelevel; abandoned = true
 caller abandons only; short_abandoned = abandons with hold < short_abandon;
 timeout / exit_empty / join_empty / exit_key by cause; hold_total_s,
-longest_hold_s over answered calls; talk_total_s over answered calls.
+longest_hold_s over answered calls; talk_total_s and talk_count over answered calls whose talk has ended.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ami_listener.live import COUNTER_FIELDS
-from servicedesk.bus import Bus
+from servicedesk.bus import COUNTER_FIELDS, Bus
 from servicedesk.models import Call
 
 
@@ -50,7 +49,9 @@ def recompute(
             out["answered_within_sl"] += hold <= sl
             out["hold_total_s"] += hold
             out["longest_hold_s"] = max(out["longest_hold_s"], hold)
-            out["talk_total_s"] += call.talk_seconds or 0
+            if call.talk_seconds is not None:
+                out["talk_total_s"] += call.talk_seconds
+                out["talk_count"] += 1
         elif call.outcome == "abandoned":
             out["abandoned"] += 1
             out["short_abandoned"] += hold < short

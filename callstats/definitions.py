@@ -312,6 +312,7 @@ class Figures:
             "answered_within_sl": self.answered_within_sl,
             "hold_total_s": self.hold_answered_total,
             "talk_total_s": self.talk_total,
+            "talk_count": self.talk_count,
             "longest_hold_s": self.longest_answer_wait,
         }
 

@@ -86,7 +86,7 @@ def queue_rows(cfg: CentralitaConfig, bus: Bus, now: datetime) -> list[dict[str,
                 "sl_formula": q.settings.sl_formula,
                 "servicelevel_s": q.settings.servicelevel,
                 "asa_s": round(c["hold_total_s"] / answered, 1) if answered else None,
-                "aht_s": round(c["talk_total_s"] / answered, 1) if answered else None,
+                "aht_s": round(c["talk_total_s"] / c["talk_count"], 1) if c["talk_count"] else None,
                 "levels": {
                     "waiting": _level(
                         waiting, wb.waiting_warn, wb.waiting_crit, higher_is_worse=True

@@ -32,6 +32,7 @@ COUNTER_FIELDS = (
     "answered_within_sl",
     "hold_total_s",
     "talk_total_s",
+    "talk_count",
     "longest_hold_s",
 )
 

@@ -24,6 +24,7 @@ def _seed_live_state(panel: Panel) -> None:
             "answered_within_sl": 12,
             "hold_total_s": 300,
             "talk_total_s": 2700,
+            "talk_count": 15,
         },
     )
     bus.set_state(
@@ -34,6 +35,7 @@ def _seed_live_state(panel: Panel) -> None:
             "answered_within_sl": 2,
             "hold_total_s": 40,
             "talk_total_s": 400,
+            "talk_count": 2,  # two of the four answered calls are still talking
         },
     )
     bus.set_state(
@@ -78,6 +80,8 @@ def test_snapshot_figures_and_threshold_levels(panel: Panel) -> None:
     assert (g["offered"], g["answered"], g["abandoned"], g["short_abandoned"]) == (20, 15, 5, 2)
     assert g["sl_formula"] == "offered_minus_short" and g["service_level"] == 66.7
     assert g["asa_s"] == 20.0 and g["aht_s"] == 180.0
+    # AHT counts only calls whose talk has ended, not calls still in progress
+    assert q["network_es"]["aht_s"] == 200.0
     assert g["waiting"] == 9 and 74 <= g["longest_wait_s"] <= 77
     # general_es has its own thresholds: waiting_crit 8, sl_crit 65 -> 66.7 is only "warn"
     assert g["levels"] == {"waiting": "crit", "longest_wait": "crit", "service_level": "warn"}
