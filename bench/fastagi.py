@@ -136,11 +136,11 @@ def _rss_kb() -> int:
 
 async def _serve(port: int) -> None:
     from ivr.app import build_server
-    from ivr.calllog import install_call_log
+    from ivr.calllog import LOG_FORMAT, install_call_log
     from servicedesk.config import load_config
 
     # the per-call JSON line is part of the cost: written as `centralita ivr` does
-    install_call_log(open(os.devnull, "w"))  # noqa: SIM115
+    install_call_log(open(os.devnull, "w"), LOG_FORMAT)  # noqa: SIM115
     cfg = load_config(CONFIG)
     server = build_server(cfg, BenchServices(), host="127.0.0.1", port=port)  # type: ignore[arg-type]
     await server.start()

@@ -52,11 +52,10 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"centralita ivr: {exc}", file=sys.stderr)
         return 2
-    fmt = "%(asctime)s %(name)s %(message)s"
-    logging.basicConfig(level=logging.INFO, format=fmt)
-    from ivr.calllog import install_call_log
+    from ivr.calllog import LOG_FORMAT, install_call_log
 
-    install_call_log(sys.stderr, fmt)  # one line per call, written off the event loop
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    install_call_log(sys.stderr, LOG_FORMAT)  # one line per call, written off the event loop
 
     async def serve() -> None:
         from ivr.app import build_server

@@ -7,7 +7,14 @@ import json
 import logging
 import time
 
-from ivr.calllog import CALL_LOG, BatchedLineHandler, CallRecord, emit, install_call_log
+from ivr.calllog import (
+    CALL_LOG,
+    LOG_FORMAT,
+    BatchedLineHandler,
+    CallRecord,
+    emit,
+    install_call_log,
+)
 
 
 def test_lines_are_batched_off_the_caller_thread_and_flushed_on_close() -> None:
@@ -52,3 +59,30 @@ def test_broken_stream_never_raises_into_the_flow() -> None:
     handler = BatchedLineHandler(stream, interval=60.0)
     handler.emit(logging.makeLogRecord({"msg": "x"}))
     handler.close()  # the write fails quietly
+
+
+def test_fast_path_writes_the_same_line_as_the_logging_formatter() -> None:
+    stream = io.StringIO()
+    handler = install_call_log(stream, LOG_FORMAT, interval=60.0)
+    try:
+        before = time.time()
+        emit(CallRecord(uniqueid="7.1", script="ivr", outcome="completed"), 8)
+        handler.flush()
+        line = stream.getvalue()
+        # what logging.Formatter(LOG_FORMAT) prints for a record made at the same moment
+        stamp, _, rest = line.rstrip("\n").partition(" centralita.ivr.calls ")
+        made = logging.makeLogRecord({"msg": "x", "name": CALL_LOG.name, "created": before})
+        expected = logging.Formatter(LOG_FORMAT).format(made)
+        assert len(stamp) == len(expected.split(" centralita.ivr.calls ")[0])
+        assert stamp[:16] == expected[:16]  # same date, hour and minute (to the second: ±1)
+        assert json.loads(rest)["uniqueid"] == "7.1"
+        # a filter on the handler is honoured: the full logging path runs
+        handler.addFilter(lambda r: False)
+        emit(CallRecord(uniqueid="7.2", script="ivr"), 1)
+        handler.flush()
+        assert "7.2" not in stream.getvalue()
+    finally:
+        CALL_LOG.removeHandler(handler)
+        CALL_LOG.propagate = True
+        CALL_LOG.setLevel(logging.NOTSET)
+        handler.close()
