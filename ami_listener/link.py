@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +87,7 @@ class LeanAMIProtocol(AMIProtocol):
 
     def data_received(self, data: bytes) -> None:  # type: ignore[override]
         self.link.bytes_in += len(data)
+        self.link.chunk_started = time.perf_counter()
         for msg in self.link.parser.feed(data):
             self.handle_message(msg)  # type: ignore[arg-type]
 
@@ -162,6 +164,7 @@ class AmiLink:
         self.logins = 0
         self.callback_errors = 0
         self.bytes_in = 0
+        self.chunk_started = 0.0  # perf_counter when the chunk being handled was read
         self.history: list[str] = []
         self._lost: asyncio.Event = asyncio.Event()
         self._stop = asyncio.Event()

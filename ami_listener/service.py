@@ -38,7 +38,23 @@ from servicedesk.config import CentralitaConfig
 log = logging.getLogger(__name__)
 
 COMMAND_MAX_AGE_MS = 5 * 60 * 1000
+MID_CHUNK_S = 0.002  # a pop found this far into a chunk's handling leaves at once
 AGENT_STATE_DELAY_S = 0.02  # agent-state-only changes wait this long to share one send
+
+
+def tune_process() -> None:
+    """Process-wide settings for the listener, so a pop is not held by the process itself:
+    rare cyclic collections (a full one over the call tracker stalls event handling for
+    tens of ms; startup objects are frozen out of them) and a 1 ms GIL switch interval
+    (the database writer thread would otherwise keep the event loop waiting up to 5 ms
+    per hand-over). Only the service's `start` calls it."""
+    import gc
+    import sys
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+    sys.setswitchinterval(0.001)
 
 
 @dataclass
@@ -50,6 +66,7 @@ class ListenerOptions:
     use_filters: bool = True
     command_block_ms: int = 1000
     action_timeout: float = 10.0
+    tune_process: bool = True  # GC and GIL settings are process-wide: the listener's own
 
 
 def queue_settings_from(cfg: CentralitaConfig) -> Callable[[str], tuple[int, int]]:
@@ -171,7 +188,9 @@ class ListenerService:
         if self._loop is None:
             self._publish_urgent()
         elif self.ingest.outbox.pops:  # a pop: right after this chunk of events
-            if not self._urgent_scheduled:
+            if time.perf_counter() - self.link.chunk_started > MID_CHUNK_S:
+                self._publish_urgent()  # a big chunk: the pop does not wait for its end
+            elif not self._urgent_scheduled:
                 if self._agents_timer is not None:
                     self._agents_timer.cancel()
                     self._agents_timer = None
@@ -203,6 +222,8 @@ class ListenerService:
                 log.info("restored %d unfinished calls from the database", len(open_calls))
         if self.live is not None:
             self.live.start_sender()
+        if self.opts.tune_process:
+            tune_process()
         self._tasks = [
             asyncio.create_task(self.link.run(), name="ami-link"),
             asyncio.create_task(self._flusher(), name="flusher"),

@@ -76,8 +76,9 @@ def _open_stream(port: int, path: str, cookie: str) -> http.client.HTTPResponse:
 
 
 def _drain(resp: http.client.HTTPResponse, stop: threading.Event) -> None:
+    """Reads a wallboard stream in big blocks: the bench's own CPU must not starve the path."""
     while not stop.is_set():
-        if not resp.fp.readline():  # type: ignore[union-attr]
+        if not resp.fp.read1(65536):  # type: ignore[union-attr]
             return
 
 
@@ -129,9 +130,14 @@ async def _sim_async(
     out_path: str,
     callers: list[str],
 ) -> None:
+    import gc
+
     from pbxsim.behaviour import AgentAction
+    from pbxsim.runner import tune_gc
     from pbxsim.sim import PbxSim
     from servicedesk.config import load_config
+
+    tune_gc()  # as `centralita sim` does: a full collection here stalls every AMI write
 
     cfg = load_config(cfg_path)
     sim = PbxSim(
@@ -143,16 +149,27 @@ async def _sim_async(
         agi=(cfg.connections.fastagi.host, cfg.connections.fastagi.port),
     )
     emitted: dict[str, float] = {}
+    written: dict[str, float] = {}  # the loop turn after emission: when the AMI writer runs
     seen: dict[str, int] = {}
+    lags: list[tuple[float, float]] = []
+    loop = asyncio.get_running_loop()
 
     def sink(ev: Any) -> None:
         h = ev.headers
-        if h and "network" in str(h):
-            seen[h[0][1]] = seen.get(h[0][1], 0) + 1
-        if h and h[0][1] == "AgentConnect":
+        if h and h[0][1] == "AgentConnect":  # the sink sees every event: stay cheap
             d = dict(h)
             if d.get("Queue") == "network_es":
-                emitted[d.get("Linkedid", d.get("Uniqueid", ""))] = time.time()
+                seen["AgentConnect"] = seen.get("AgentConnect", 0) + 1
+                key = d.get("Linkedid", d.get("Uniqueid", ""))
+                emitted[key] = time.time()
+                loop.call_soon(lambda k=key: written.__setitem__(k, time.time()))
+
+    async def probe() -> None:
+        """pbxsim's event-loop lag: how late a 10 ms timer fires (every write waits as long)."""
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append((time.time(), (time.perf_counter() - t - 0.01) * 1000))
 
     sim.engine.subscribe(sink)
     await sim.start()
@@ -179,7 +196,10 @@ async def _sim_async(
                 MemberName=a.name,
             )
     await asyncio.sleep(1.0)
+    gc.collect()
+    gc.freeze()  # the config, agents and queues are long-lived: keep them out of collections
     network_digit = cfg.skills["network"].dtmf or "1"
+    prober = asyncio.create_task(probe())
 
     def caller(menu: str) -> Any:
         """Keys through the IVR by prompt name: Spanish, then the menu, then network."""
@@ -212,8 +232,18 @@ async def _sim_async(
         sim.engine.poke()
         await asyncio.sleep(0.005)
     await asyncio.sleep(2.0)  # pops of the last AgentConnects in the window arrive
+    prober.cancel()
     Path(out_path).write_text(
-        json.dumps({"emitted": emitted, "placed_bg": n_bg, "placed_measured": n_m, "events": seen})
+        json.dumps(
+            {
+                "emitted": emitted,
+                "written": written,
+                "lags": lags,
+                "placed_bg": n_bg,
+                "placed_measured": n_m,
+                "events": seen,
+            }
+        )
     )
     await sim.close()
 
@@ -412,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu |= {
             n: _cpu_s(pr.pid) for n, pr in zip(("ivr", "listener", "panel"), procs, strict=False)
         }
+        cpu["bench_client"] = _cpu_s(os.getpid())
     finally:
         stop.set()
         for pr in procs:
@@ -429,6 +460,14 @@ def main(argv: list[str] | None = None) -> int:
     split_p = [
         (t, (arrivals[k][0] - arrivals[k][1]) * 1000) for k, t in emitted.items() if k in arrivals
     ]
+    written: dict[str, float] = data.get("written", {})
+    split_w = [(t, (written[k] - t) * 1000) for k, t in emitted.items() if k in written]
+    split_x = [
+        (t, (arrivals[k][1] - written[k]) * 1000)
+        for k, t in emitted.items()
+        if k in arrivals and k in written
+    ]
+    lags = [(t, v) for t, v in data.get("lags", [])]
     t0, t1 = t_go + WARMUP_S, t_go + args.seconds
     rounds = _rounds(full, t0, t1, args.rounds)
     if not all(rounds):
@@ -438,6 +477,9 @@ def main(argv: list[str] | None = None) -> int:
     tot = _stats(rounds)
     lis = _stats(_rounds(split_l, t0, t1, args.rounds))
     pan = _stats(_rounds(split_p, t0, t1, args.rounds))
+    wri = _stats(_rounds(split_w, t0, t1, args.rounds))
+    lxa = _stats(_rounds(split_x, t0, t1, args.rounds))
+    lag = _stats(_rounds(lags, t0, t1, args.rounds))
     anc = _stats(_rounds(anchor, t0, t1, args.rounds))
     ratio = tot["p99"] / anc["p99"] if anc["p99"] else float("inf")
     lost = sum(1 for k, t in emitted.items() if t0 <= t < t1 and k not in arrivals)
@@ -452,6 +494,11 @@ def main(argv: list[str] | None = None) -> int:
         f"  split (medians of rounds): pbxsim → listener → XADD p50 {lis['p50']:.2f} / p99 "
         f"{lis['p99']:.2f} ms (Redis ids have ms resolution); XADD → SSE p50 {pan['p50']:.2f} / "
         f"p99 {pan['p99']:.2f} ms"
+    )
+    print(
+        f"  within it: emitted → pbxsim's AMI writer turn p50 {wri['p50']:.2f} / p99 "
+        f"{wri['p99']:.2f} ms; writer → XADD p50 {lxa['p50']:.2f} / p99 {lxa['p99']:.2f} ms; "
+        f"pbxsim loop lag (10 ms timer) p50 {lag['p50']:.2f} / p99 {lag['p99']:.2f} ms"
     )
     busy = ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
     print(f"  CPU seconds used ({os.cpu_count()} cores, {args.seconds:g} s of calls): {busy}")
@@ -479,6 +526,9 @@ def main(argv: list[str] | None = None) -> int:
                 "max_ms": round(tot["max"], 3),
                 "listener_p50_ms": round(lis["p50"], 3),
                 "listener_p99_ms": round(lis["p99"], 3),
+                "pbxsim_writer_p99_ms": round(wri["p99"], 3),
+                "writer_to_xadd_p99_ms": round(lxa["p99"], 3),
+                "pbxsim_loop_lag_p99_ms": round(lag["p99"], 3),
                 "panel_p50_ms": round(pan["p50"], 3),
                 "panel_p99_ms": round(pan["p99"], 3),
                 "anchor_redis_p50_ms": round(anc["p50"], 3),
