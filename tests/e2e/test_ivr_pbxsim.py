@@ -397,3 +397,42 @@ async def test_generated_dialplan_message_becomes_incident(
         assert inc.number == int(v["CENTRALITA_INCIDENT"])
         assert (inc.channel, inc.recording_path) == ("phone", path)
         assert inc.reporter_id is not None and inc.contract_id is not None
+
+
+@pytest.mark.parametrize(
+    ("patience", "interrupted", "menu_path"),
+    [
+        (1.5, "welcome_tollfree_language", ["hangup"]),
+        (2.5, "main_menu", ["hangup"]),
+        (4.0, "category_intro", ["new_incident", "hangup"]),
+    ],
+)
+async def test_hang_up_at_each_step_of_the_new_incident_path(
+    example_config, directory, redis_url, caplog, patience, interrupted, menu_path
+) -> None:
+    """Through pbxsim, the caller hangs up during the greeting, the main menu and the
+    category menu: the IVR stops at that prompt, tells the dialplan to hang up, logs
+    the call once, and nothing reaches a queue."""
+    caplog.set_level("INFO", logger="centralita.ivr.calls")
+    call, events = await run_call(
+        example_config,
+        directory,
+        redis_url,
+        OPEN,
+        {"main_menu": "1", "category_intro": "1"},
+        patience=patience,
+    )
+    prompts = [
+        c["Command"]
+        for c in named(events, "AGIExecStart")
+        if c["Command"].startswith(("STREAM FILE", "GET DATA"))
+    ]
+    assert f"centralita/{interrupted}" in prompts[-1]
+    v = varsets(events, call.chan.uniqueid)
+    assert v["AGISTATUS"] == "HANGUP" and v["CENTRALITA_ACTION"] == "hangup"
+    assert named(events, "QueueCallerJoin") == []
+    (record,) = [
+        json.loads(r.getMessage()) for r in caplog.records if r.name == "centralita.ivr.calls"
+    ]
+    assert record["outcome"] == "hangup" and record["menu_path"] == menu_path
+    assert record["errors"] == []
