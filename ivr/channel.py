@@ -9,6 +9,7 @@ not even sent; the flow gets ChannelHungUp at once and stops.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Protocol
 
 from ivr.agi_protocol import (
@@ -60,19 +61,18 @@ def _digit_from_result(reply: AgiReply) -> str:
     return ch if ch in "0123456789*#ABCD" else ""
 
 
-class CommandChannel:
+class CommandChannel(ABC):
     """AgiChannel on top of `_roundtrip`; subclasses provide the transport."""
 
     env: dict[str, str]
     dead: bool
     commands: int
 
-    async def _roundtrip(self, line: str) -> AgiReply:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    async def _roundtrip(self, line: str) -> AgiReply:
+        """Send one command line and wait for its whole reply (FastAGI socket or stdin/stdout)."""
 
     async def command(self, verb: str, *args: object) -> AgiReply:
-        if self.dead and verb not in DEAD_OK_VERBS:
-            raise ChannelHungUp(verb)
         return await self._send(verb, command_line(verb, *args))
 
     async def _send(self, verb: str, line: str) -> AgiReply:
