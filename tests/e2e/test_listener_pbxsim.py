@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 import redis
@@ -33,22 +35,27 @@ async def _until(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-u
         await asyncio.sleep(0.02)
 
 
-async def test_call_through_pbxsim_into_listener(
-    example_config: CentralitaConfig,
+@asynccontextmanager
+async def _running(
+    config: CentralitaConfig,
     session_factory: sessionmaker[Session],
     redis_url: str,
-) -> None:
+    ping_interval: float | None,
+) -> AsyncIterator[tuple[pbxsim_sim.PbxSim, ListenerService, redis.Redis, Bus]]:
+    """pbxsim's AMI server and a real listener connected to it; both stopped on exit."""
     sim = pbxsim_sim.PbxSim(
-        example_config, ami_port=0, ami_users={"centralita": "secret"}, start_epoch=time.time()
+        config, ami_port=0, ami_users={"centralita": "secret"}, start_epoch=time.time()
     )
     await sim.start()
-    conn = example_config.connections
-    ami = conn.ami.model_copy(update={"port": sim.port, "ping_interval": 0.5})
-    cfg = example_config.model_copy(
+    conn = config.connections
+    update: dict[str, object] = {"port": sim.port}
+    if ping_interval is not None:
+        update["ping_interval"] = ping_interval
+    ami = conn.ami.model_copy(update=update)
+    cfg = config.model_copy(
         update={"connections": conn.model_copy(update={"ami": ami, "pbx_id": "e2e"})}
     )
     r = redis.Redis.from_url(redis_url, decode_responses=True)
-    bus = Bus(r)
     service = ListenerService(
         cfg,
         session_factory,
@@ -58,6 +65,18 @@ async def test_call_through_pbxsim_into_listener(
     )
     await service.start()
     try:
+        yield sim, service, r, Bus(r)
+    finally:
+        await service.stop()
+        await sim.close()
+
+
+async def test_call_through_pbxsim_into_listener(
+    example_config: CentralitaConfig,
+    session_factory: sessionmaker[Session],
+    redis_url: str,
+) -> None:
+    async with _running(example_config, session_factory, redis_url, 0.5) as (sim, service, r, bus):
         await service.wait_resynced(10)
         sim.agent("PJSIP/1001", [AgentAction.answer(3.0)], num="1001", name="Ana López")
         bus.publish(
@@ -101,9 +120,6 @@ async def test_call_through_pbxsim_into_listener(
         await sim.run_for(40)
         await _until(lambda: not service.ingest.calls.calls and service.ingest.calls.finished)
         await service.flush()
-    finally:
-        await service.stop()
-        await sim.close()
     records = calls_by_uniqueid(session_factory)
     assert len(records) == 1
     (rec,) = records.values()
@@ -129,26 +145,7 @@ async def test_pause_then_abandon_through_pbxsim(
     `joinempty = paused,…` the caller is refused at the queue: join_empty, not an abandon."""
     from ami_listener import wallboard
 
-    sim = pbxsim_sim.PbxSim(
-        example_config, ami_port=0, ami_users={"centralita": "secret"}, start_epoch=time.time()
-    )
-    await sim.start()
-    conn = example_config.connections
-    ami = conn.ami.model_copy(update={"port": sim.port, "ping_interval": 0.5})
-    cfg = example_config.model_copy(
-        update={"connections": conn.model_copy(update={"ami": ami, "pbx_id": "e2e"})}
-    )
-    r = redis.Redis.from_url(redis_url, decode_responses=True)
-    bus = Bus(r)
-    service = ListenerService(
-        cfg,
-        session_factory,
-        r,
-        "secret",
-        ListenerOptions(flush_interval=0.05, backoff=Backoff(0.05, 0.2), command_block_ms=100),
-    )
-    await service.start()
-    try:
+    async with _running(example_config, session_factory, redis_url, 0.5) as (sim, service, r, bus):
         await service.wait_resynced(10)
         sim.agent("PJSIP/1001", [AgentAction.answer(3.0)], num="1001", name="Ana López")
         for fields in (
@@ -193,9 +190,6 @@ async def test_pause_then_abandon_through_pbxsim(
         await sim.run_for(40)
         await _until(lambda: not service.ingest.calls.calls and service.ingest.calls.finished)
         await service.flush()
-    finally:
-        await service.stop()
-        await sim.close()
     (rec,) = calls_by_uniqueid(session_factory).values()
     assert (rec.outcome, rec.queue, rec.entered_queue_at, rec.rings) == (
         "join_empty",
@@ -228,26 +222,7 @@ async def test_abandon_while_ringing_through_pbxsim(
     from ami_listener import wallboard
     from pbxsim.behaviour import NOANSWER
 
-    sim = pbxsim_sim.PbxSim(
-        example_config, ami_port=0, ami_users={"centralita": "secret"}, start_epoch=time.time()
-    )
-    await sim.start()
-    conn = example_config.connections
-    ami = conn.ami.model_copy(update={"port": sim.port})
-    cfg = example_config.model_copy(
-        update={"connections": conn.model_copy(update={"ami": ami, "pbx_id": "e2e"})}
-    )
-    r = redis.Redis.from_url(redis_url, decode_responses=True)
-    bus = Bus(r)
-    service = ListenerService(
-        cfg,
-        session_factory,
-        r,
-        "secret",
-        ListenerOptions(flush_interval=0.05, backoff=Backoff(0.05, 0.2), command_block_ms=100),
-    )
-    await service.start()
-    try:
+    async with _running(example_config, session_factory, redis_url, None) as (sim, service, r, bus):
         await service.wait_resynced(10)
         sim.agent("PJSIP/1001", [NOANSWER], num="1001", name="Ana López")
         await sim.action(
@@ -268,9 +243,6 @@ async def test_abandon_while_ringing_through_pbxsim(
         await sim.run_for(40)
         await _until(lambda: not service.ingest.calls.calls and service.ingest.calls.finished)
         await service.flush()
-    finally:
-        await service.stop()
-        await sim.close()
     (rec,) = calls_by_uniqueid(session_factory).values()
     assert (rec.outcome, rec.hung_up_by, rec.agent_login) == ("abandoned", "caller", None)
     assert rec.hold_seconds is not None and 7 <= rec.hold_seconds <= 9
