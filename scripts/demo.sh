@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# The README's first command: installs what Centralita needs (Debian packages and
-# the Python package, idempotent), then runs the whole system on the simulator.
+# The README's first command: installs what Centralita needs (Debian packages and the
+# project's virtual environment, idempotent), then runs the whole system on the simulator.
 #   bash scripts/demo.sh            # panel on http://127.0.0.1:8080/
 #   bash scripts/demo.sh --port 9000
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-PY="${PYTHON:-python3}"
+PY="$(bash scripts/install-deps.sh)"
 exec "$PY" -m centralita demo "$@"
