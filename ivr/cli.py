@@ -39,6 +39,19 @@ def build_services(cfg: Any) -> Any:
     return StoreServices(cfg, sessions, client)
 
 
+def _serve_metrics(cfg: Any, server: Any) -> Any:
+    """Prometheus `/metrics` and `/healthz` beside the FastAGI port (port 0: off)."""
+    from prometheus_client import REGISTRY
+
+    from centralita.health_server import start_health_server
+    from ivr.metrics import IvrCollector, readiness
+
+    server.command_latencies = []  # the sessions record (verb, seconds) per reply
+    REGISTRY.register(IvrCollector(server))
+    m = cfg.connections.metrics
+    return start_health_server(m.host, m.ivr_port, "ivr", lambda: readiness(server))
+
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
@@ -62,12 +75,17 @@ def run(args: argparse.Namespace) -> int:
         from ivr.eventloop import freeze_startup_objects
 
         server = build_server(cfg, build_services(cfg), host=args.host, port=args.port)
+        health = _serve_metrics(cfg, server)
         freeze_startup_objects()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await server.serve_until(stop, grace=args.grace)
+        try:
+            await server.serve_until(stop, grace=args.grace)
+        finally:
+            if health is not None:
+                health.stop()
 
     from ivr.eventloop import run as run_loop
 

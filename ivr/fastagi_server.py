@@ -54,6 +54,19 @@ def _headers_end(buf: bytes, start: int) -> tuple[int, int] | None:
     return None if m is None else (m.start(), m.end())
 
 
+_TWO_WORD_VERBS = frozenset(
+    ("GET", "STREAM", "SET", "SAY", "WAIT", "DATABASE", "CHANNEL", "CONTROL", "RECEIVE", "SEND")
+)
+
+
+def _verb(line: str) -> str:
+    """`GET DATA "x" 5000` -> `GET DATA`: the command without its (caller-influenced) args."""
+    words = line.split(" ", 2)
+    if words[0] in _TWO_WORD_VERBS and len(words) > 1:
+        return f"{words[0]} {words[1].rstrip()}"
+    return words[0].rstrip()
+
+
 class FastAgiSession(asyncio.Protocol, CommandChannel):
     """One FastAGI connection: the agi_* environment, then strict command/reply pairs."""
 
@@ -240,10 +253,14 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
         if self._t_reply:  # measuring: our side of the turnaround (reply in → command out)
             server.turnaround.append(perf_counter() - self._t_reply)  # type: ignore[union-attr]
             self._t_reply = 0.0
+        record = server.command_latencies
+        t0 = server.loop.time() if record is not None else 0.0
         try:
             return await fut
         finally:
             self._pending = None
+            if record is not None:
+                record.append((_verb(line), server.loop.time() - t0))
 
     def finish(self) -> None:
         """Half-close: Asterisk answers with its final HANGUP and closes; the sweeper
@@ -304,6 +321,9 @@ class FastAgiServer:
         # Set to a list to record, per command, the seconds from a reply's arrival to
         # the next command's write (the benchmark's server-side turnaround); None: off.
         self.turnaround: list[float] | None = None
+        # Set to a list to record (command verb, seconds to its reply) for the metrics
+        # endpoint, which folds them into histograms at scrape time; None: off.
+        self.command_latencies: list[tuple[str, float]] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._server: asyncio.base_events.Server | None = None
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]  # set by start()

@@ -436,6 +436,25 @@ class QueueLogSource(_Strict):
     table: bool = False
 
 
+class PbxLink(_Strict):
+    """One Asterisk box of a multi-PBX desk. Each has its own AMI link and its own listener
+    process (`centralita listener --pbx ID`), so a PBX that is down or slow never holds up
+    another's records; all of them write to one database and one Redis."""
+
+    ami: AmiConnection = Field(default_factory=AmiConnection)
+    queue_log: QueueLogSource = Field(default_factory=QueueLogSource)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+
+
+class MetricsEndpoint(_Strict):
+    """Prometheus `/metrics` and `/healthz` of the IVR and listener processes (the panel
+    serves its own). Port 0 turns a process's endpoint off."""
+
+    host: str = "127.0.0.1"
+    ivr_port: int = Field(default=9464, ge=0, le=65535)
+    listener_port: int = Field(default=9465, ge=0, le=65535)
+
+
 class Connections(_Strict):
     ami: AmiConnection = Field(default_factory=AmiConnection)
     fastagi: FastAgiConnection = Field(default_factory=FastAgiConnection)
@@ -443,6 +462,20 @@ class Connections(_Strict):
     redis: RedisConnection = Field(default_factory=RedisConnection)
     queue_log: QueueLogSource = Field(default_factory=QueueLogSource)
     pbx_id: str = Field(default="pbx1", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    pbxs: dict[str, PbxLink] = Field(default_factory=dict)
+    metrics: MetricsEndpoint = Field(default_factory=MetricsEndpoint)
+
+    @field_validator("pbxs")
+    @classmethod
+    def _pbx_ids(cls, v: dict[str, PbxLink]) -> dict[str, PbxLink]:
+        for name in v:
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", name):
+                raise ValueError(f"PBX id {name!r}: use 1-32 letters, digits, '_' or '-'")
+        return v
+
+    def pbx_ids(self) -> list[str]:
+        """Every PBX of the desk: the named ones, or the single `pbx_id`."""
+        return sorted(self.pbxs) or [self.pbx_id]
 
 
 class PanelConfig(_Strict):

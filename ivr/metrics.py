@@ -1,0 +1,90 @@
+"""The IVR's Prometheus view, read from the FastAGI server's counters at scrape time.
+
+Per-command latencies are appended to a list by the session (a tuple append, far cheaper
+than a histogram observation on the event loop) and folded into cumulative histogram
+buckets here, when Prometheus asks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+# Media commands wait for the whole prompt, so the buckets reach well past a minute.
+COMMAND_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0)
+
+
+class _Histogram:
+    """Cumulative buckets of one command verb."""
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(COMMAND_BUCKETS) + 1)
+        self.total = 0.0
+
+    def add(self, seconds: float) -> None:
+        for i, bound in enumerate(COMMAND_BUCKETS):
+            if seconds <= bound:
+                self.counts[i] += 1
+                break
+        else:
+            self.counts[-1] += 1
+        self.total += seconds
+
+    def buckets(self) -> list[tuple[str, float]]:
+        out, running = [], 0
+        for bound, n in zip((*COMMAND_BUCKETS, float("inf")), self.counts, strict=True):
+            running += n
+            out.append(("+Inf" if bound == float("inf") else repr(bound), float(running)))
+        return out
+
+
+class IvrCollector(Collector):
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self._hist: dict[str, _Histogram] = {}
+        self._lock = threading.Lock()  # two scrapes at once must not fold the same samples twice
+
+    def _fold(self) -> None:
+        samples = getattr(self.server, "command_latencies", None)
+        if samples is None:
+            return
+        self.server.command_latencies = []  # swap: the loop appends to the new list
+        for verb, seconds in samples:
+            self._hist.setdefault(verb, _Histogram()).add(seconds)
+
+    def collect(self) -> Iterator[Any]:
+        srv = self.server
+        active = GaugeMetricFamily("centralita_agi_sessions_active", "FastAGI sessions open now")
+        active.add_metric([], float(srv.active))
+        yield active
+        sessions = CounterMetricFamily(
+            "centralita_agi_sessions", "FastAGI sessions by how they ended", labels=["outcome"]
+        )
+        sessions.add_metric(["completed"], float(srv.completed))
+        sessions.add_metric(["refused"], float(srv.refused))
+        sessions.add_metric(["busy"], float(srv.busy))
+        yield sessions
+        with self._lock:
+            self._fold()
+            fam = HistogramMetricFamily(
+                "centralita_agi_command_seconds",
+                "from an AGI command sent to its reply (media commands include the prompt)",
+                labels=["command"],
+            )
+            for verb, hist in sorted(self._hist.items()):
+                fam.add_metric([verb], hist.buckets(), sum_value=hist.total)
+        yield fam
+
+
+def readiness(server: Any) -> tuple[bool, dict[str, object]]:
+    """Ready while listening and not shutting down."""
+    listening = getattr(server, "_server", None) is not None and not server.closing
+    return listening, {
+        "sessions_active": server.active,
+        "max_sessions": server.max_sessions,
+        "closing": server.closing,
+    }

@@ -1,0 +1,169 @@
+"""Every process answers `/metrics` (parsed as Prometheus text) and `/healthz`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from servicedesk.db import make_engine
+from servicedesk.models import Base
+from tests.ami_listener.replay_server import ReplayServer, frames_of
+from tests.ami_listener.replay_server import Session as ReplaySession
+from tests.ops.conftest import ROOT, config_with
+from tests.servers import free_port
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+async def _poll(url: str, timeout: float = 20.0) -> tuple[int, str]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await asyncio.to_thread(_get, url)
+        except OSError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def test_listener_exposes_metrics_and_readiness(
+    traces_dir: Path, tmp_path: Path, redis_url: str
+) -> None:
+    frames = frames_of((traces_dir / "answered_agent_hangup" / "ami.raw").read_bytes())
+    server = ReplayServer([ReplaySession(frames=frames)])
+    port = await server.start()
+    mport = free_port()
+    config = config_with(
+        tmp_path,
+        f"\n[connections.metrics]\nlistener_port = {mport}\nivr_port = 0\n",
+        **{"port = 5038": f"port = {port}"},
+    )
+    db_url = f"sqlite:///{tmp_path / 'listener.db'}"
+    engine = make_engine(db_url)
+    Base.metadata.create_all(engine)
+    env = dict(
+        os.environ,
+        CENTRALITA_AMI_SECRET="s3cret",
+        CENTRALITA_DATABASE_URL=db_url,
+        CENTRALITA_REDIS_URL=redis_url,
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "centralita.cli",
+        "listener",
+        "--config",
+        str(config),
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        await asyncio.wait_for(server.streamed.wait(), 30)
+        status, body = await _poll(f"http://127.0.0.1:{mport}/healthz")
+        assert status == 200, body
+        health = json.loads(body)
+        assert health["ready"] is True and health["ami"] == "up"
+        assert health["pbx"] == "pbx-cdmx-1"
+        status, text = await asyncio.to_thread(_get, f"http://127.0.0.1:{mport}/metrics")
+        assert status == 200
+        samples = _samples(text)
+        pbx = (("pbx", "pbx-cdmx-1"),)
+        assert samples[("centralita_ami_events_total", pbx)] >= 10
+        assert samples[("centralita_ami_bytes_total", pbx)] >= sum(map(len, frames)) * 0.9
+        assert samples[("centralita_ami_link_up", (("pbx", "pbx-cdmx-1"), ("state", "up")))] == 1
+        assert ("centralita_calls_in_progress", pbx) in samples
+        assert ("centralita_pops_published_total", pbx) in samples
+        status, _ = await asyncio.to_thread(_get, f"http://127.0.0.1:{mport}/healthz/live")
+        assert status == 200
+        # the AMI side goes away: the process stays live but is no longer ready
+        await server.close()
+        for _ in range(100):
+            status, body = await asyncio.to_thread(_get, f"http://127.0.0.1:{mport}/healthz")
+            if status == 503:
+                break
+            await asyncio.sleep(0.1)
+        assert status == 503 and json.loads(body)["ready"] is False
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await server.close()
+    engine.dispose()
+
+
+async def test_ivr_exposes_session_and_command_metrics(tmp_path: Path, redis_url: str) -> None:
+    mport, agi_port = free_port(), free_port()
+    config = config_with(tmp_path, f"\n[connections.metrics]\nivr_port = {mport}\n")
+    db_url = f"sqlite:///{tmp_path / 'ivr.db'}"
+    engine = make_engine(db_url)
+    Base.metadata.create_all(engine)
+    env = dict(os.environ, CENTRALITA_DATABASE_URL=db_url, CENTRALITA_REDIS_URL=redis_url)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "centralita.cli",
+        "ivr",
+        "--config",
+        str(config),
+        "--port",
+        str(agi_port),
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        status, body = await _poll(f"http://127.0.0.1:{mport}/healthz")
+        assert status == 200 and json.loads(body)["ready"] is True
+        # one FastAGI session for an unknown script: answered and ended by the server
+        reader, writer = await asyncio.open_connection("127.0.0.1", agi_port)
+        writer.write(b"agi_network: yes\nagi_network_script: nosuchscript\nagi_uniqueid: 1.1\n\n")
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), 10)
+        assert line  # the server spoke first command
+        while line:
+            writer.write(b"200 result=0\n")
+            await writer.drain()
+            try:
+                line = await asyncio.wait_for(reader.readline(), 2)
+            except TimeoutError:
+                break
+        writer.close()
+        samples: dict = {}
+        for _ in range(50):
+            status, text = await asyncio.to_thread(_get, f"http://127.0.0.1:{mport}/metrics")
+            samples = _samples(text)
+            if samples.get(("centralita_agi_sessions_total", (("outcome", "completed"),))):
+                break
+            await asyncio.sleep(0.1)
+        assert samples[("centralita_agi_sessions_total", (("outcome", "completed"),))] == 1
+        assert samples[("centralita_agi_sessions_active", ())] == 0
+        counts = [
+            v for (name, _), v in samples.items() if name == "centralita_agi_command_seconds_count"
+        ]
+        assert sum(counts) >= 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 20)
+    engine.dispose()

@@ -1,0 +1,48 @@
+"""Several PBXs in one config: each listener sees only its own link."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from servicedesk.config import ConfigError, load_config
+from servicedesk.pbx import for_pbx, listener_metrics_port
+from tests.ops.conftest import EXAMPLE, TWO_PBXS, config_with
+
+
+def test_single_pbx_desk_needs_no_name() -> None:
+    cfg = load_config(EXAMPLE)
+    assert cfg.connections.pbx_ids() == ["pbx-cdmx-1"]
+    assert for_pbx(cfg, None) is cfg
+    assert for_pbx(cfg, "pbx-cdmx-1") is cfg
+    with pytest.raises(ConfigError, match="no PBX 'mty'"):
+        for_pbx(cfg, "mty")
+
+
+def test_each_pbx_gets_its_own_ami_link(tmp_path: Path) -> None:
+    cfg = load_config(config_with(tmp_path, TWO_PBXS.format(port_a=5038, port_b=6038)))
+    assert cfg.connections.pbx_ids() == ["cdmx", "mty"]
+    mty = for_pbx(cfg, "mty")
+    assert mty.connections.pbx_id == "mty"
+    assert (mty.connections.ami.port, mty.connections.ami.username) == (6038, "centralita_mty")
+    assert mty.connections.ami.secret_env == "CENTRALITA_AMI_SECRET_MTY"
+    # the desk's own settings are untouched: one database, one Redis, same queues
+    assert mty.connections.database == cfg.connections.database
+    assert mty.queues == cfg.queues
+    assert cfg.connections.pbx_id == "pbx-cdmx-1"
+    # metrics ports never collide between listeners on one machine
+    assert listener_metrics_port(cfg, "cdmx") != listener_metrics_port(cfg, "mty")
+
+
+def test_a_multi_pbx_desk_refuses_an_unnamed_listener(tmp_path: Path) -> None:
+    cfg = load_config(config_with(tmp_path, TWO_PBXS.format(port_a=5038, port_b=6038)))
+    with pytest.raises(ConfigError, match=re.escape("choose one with --pbx cdmx | mty")):
+        for_pbx(cfg, None)
+
+
+def test_a_bad_pbx_id_is_a_config_error(tmp_path: Path) -> None:
+    bad = TWO_PBXS.format(port_a=5038, port_b=6038).replace("pbxs.mty", 'pbxs."m ty"')
+    with pytest.raises(ConfigError, match="PBX id 'm ty'"):
+        load_config(config_with(tmp_path, bad))
