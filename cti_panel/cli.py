@@ -21,6 +21,10 @@ def _tune_process() -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.workers > 0:
+        from cti_panel.gunicorn_serve import prepare_metrics_dir
+
+        prepare_metrics_dir()
     from werkzeug.serving import make_server
 
     from cti_panel.app import create_app
@@ -42,6 +46,17 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.workers > 0:
+        from cti_panel.gunicorn_serve import serve_with_workers
+
+        return serve_with_workers(
+            args.config,
+            args.host,
+            args.port,
+            args.workers,
+            secure_cookies=not args.insecure_cookies,
+            access_log=args.access_log,
+        )
     if not args.access_log:
         import logging
 
@@ -98,6 +113,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="send session cookies over plain HTTP (development)",
     )
     panel.add_argument("--access-log", action="store_true", help="log every request")
+    panel.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="serve with gunicorn and this many worker processes (0: one development server)",
+    )
     panel.set_defaults(func=_serve)
     panel_sub = panel.add_subparsers(dest="panel_command")
     user = panel_sub.add_parser("user", help="create or update a panel account")

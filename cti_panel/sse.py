@@ -68,8 +68,20 @@ def stream_entries(
             yield frame(transform(eid, fields), event=event, event_id=eid)
 
 
+def _counted(body: Iterator[str], stream: str) -> Iterator[str]:
+    """Counts the open stream in `centralita_sse_clients` while the browser holds it."""
+    from cti_panel.views_ops import SSE_CLIENTS
+
+    gauge = SSE_CLIENTS.labels(stream)
+    gauge.inc()
+    try:
+        yield from body
+    finally:
+        gauge.dec()
+
+
 def sse_response(body: Iterator[str]) -> Response:
-    resp = Response(body, mimetype="text/event-stream")
+    resp = Response(_counted(body, request.endpoint or "events"), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-cache, no-store"
     resp.headers["X-Accel-Buffering"] = "no"
     return resp

@@ -93,9 +93,3 @@ def language():  # type: ignore[no-untyped-def]
 @roles_required(*ALL_ROLES)
 def index():  # type: ignore[no-untyped-def]
     return redirect(_home_for(current_user.role))
-
-
-@bp.route("/healthz")
-@public
-def health():  # type: ignore[no-untyped-def]
-    return {"status": "ok"}

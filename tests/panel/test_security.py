@@ -6,7 +6,7 @@ import pytest
 
 from tests.panel.conftest import PASSWORD, Panel, login
 
-PUBLIC_ENDPOINTS = {"auth.login", "auth.health", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "ops.health", "ops.live", "ops.metrics", "static"}
 
 
 def _url(rule) -> str:  # type: ignore[no-untyped-def]
@@ -147,7 +147,9 @@ def test_pages_have_no_inline_script(panel: Panel) -> None:
         for tag in re.findall(r"<script[^>]*>", html):
             assert "src=" in tag or 'type="application/json"' in tag, (path, tag)
         assert " on" + "click=" not in html
-    assert client.get("/healthz").json == {"status": "ok"}
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert (health.json["ready"], health.json["database"]) == (True, "ok")
 
 
 def test_login_redirect_refuses_other_sites(panel: Panel) -> None:
