@@ -96,13 +96,27 @@ def _print_report(report) -> int:  # noqa: ANN001
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .check import check_texts
-    from .generate import generate, write_generated
-    from .render import UnsafeValue
+    """One config set, or with several PBXs one set per PBX in `<out>/<pbx id>/`: each box
+    gets its own manager user (its listener's AMI link); queues, rules and dialplan match."""
+    from servicedesk.pbx import for_pbx
 
     cfg = _load(args.config)
     if cfg is None:
         return 1
+    if not cfg.connections.pbxs:
+        return _generate_one(cfg, args, Path(args.out))
+    worst = 0
+    for pbx_id in cfg.connections.pbx_ids():
+        print(f"PBX {pbx_id}:")
+        worst = max(worst, _generate_one(for_pbx(cfg, pbx_id), args, Path(args.out) / pbx_id))
+    return worst
+
+
+def _generate_one(cfg, args: argparse.Namespace, out: Path) -> int:  # noqa: ANN001
+    from .check import check_texts
+    from .generate import generate, write_generated
+    from .render import UnsafeValue
+
     try:
         result = generate(cfg, _site(args))
     except UnsafeValue as exc:
@@ -111,7 +125,7 @@ def _generate(args: argparse.Namespace) -> int:
     report = check_texts(cfg, result.files, result.secrets)
     if not report.ok:
         return _print_report(report)
-    for path in write_generated(result, Path(args.out)):
+    for path in write_generated(result, out):
         print(f"wrote {path}")
     for var in result.missing_secrets:
         print(f"note: ${var} not set; its secrets file was not written", file=sys.stderr)

@@ -46,3 +46,40 @@ def test_a_bad_pbx_id_is_a_config_error(tmp_path: Path) -> None:
     bad = TWO_PBXS.format(port_a=5038, port_b=6038).replace("pbxs.mty", 'pbxs."m ty"')
     with pytest.raises(ConfigError, match="PBX id 'm ty'"):
         load_config(config_with(tmp_path, bad))
+
+
+def test_conf_generate_writes_one_set_per_pbx(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = config_with(tmp_path, TWO_PBXS.format(port_a=5038, port_b=6038))
+    out = tmp_path / "etc"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "centralita.cli",
+            "conf",
+            "generate",
+            "--config",
+            str(config),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["cdmx", "mty"]
+    cdmx = (out / "cdmx" / "manager.conf").read_text()
+    mty = (out / "mty" / "manager.conf").read_text()
+    assert "[centralita]" in cdmx and "[centralita_mty]" not in cdmx
+    assert "[centralita_mty]" in mty
+    # the call handling is the same on every box; the dialplan names its own PBX
+    for name in ("queues.conf", "queuerules.conf"):
+        assert (out / "cdmx" / name).read_text() == (out / "mty" / name).read_text(), name
+    ext_cdmx = (out / "cdmx" / "extensions.conf").read_text()
+    ext_mty = (out / "mty" / "extensions.conf").read_text()
+    assert "CENTRALITA_PBX = cdmx" in ext_cdmx and "CENTRALITA_PBX = mty" in ext_mty
+    assert ext_cdmx.replace("CENTRALITA_PBX = cdmx", "CENTRALITA_PBX = mty") == ext_mty
