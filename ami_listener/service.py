@@ -32,6 +32,7 @@ from ami_listener.live import LivePublisher
 from ami_listener.queue_log import apply_lines, read_file, read_table
 from ami_listener.store import CallStore
 from ami_listener.timeutil import iso
+from centralita.logsetup import CALL_LINKEDID
 from servicedesk.bus import Bus
 from servicedesk.config import CentralitaConfig
 
@@ -173,6 +174,7 @@ class ListenerService:
     # --- events ----------------------------------------------------------------
     def _on_event(self, msg: Any) -> None:
         """Handle one AMI event; pops and agent states it produced leave right after the chunk."""
+        CALL_LINKEDID.set(msg.get("Linkedid"))  # log lines while handling it name the call
         self.ingest.handle(msg)
         live = self.live
         if live is None:

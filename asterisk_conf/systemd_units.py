@@ -69,7 +69,7 @@ Type=simple
 User={settings.user}
 Group={settings.user}
 EnvironmentFile=-{settings.env_file}
-Environment=PYTHONUNBUFFERED=1
+Environment=PYTHONUNBUFFERED=1 CENTRALITA_LOG_FORMAT=json
 ExecStart={exec_start}
 Restart=on-failure
 RestartSec=2s

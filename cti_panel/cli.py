@@ -25,6 +25,9 @@ def _serve(args: argparse.Namespace) -> int:
         from cti_panel.gunicorn_serve import prepare_metrics_dir
 
         prepare_metrics_dir()
+    from centralita.logsetup import configure_logging, log_format
+
+    configure_logging("INFO", log_format(args.log_format))
     from werkzeug.serving import make_server
 
     from cti_panel.app import create_app
@@ -113,6 +116,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="send session cookies over plain HTTP (development)",
     )
     panel.add_argument("--access-log", action="store_true", help="log every request")
+    panel.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="json: one object per line (default: $CENTRALITA_LOG_FORMAT or text)",
+    )
     panel.add_argument(
         "--workers",
         type=int,

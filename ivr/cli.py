@@ -15,6 +15,12 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--grace", type=float, default=10.0, help="seconds running calls get to finish on stop"
     )
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="json: one object per line (default: $CENTRALITA_LOG_FORMAT or text)",
+    )
     p.set_defaults(func=run)
 
 
@@ -65,10 +71,13 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"centralita ivr: {exc}", file=sys.stderr)
         return 2
+    from centralita.logsetup import configure_logging, log_format
     from ivr.calllog import LOG_FORMAT, install_call_log
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    install_call_log(sys.stderr, LOG_FORMAT)  # one line per call, written off the event loop
+    fmt = log_format(args.log_format)
+    configure_logging(logging.INFO, fmt, text_format=LOG_FORMAT)
+    # one line per call, written off the event loop; in JSON mode the line is the call's object
+    install_call_log(sys.stderr, "%(message)s" if fmt == "json" else LOG_FORMAT)
 
     async def serve() -> None:
         from ivr.app import build_server

@@ -19,6 +19,7 @@ import re
 from collections.abc import Awaitable, Callable
 from time import perf_counter
 
+from centralita.logsetup import CALL_LINKEDID
 from ivr.agi_protocol import (
     AgiCommandError,
     AgiConnectionLost,
@@ -280,6 +281,7 @@ async def unknown_script(session: FastAgiSession) -> None:
     script = session.env.get("agi_network_script", "")
     if session.record is not None:
         session.record.outcome = "unknown_script"
+    log.warning("unknown FastAGI script %r: check the dialplan's AGI() URL", script[:80])
     await session.verbose(f"centralita: unknown FastAGI script {script!r}", 1)
 
 
@@ -352,6 +354,8 @@ class FastAgiServer:
         script = script_name(env)
         record = CallRecord(uniqueid=env.get("agi_uniqueid", ""), script=script)
         session.record = record
+        # The AGI runs on the caller's channel, the call's first: its uniqueid is the linkedid.
+        CALL_LINKEDID.set(record.uniqueid or None)
         over = self.active >= self.max_sessions
         handler = self.busy_handler if over else self.handlers.get(script, unknown_script)
         if over:

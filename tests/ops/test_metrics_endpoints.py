@@ -135,8 +135,11 @@ async def test_ivr_exposes_session_and_command_metrics(tmp_path: Path, redis_url
         str(config),
         "--port",
         str(agi_port),
+        "--log-format",
+        "json",
         cwd=ROOT,
         env=env,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         status, body = await _poll(f"http://127.0.0.1:{mport}/healthz")
@@ -170,5 +173,32 @@ async def test_ivr_exposes_session_and_command_metrics(tmp_path: Path, redis_url
         assert sum(counts) >= 1
     finally:
         proc.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(proc.wait(), 20)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
     engine.dispose()
+    # JSON lines: every line one object; the ones about the call carry its linkedid.
+    lines = [json.loads(raw) for raw in err.decode().splitlines() if raw.strip()]
+    warning = [ln for ln in lines if ln.get("level") == "WARNING"]
+    assert warning and warning[0]["linkedid"] == "1.1", lines
+    assert "nosuchscript" in warning[0]["msg"]
+    call = [ln for ln in lines if ln.get("script") == "nosuchscript"]
+    assert call and call[0]["uniqueid"] == "1.1" and call[0]["outcome"] == "unknown_script"
+    started = [ln for ln in lines if "metrics and health" in ln.get("msg", "")]
+    assert started and "linkedid" not in started[0]
+
+
+def test_json_formatter_names_the_call_from_context() -> None:
+    import logging
+
+    from centralita.logsetup import CALL_LINKEDID, JsonLineFormatter
+
+    fmt = JsonLineFormatter()
+    rec = logging.LogRecord("x", logging.INFO, __file__, 1, "hello %s", ("world",), None)
+    plain = json.loads(fmt.format(rec))
+    assert plain["msg"] == "hello world" and "linkedid" not in plain
+    token = CALL_LINKEDID.set("1733300000.7")
+    try:
+        tagged = json.loads(fmt.format(rec))
+    finally:
+        CALL_LINKEDID.reset(token)
+    assert tagged["linkedid"] == "1733300000.7"
+    assert tagged["ts"].endswith("+00:00") and tagged["level"] == "INFO"
