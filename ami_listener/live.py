@@ -109,8 +109,12 @@ class LivePublisher:
         timezone: str = "UTC",
         contact_info: ContactInfo | None = None,
         max_buffer: int = 200_000,
+        pbx_id: str = "",
     ) -> None:
         self.bus = bus
+        # Counter increments are idempotent per (PBX, call, field): two PBXs may number
+        # their calls alike, and both add to the same per-queue counters of the desk.
+        self.pbx_id = pbx_id
         self.keys = bus.keys
         self.tz = ZoneInfo(timezone)
         self.contact_info = contact_info or (lambda _cid: (None, None))
@@ -209,7 +213,8 @@ class LivePublisher:
             day = counter_day(call, self.tz)
             queue = call.queue or ""
             touched_days.add((day, queue))
-            ops.append(("counter", day, queue, f"{call.linkedid}:{field}", field, amount, op))
+            once = f"{self.pbx_id}:{call.linkedid}:{field}"
+            ops.append(("counter", day, queue, once, field, amount, op))
         for day, queue in sorted(touched_days):
             ops.append(
                 ("xadd", self.keys.wallboard, {"kind": "counters", "day": day, "queue": queue})

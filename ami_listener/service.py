@@ -113,6 +113,7 @@ class ListenerService:
                 self.bus,
                 cfg.service.timezone,
                 self.store.contact_info if self.store else None,
+                pbx_id=self.pbx_id,
             )
             if self.bus is not None
             else None

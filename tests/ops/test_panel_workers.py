@@ -46,6 +46,10 @@ def _wait_ready(base: str, timeout: float = 60.0) -> None:
 
 
 def _login(base: str) -> urllib.request.OpenerDirector:
+    return _login_as(base, "ana")
+
+
+def _login_as(base: str, username: str) -> urllib.request.OpenerDirector:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{base}/login", timeout=10).read().decode()
@@ -54,7 +58,7 @@ def _login(base: str) -> urllib.request.OpenerDirector:
     )
     assert token, "login page has no CSRF token"
     data = urllib.parse.urlencode(
-        {"username": "ana", "password": PASSWORD, "csrf_token": token.group(1)}
+        {"username": username, "password": PASSWORD, "csrf_token": token.group(1)}
     ).encode()
     resp = opener.open(f"{base}/login", data=data, timeout=10)
     assert resp.status == 200 and "/login" not in resp.geturl(), resp.geturl()

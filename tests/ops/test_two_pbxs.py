@@ -1,0 +1,201 @@
+"""Two PBXs, one desk: two pbxsim boxes, a listener each, one PostgreSQL, one Redis.
+
+Calls on both boxes land once each in the records (kept apart by `pbx_id`), today's
+wallboard counters add up across boxes, the monthly figures count every call once, and the
+panel under two gunicorn workers shows the merged counters to a supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import redis
+from sqlalchemy import func, select
+
+from ami_listener.link import Backoff
+from ami_listener.service import ListenerOptions, ListenerService
+from pbxsim import sim as pbxsim_sim
+from pbxsim.behaviour import AgentAction, CallerScript
+from servicedesk.bus import Bus
+from servicedesk.config import CentralitaConfig
+from servicedesk.db import make_engine, make_sessionmaker
+from servicedesk.models import Base, Call
+from servicedesk.pbx import for_pbx
+from tests.ops.conftest import EXAMPLE, TWO_PBXS, config_with
+from tests.panel.conftest import seed_users
+from tests.servers import PostgresServer, free_port
+
+
+async def _until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    end = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < end, "condition not reached"
+        await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def _box(
+    desk: CentralitaConfig,
+    pbx_id: str,
+    factory,
+    redis_url: str,  # type: ignore[no-untyped-def]
+) -> AsyncIterator[tuple[pbxsim_sim.PbxSim, ListenerService]]:
+    """One PBX (pbxsim) and its own listener, narrowed to that PBX by the config."""
+    sim = pbxsim_sim.PbxSim(
+        desk, ami_port=0, ami_users={"centralita": "s"}, start_epoch=time.time()
+    )
+    await sim.start()
+    cfg = for_pbx(desk, pbx_id)
+    conns = cfg.connections
+    cfg = cfg.model_copy(
+        update={
+            "connections": conns.model_copy(
+                update={
+                    "ami": conns.ami.model_copy(update={"port": sim.port, "username": "centralita"})
+                }
+            )
+        }
+    )
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    service = ListenerService(
+        cfg,
+        factory,
+        client,
+        "s",
+        ListenerOptions(flush_interval=0.05, backoff=Backoff(0.05, 0.2), command_block_ms=100),
+    )
+    await service.start()
+    try:
+        yield sim, service
+    finally:
+        await service.stop()
+        await sim.close()
+        client.close()
+
+
+def _answered_call(
+    sim: pbxsim_sim.PbxSim, desk: CentralitaConfig, caller: str, hangup_after: float = 20.0
+) -> None:
+    """A caller who stays `hangup_after` s from dialling (waiting, then talking)."""
+    script = CallerScript(
+        hangup_after=hangup_after,
+        ivr_seconds=2.0,
+        preset={
+            "CENTRALITA_ACTION": "queue",
+            "CENTRALITA_QUEUE": "network_es",
+            "CENTRALITA_CATEGORY": "network",
+            "IVR_LANG": "es",
+        },
+    )
+    did = desk.lines["tollfree"].did.lstrip("+")
+    sim.engine.place_call(did, caller, "Cliente", script, context="centralita-inbound")
+    sim.engine.poke()
+
+
+async def test_two_pbxs_one_desk(tmp_path: Path, pg_server: PostgresServer, redis_url: str) -> None:
+    config_path = config_with(tmp_path, TWO_PBXS.format(port_a=5038, port_b=6038))
+    from servicedesk.config import load_config
+
+    desk = load_config(config_path)
+    db_url = pg_server.create_database("multi")
+    engine = make_engine(db_url)
+    Base.metadata.create_all(engine)
+    seed_users(engine)
+    factory = make_sessionmaker(engine)
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    bus = Bus(r)
+    async with AsyncExitStack() as stack:
+        boxes = {
+            pid: await stack.enter_async_context(_box(desk, pid, factory, redis_url))
+            for pid in ("cdmx", "mty")
+        }
+        for sim, service in boxes.values():
+            await service.wait_resynced(10)
+            # the same agent login works on either box (one phone per box here)
+            sim.agent("PJSIP/1001", [AgentAction.answer(2.0)] * 3, num="1001", name="Ana")
+            await sim.action(
+                "QueueAdd",
+                Queue="network_es",
+                Interface="PJSIP/1001",
+                Penalty="0",
+                MemberName="Ana López",
+            )
+        _answered_call(boxes["cdmx"][0], desk, "5215550101")
+        _answered_call(boxes["cdmx"][0], desk, "5215550102", hangup_after=60.0)
+        _answered_call(boxes["mty"][0], desk, "5218180103")
+        for sim, _service in boxes.values():
+            await sim.run_for(90)
+        for _sim, service in boxes.values():
+            await _until(lambda s=service: not s.ingest.calls.calls and s.ingest.calls.finished)
+            await service.flush()
+
+        with factory() as s:
+            per_pbx = dict(s.execute(select(Call.pbx_id, func.count()).group_by(Call.pbx_id)).all())
+            linkedids = s.scalars(select(Call.linkedid)).all()
+            outcomes = s.execute(select(Call.pbx_id, Call.outcome, Call.hold_seconds)).all()
+        assert per_pbx == {"cdmx": 2, "mty": 1}
+        # pbxsim numbers uniqueids the same way on both boxes: (pbx_id, linkedid) keeps them apart
+        assert len(linkedids) == 3
+
+        day = datetime.now(ZoneInfo(desk.service.timezone)).date().isoformat()
+        counters = r.hgetall(bus.keys.counters(day, "network_es"))
+        assert int(counters["offered"]) == 3, counters
+        assert int(counters["answered"]) == 3, (counters, outcomes)
+
+        # The panel under two workers shows the merged counters.
+        port = free_port()
+        env = dict(
+            os.environ,
+            CENTRALITA_DATABASE_URL=db_url,
+            CENTRALITA_REDIS_URL=redis_url,
+            CENTRALITA_SECRET_KEY="two-pbx-secret-0123456789abcdef",
+        )
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "centralita.cli",
+                "panel",
+                "--config",
+                str(config_path),
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+                "--insecure-cookies",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            from tests.ops.test_panel_workers import _login_as, _wait_ready
+
+            base = f"http://127.0.0.1:{port}"
+            await asyncio.to_thread(_wait_ready, base)
+            opener = await asyncio.to_thread(_login_as, base, "sofia")
+            raw = await asyncio.to_thread(
+                lambda: opener.open(f"{base}/api/wallboard", timeout=10).read().decode()
+            )
+            board = json.loads(raw)
+            text = json.dumps(board)
+            assert '"offered": 3' in text or '"offered":3' in text, text[:2000]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+    r.close()
+    engine.dispose()
+    assert EXAMPLE.exists()
