@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    engine = make_engine(cfg.connections.database.resolved_url())
+    engine = make_engine(cfg.connections.database.resolved_url(), role="listener")
     factory = make_sessionmaker(engine)
     client = connect(cfg.connections.redis.resolved_url(), args.redis_dir)
 

@@ -62,7 +62,7 @@ def create_app(
     if bus is None:
         url = redis_url if redis_url is not None else cfg.connections.redis.resolved_url()
         bus = Bus(connect(url, embedded_dir=Path(".centralita")), cfg.connections.redis.key_prefix)
-    engine = make_engine(database_url or cfg.connections.database.resolved_url())
+    engine = make_engine(database_url or cfg.connections.database.resolved_url(), role="panel")
     app.extensions["centralita"] = PanelContext(
         cfg=cfg,
         sessions=make_sessionmaker(engine),

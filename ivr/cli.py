@@ -32,7 +32,7 @@ def build_services(cfg: Any) -> Any:
     from servicedesk.bus import connect
     from servicedesk.db import make_engine, make_sessionmaker
 
-    engine = make_engine(cfg.connections.database.resolved_url())
+    engine = make_engine(cfg.connections.database.resolved_url(), role="ivr")
     sessions = make_sessionmaker(engine)
     try:
         client = connect(

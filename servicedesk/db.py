@@ -21,7 +21,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+# PostgreSQL connections per process role: (pool_size, max_overflow). Each listener writes
+# from one thread and reads contacts from another; the IVR looks callers up from a few
+# threads; a panel worker serves up to its thread count, most of them idle SSE streams that
+# hold no connection. Sized so that a desk of 2 listeners, 1 IVR and 4 panel workers stays
+# well under PostgreSQL's default max_connections (100).
+POOL_SIZES: dict[str, tuple[int, int]] = {
+    "listener": (2, 2),
+    "ivr": (4, 6),
+    "panel": (6, 6),
+    "stats": (2, 0),
+}
+
+
+def make_engine(url: str, *, role: str | None = None, **kwargs: Any) -> Engine:
+    """`role` sizes the PostgreSQL pool for the process (see POOL_SIZES); SQLite ignores it."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite"):
@@ -30,6 +44,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if role is not None:
+        size, overflow = POOL_SIZES[role]
+        kwargs.setdefault("pool_size", size)
+        kwargs.setdefault("max_overflow", overflow)
+        kwargs.setdefault("pool_timeout", 10)  # fail loudly rather than hang a request
+        kwargs.setdefault("pool_recycle", 1800)  # ride out server-side idle timeouts
     return create_engine(url, **kwargs)
 
 

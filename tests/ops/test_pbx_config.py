@@ -83,3 +83,16 @@ def test_conf_generate_writes_one_set_per_pbx(tmp_path: Path) -> None:
     ext_mty = (out / "mty" / "extensions.conf").read_text()
     assert "CENTRALITA_PBX = cdmx" in ext_cdmx and "CENTRALITA_PBX = mty" in ext_mty
     assert ext_cdmx.replace("CENTRALITA_PBX = cdmx", "CENTRALITA_PBX = mty") == ext_mty
+
+
+def test_postgresql_pools_are_sized_per_process_role(pg_server) -> None:  # type: ignore[no-untyped-def]
+    from servicedesk.db import POOL_SIZES, make_engine
+
+    url = pg_server.url()
+    for role, (size, overflow) in POOL_SIZES.items():
+        engine = make_engine(url, role=role)
+        assert (engine.pool.size(), engine.pool._max_overflow) == (size, overflow)  # noqa: SLF001
+        engine.dispose()
+    # a desk of 2 listeners, 1 IVR and 4 panel workers fits PostgreSQL's default 100
+    peak = 2 * sum(POOL_SIZES["listener"]) + sum(POOL_SIZES["ivr"]) + 4 * sum(POOL_SIZES["panel"])
+    assert peak < 100
