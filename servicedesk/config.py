@@ -324,6 +324,7 @@ class AgentConfig(_Strict):
     login: str = Field(pattern=r"^[0-9A-Za-z_.-]{1,32}$")
     name: str = Field(min_length=1)
     interface: str = Field(pattern=r"^(PJSIP|SIP|IAX2|Local)/[^\s,|]+$")
+    pbx: str | None = None  # the box the phone registers on (several PBXs); None: every box
     languages: list[Language] = Field(min_length=1)
     skills: dict[str, int]
     email: str | None = None
@@ -548,6 +549,16 @@ class CentralitaConfig(_Strict):
             if not _NAME.match(name):
                 raise ValueError(f"name {name!r} must match [a-z][a-z0-9_]*")
         return v
+
+    @model_validator(mode="after")
+    def _agent_pbxs(self) -> CentralitaConfig:
+        known = self.connections.pbx_ids()
+        for i, agent in enumerate(self.agents):
+            if agent.pbx is not None and agent.pbx not in known:
+                raise ValueError(
+                    f"agents[{i}].pbx: unknown PBX {agent.pbx!r}; known: {', '.join(known)}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _cross_references(self) -> CentralitaConfig:

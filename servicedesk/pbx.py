@@ -35,7 +35,10 @@ def for_pbx(cfg: CentralitaConfig, pbx_id: str | None) -> CentralitaConfig:
     narrowed = conns.model_copy(
         update={"ami": link.ami, "queue_log": link.queue_log, "pbx_id": pbx_id}
     )
-    return cfg.model_copy(update={"connections": narrowed})
+    # The listener of a box follows (and answers panel commands for) only the agents whose
+    # phones register there, so two listeners never report the same agent differently.
+    agents = [a for a in cfg.agents if a.pbx in (None, pbx_id)]
+    return cfg.model_copy(update={"connections": narrowed, "agents": agents})
 
 
 def listener_metrics_port(cfg: CentralitaConfig, pbx_id: str) -> int:

@@ -96,3 +96,22 @@ def test_postgresql_pools_are_sized_per_process_role(pg_server) -> None:  # type
     # a desk of 2 listeners, 1 IVR and 4 panel workers fits PostgreSQL's default 100
     peak = 2 * sum(POOL_SIZES["listener"]) + sum(POOL_SIZES["ivr"]) + 4 * sum(POOL_SIZES["panel"])
     assert peak < 100
+
+
+def test_agents_belong_to_their_box(tmp_path: Path) -> None:
+    extra = TWO_PBXS.format(port_a=5038, port_b=6038)
+    text = config_with(tmp_path, extra).read_text()
+    # the first agent's phone registers on mty
+    first = text.index("[[agents]]")
+    text = text[:first] + text[first:].replace("\n", '\npbx = "mty"\n', 1)
+    path = tmp_path / "agents.toml"
+    path.write_text(text)
+    cfg = load_config(path)
+    first_login = cfg.agents[0].login
+    assert cfg.agents[0].pbx == "mty"
+    assert first_login not in {a.login for a in for_pbx(cfg, "cdmx").agents}
+    assert first_login in {a.login for a in for_pbx(cfg, "mty").agents}
+    assert len(for_pbx(cfg, "cdmx").agents) == len(cfg.agents) - 1
+    path.write_text(text.replace('pbx = "mty"', 'pbx = "gdl"', 1))
+    with pytest.raises(ConfigError, match="agents\\[0\\].pbx: unknown PBX 'gdl'"):
+        load_config(path)
