@@ -5,6 +5,7 @@ from __future__ import annotations
 from ivr.fastagi_server import FastAgiServer, Handler
 from ivr.flows.followups import busy_script, callback_script, survey_script, voicemail_script
 from ivr.flows.main_ivr import IvrFlow
+from ivr.reply_deadlines import ReplyDeadlines
 from ivr.services import IvrServices
 from servicedesk.config import CentralitaConfig
 
@@ -19,13 +20,28 @@ def build_handlers(cfg: CentralitaConfig, services: IvrServices) -> dict[str, Ha
     }
 
 
+def reply_deadlines(cfg: CentralitaConfig, time_scale: float = 1.0) -> ReplyDeadlines:
+    """Deadlines that cover this config's prompts (their rendered lengths or estimates)."""
+    from asterisk_conf.prompt_lengths import longest_by_sound, prompt_lengths
+
+    fa = cfg.connections.fastagi
+    return ReplyDeadlines(
+        fa.command_timeout,
+        media_margin=fa.media_margin,
+        lengths=longest_by_sound(prompt_lengths(cfg)),
+        time_scale=time_scale,
+    )
+
+
 def build_server(
     cfg: CentralitaConfig,
     services: IvrServices,
     *,
     host: str | None = None,
     port: int | None = None,
+    time_scale: float = 1.0,
 ) -> FastAgiServer:
+    """`time_scale`: N for tests against pbxsim paced at ×N (every deadline N times shorter)."""
     fa = cfg.connections.fastagi
     return FastAgiServer(
         build_handlers(cfg, services),
@@ -35,4 +51,6 @@ def build_server(
         session_limit=fa.session_limit,
         max_sessions=fa.max_sessions,
         busy_handler=busy_script,  # type: ignore[arg-type]
+        deadlines=reply_deadlines(cfg, time_scale),
+        time_scale=time_scale,
     )

@@ -407,7 +407,8 @@ class AmiConnection(_Strict):
 class FastAgiConnection(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=4573, ge=1, le=65535)
-    command_timeout: float = Field(default=10.0, gt=0)
+    command_timeout: float = Field(default=5.0, gt=0)  # replies that play nothing
+    media_margin: float = Field(default=15.0, gt=0)  # past a prompt's length + digit timeouts
     session_limit: float = Field(default=600.0, gt=0)
     max_sessions: int = Field(default=2000, ge=1)
 

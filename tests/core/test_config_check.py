@@ -23,6 +23,7 @@ EXAMPLE = ROOT / "centralita.example.toml"
 EXPECTED = {
     "bad_region": "service.default_region: unknown phone region 'Mexico'; use an ISO 3166 code such as 'MX'",
     "service_timezone": "service.timezone: unknown time zone 'Mexico City'",
+    "session_too_short": "connections.fastagi.session_limit: 60 s is shorter than the longest IVR path with these prompts and digit timeouts (about 240 s)",
     "agent_unknown_skill": "agents[1].skills.printers: unknown skill 'printers' (agent 1002); known: email, erp, general, hardware, network",
     "always_open_with_hours": "calendars.always: always_open = true and hours are exclusive",
     "bad_at_risk": "sla.at_risk_percent: Input should be less than or equal to 99 (got 120)",
