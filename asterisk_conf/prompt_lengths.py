@@ -148,8 +148,7 @@ def longest_ivr_seconds(cfg: CentralitaConfig, lengths: Mapping[str, float] | No
         return tries * (p(*keys) + wait + notice)
 
     greeting = max(
-        p(greeting_key(line) or "") or p(welcome_key(line), "language_choice")
-        for line in cfg.lines
+        p(greeting_key(line) or "") or p(welcome_key(line), "language_choice") for line in cfg.lines
     )
     categories = [f"category_{n}" for n, sk in cfg.skills.items() if sk.dtmf is not None]
     closed_hours = max((p(f"closed_hours_{c}") for c in cfg.calendars), default=0.0)

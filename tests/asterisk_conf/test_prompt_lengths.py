@@ -43,9 +43,10 @@ def test_derived_prompts_are_estimated_on_the_long_side(example_config, tmp_path
         assert seconds <= lengths[name] <= seconds * 1.6 + 1.0, name
     # and measured files win over the estimate when a sounds directory is given
     measured = prompt_lengths(example_config, describe, sounds_dir=tmp_path)
-    assert measured["es/centralita/closed_hours_office"] == measure_dir(tmp_path)[
-        "es/centralita/closed_hours_office"
-    ]
+    assert (
+        measured["es/centralita/closed_hours_office"]
+        == measure_dir(tmp_path)["es/centralita/closed_hours_office"]
+    )
 
 
 def test_estimate_grows_with_text_and_digits() -> None:

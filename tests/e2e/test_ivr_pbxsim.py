@@ -429,7 +429,7 @@ async def test_generated_dialplan_message_becomes_incident(
     [
         (0, "welcome_tollfree_language", ["hangup"]),
         (1, "main_menu", ["hangup"]),
-        (2, "category_intro", ["new_incident", "hangup"]),
+        (2, "category_intro", ["main_menu:new_incident", "hangup"]),
     ],
 )
 async def test_hang_up_at_each_step_of_the_new_incident_path(

@@ -48,7 +48,7 @@ def test_unknown_lengths_have_no_deadline_of_their_own() -> None:
     assert d.seconds(command_line("EXEC", "Dial", "PJSIP/100")) is None
     assert d.seconds(command_line("RECORD FILE", "/tmp/x", "wav", "#", 60000)) is None
     assert d.seconds(command_line("GET DATA", "beep", 3000, 4)) == 0.424 + 12.0 + 2.0
-    assert d.seconds("STREAM FILE beep \"\"\n") == 0.424 + 2.0  # unquoted names too
+    assert d.seconds('STREAM FILE beep ""\n') == 0.424 + 2.0  # unquoted names too
 
 
 def test_time_scale_divides_every_deadline() -> None:

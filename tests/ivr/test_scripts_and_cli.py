@@ -33,11 +33,17 @@ async def test_voicemail_script_creates_incident(example_config) -> None:
         example_config,
         svc,
         "voicemail",
-        {"CENTRALITA_RECORDING": "/rec/1-0.wav", "CENTRALITA_CONTACT": "42", "IVR_LANG": "en"},
+        {
+            "CENTRALITA_RECORDING": "/rec/1-0.wav",
+            "CENTRALITA_CONTACT": "42",
+            "IVR_LANG": "en",
+            "CENTRALITA_IVR": "lang=en;ident=ani;hours=closed;after_hours=message",
+        },
     )
     assert conv.set_vars == {"CENTRALITA_INCIDENT": "9001"}
     (msg,) = svc.messages
     assert msg["recording_path"] == "/rec/1-0.wav" and msg["language"] == "en"
+    assert msg["reason"] == "after_hours"
     assert msg["identity"].contact_id == 42 and msg["ani"] == "5551010"
 
 
