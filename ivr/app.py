@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from ivr.fastagi_server import FastAgiServer, Handler
+from typing import TYPE_CHECKING
+
 from ivr.flows.followups import busy_script, callback_script, survey_script, voicemail_script
 from ivr.flows.main_ivr import IvrFlow
-from ivr.reply_deadlines import ReplyDeadlines
 from ivr.services import IvrServices
 from servicedesk.config import CentralitaConfig
+
+if TYPE_CHECKING:  # the classic AGI process builds handlers only: no server code
+    from ivr.fastagi_server import FastAgiServer, Handler
+    from ivr.reply_deadlines import ReplyDeadlines
 
 
 def build_handlers(cfg: CentralitaConfig, services: IvrServices) -> dict[str, Handler]:
@@ -23,6 +27,7 @@ def build_handlers(cfg: CentralitaConfig, services: IvrServices) -> dict[str, Ha
 def reply_deadlines(cfg: CentralitaConfig, time_scale: float = 1.0) -> ReplyDeadlines:
     """Deadlines that cover this config's prompts (their rendered lengths or estimates)."""
     from asterisk_conf.prompt_lengths import longest_by_sound, prompt_lengths
+    from ivr.reply_deadlines import ReplyDeadlines
 
     fa = cfg.connections.fastagi
     return ReplyDeadlines(
@@ -42,6 +47,8 @@ def build_server(
     time_scale: float = 1.0,
 ) -> FastAgiServer:
     """`time_scale`: N for tests against pbxsim paced at ×N (every deadline N times shorter)."""
+    from ivr.fastagi_server import FastAgiServer
+
     fa = cfg.connections.fastagi
     return FastAgiServer(
         build_handlers(cfg, services),

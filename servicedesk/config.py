@@ -411,6 +411,7 @@ class FastAgiConnection(_Strict):
     media_margin: float = Field(default=15.0, gt=0)  # past a prompt's length + digit timeouts
     session_limit: float = Field(default=600.0, gt=0)
     max_sessions: int = Field(default=2000, ge=1)
+    agi_log: str = ""  # classic AGI's log file; empty: $AST_LOG_DIR/centralita-agi.log
 
 
 class DatabaseConnection(_Strict):
@@ -444,6 +445,7 @@ class Connections(_Strict):
     redis: RedisConnection = Field(default_factory=RedisConnection)
     queue_log: QueueLogSource = Field(default_factory=QueueLogSource)
     pbx_id: str = Field(default="pbx1", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    env_file: str = ""  # NAME=value secrets (mode 0600), relative to the config's folder
 
 
 class PanelConfig(_Strict):
