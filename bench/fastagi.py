@@ -12,7 +12,7 @@
   event loops' scheduling, so it is an upper bound). Every figure is the median of
   `--rounds` rounds, with the per-round spread.
 * Classic AGI (the anchor): one `python` process per call started the way Asterisk
-  does (`centralita-ivr.agi ivr --config=FILE`: `ivr.classic_agi.main`, no
+  does (`bench.classic_child`: `ivr.classic_agi.main` with `--config=FILE`, no
   environment of ours, its log to a file), CPU per call from the children's
   rusage, and the silence before the greeting: spawn → first command read.
 * Memory: the server's RSS with `--hold` sessions open at once (each parked on
@@ -37,14 +37,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from bench.classic_child import OPEN_AT
 from ivr.services import CallerIdentity, IncidentInfo, QueueStats
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "centralita.example.toml"
-OPEN_AT = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # Monday 11:00 in Mexico City
 ANI = "5512345678"
 ENV = {
     "agi_network": "yes",
@@ -183,12 +183,6 @@ async def _serve(port: int) -> None:
             flush=True,
         )
     await server.shutdown(2)
-
-
-def _classic_child() -> int:
-    from ivr.classic_agi import main
-
-    return main(["ivr", f"--config={CONFIG}"], services=BenchServices())
 
 
 # --- parent: plays Asterisk ----------------------------------------------------------
@@ -351,8 +345,7 @@ async def classic_calls(
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "bench.fastagi",
-                "--classic-child",
+                "bench.classic_child",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,
@@ -511,7 +504,6 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--plain-asyncio", action="store_true", help="server without uvloop")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--classic-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         if args.plain_asyncio:
@@ -521,8 +513,6 @@ def main() -> int:
 
             run(_serve(0))
         return 0
-    if args.classic_child:
-        return _classic_child()
     from ivr.eventloop import run
 
     r = run(main_async(args))

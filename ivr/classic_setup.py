@@ -90,8 +90,11 @@ def store_services(cfg: CentralitaConfig, config_dir: Path) -> Any:
 class DeferredServices:
     """IvrServices whose real object is built in a worker thread on first use."""
 
-    def __init__(self, build: Callable[[], Any]) -> None:
+    def __init__(
+        self, build: Callable[[], Any], clock: Callable[[], datetime] | None = None
+    ) -> None:
         self._build = build
+        self._clock = clock
         self._task: Any = None  # the asyncio future of the build, once started
 
     async def _svc(self) -> Any:
@@ -102,7 +105,7 @@ class DeferredServices:
         return await asyncio.shield(self._task)
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return self._clock() if self._clock is not None else datetime.now(UTC)
 
     async def identify(self, ani: str) -> Any:
         return await (await self._svc()).identify(ani)
