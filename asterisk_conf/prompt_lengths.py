@@ -33,7 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .prompt_catalogue import LANGUAGES, full_catalogue, has_placeholder
+from .prompt_catalogue import LANGUAGES, PROMPTS, full_catalogue, has_placeholder
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from servicedesk.config import CentralitaConfig
@@ -56,6 +56,7 @@ STOCK_SECONDS: dict[str, float] = {
 _EST_CHARS_PER_S = 10.0
 _EST_DIGIT_CHARS = 2.5
 _EST_LEAD_S = 0.5
+PROMPTS_TEXT = {lang: PROMPTS["closed_hours"][lang].replace("{hours}", "") for lang in LANGUAGES}
 
 
 def wav_seconds(path: str | Path) -> float:
@@ -88,18 +89,39 @@ def estimate_seconds(text: str) -> float:
     return round(_EST_LEAD_S + chars / _EST_CHARS_PER_S, 3)
 
 
+def hours_upper_bound_s(cfg: CentralitaConfig, calendar: str) -> float:
+    """A bound on ``closed_hours_<calendar>`` without writing the sentence (which loads
+    Babel's locale data, 6 MB the FastAGI server need not hold): every open day named
+    on its own, every shift spoken in full; the real sentence groups days, so it is shorter."""
+    cal = cfg.calendars[calendar]
+    day = 12  # "miércoles, " and the like
+    shift = 14 + 8 * _EST_DIGIT_CHARS  # " de 15:00 a 18:00 y"
+    chars = 60 if cal.always_open else 0  # "abierto las 24 horas, todos los días"
+    chars += sum(day + shift * len(shifts) for shifts in cal.hours.values() if shifts)
+    longest = max(len(PROMPTS_TEXT[lang]) for lang in LANGUAGES)
+    return round(_EST_LEAD_S + (longest + chars) / _EST_CHARS_PER_S, 3)
+
+
 def prompt_lengths(
     cfg: CentralitaConfig,
     describe: Mapping[str, Mapping[str, str]] | None = None,
     sounds_dir: str | Path | None = None,
+    *,
+    exact_hours: bool = True,
 ) -> dict[str, float]:
     """Every prompt the IVR can play for this config: measured files first, then the
-    table, then estimates; plus the stock sounds under their own names."""
-    if describe is None:
+    table, then estimates; plus the stock sounds under their own names.
+    `exact_hours=False`: the opening-hours prompts get :func:`hours_upper_bound_s`."""
+    if describe is None and exact_hours:
         from .prompts import hours_descriptions
 
         describe = hours_descriptions(cfg)
     out: dict[str, float] = dict(STOCK_SECONDS)
+    if not exact_hours:
+        for cal in cfg.calendars:
+            bound = hours_upper_bound_s(cfg, cal)
+            for lang in LANGUAGES:
+                out[f"{lang}/{PROMPT_DIR}/closed_hours_{cal}"] = bound
     table = catalogue_table()
     for key, texts in full_catalogue(cfg, describe).items():
         if any(has_placeholder(t) for t in texts.values()):

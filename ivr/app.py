@@ -33,7 +33,7 @@ def reply_deadlines(cfg: CentralitaConfig, time_scale: float = 1.0) -> ReplyDead
     return ReplyDeadlines(
         fa.command_timeout,
         media_margin=fa.media_margin,
-        lengths=longest_by_sound(prompt_lengths(cfg)),
+        lengths=longest_by_sound(prompt_lengths(cfg, exact_hours=False)),
         time_scale=time_scale,
     )
 
