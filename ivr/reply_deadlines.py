@@ -80,6 +80,8 @@ class ReplyDeadlines:
         self._cache: dict[str, float | None] = {}
 
     def seconds(self, line: str) -> float | None:
+        if line.startswith("SET "):  # SET VARIABLE (half of every call's commands), SET MUSIC...
+            return self.command_s
         hit = self._cache.get(line, _MISS)
         if hit is not _MISS:
             return hit  # type: ignore[return-value]
