@@ -14,11 +14,12 @@ pbxsim's playback both need the real lengths. Three sources, best first:
   ``closed_hours_<calendar>``), an estimate from the text (:func:`estimate_seconds`),
   calibrated on the table to err on the long side.
 
-Stock Asterisk sounds have the lengths measured on Asterisk 22's core sounds
-(``hello-world`` 11234 samples in the fastagi_ivr trace, ``beep`` 0.42 s as
-``EXEC Playback beep`` took there, one spoken digit 0.773 s as ``SAY DIGITS 42``
-took 1.546 s); the others in :data:`STOCK_SECONDS` are estimates of the same
-recordings, noted as such.
+Stock Asterisk sounds have the lengths measured on Asterisk 22.10.1's English core
+sounds in ``../shared/asterisk-traces`` (``hello-world`` 11234 samples in fastagi_ivr,
+``beep`` 0.42 s as ``EXEC Playback beep`` took there, one spoken digit 0.773 s as
+``SAY DIGITS 42`` took 1.546 s, ``vm-nobodyavail`` and ``vm-goodbye`` from the
+Playback steps of exit_timeout). Other core sounds (``queue-*``, SAY NUMBER's words)
+are not recorded there: the IVR's deadlines count them as one digit's length a word.
 
 Keys are Asterisk's sound paths with the language in front, as it finds the
 files: ``es/centralita/main_menu`` (``sounds/es/centralita/main_menu.wav``).
@@ -47,8 +48,8 @@ DIGIT_SECONDS = 0.773
 STOCK_SECONDS: dict[str, float] = {
     "hello-world": 1.40425,  # measured: endpos=11234 in fastagi_ivr
     "beep": 0.424,  # measured: EXEC Playback beep in fastagi_ivr
-    "vm-nobodyavail": 2.787,  # estimate of the en core sound
-    "vm-goodbye": 0.864,  # estimate of the en core sound
+    "vm-nobodyavail": 2.787,  # measured: Playback to the next step in exit_timeout
+    "vm-goodbye": 0.864,  # measured: Playback to Hangup in exit_timeout
 }
 # Derived prompts: espeak-ng speaks 11-15 characters a second, and a digit in a time
 # ("9:00") takes a word; 10 a second, a digit as 2.5 characters and a lead-in
