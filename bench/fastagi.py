@@ -330,8 +330,9 @@ async def _finish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
 
 
 async def classic_calls(
-    n: int, concurrency: int, log_dir: str
+    n: int, concurrency: int, log_dir: str, tail: list[float] | None = None
 ) -> tuple[float, list[float], int, list[float]]:
+    """`tail`, when given, gets each call's last reply → script's EOF (Asterisk waits)."""
     turnaround: list[float] = []
     cmds: list[int] = []
     first: list[float] = []
@@ -361,6 +362,8 @@ async def classic_calls(
                 if sent:
                     turnaround.append(time.perf_counter() - sent)
                 if not line:
+                    if tail is not None and sent:
+                        tail.append(time.perf_counter() - sent)
                     break
                 if k == 0:
                     first.append(time.perf_counter() - t_spawn)
@@ -453,8 +456,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         c_turn += t
     c_cpu_us = med(c_cpu)
     # the silence before the greeting, one call at a time (as on an idle PBX)
+    c_tail: list[float] = []
     for _ in range(args.rounds):
-        c_first += (await classic_calls(2, 1, log_dir))[3]
+        c_first += (await classic_calls(2, 1, log_dir, c_tail))[3]
     shutil.rmtree(log_dir, ignore_errors=True)
     ms = 1e3
     return {
@@ -486,6 +490,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         "classic_turnaround_p50_ms": round(pct(c_turn, 50) * ms, 3),
         "classic_turnaround_p99_ms": round(pct(c_turn, 99) * ms, 3),
         "classic_first_command_ms": round(med(c_first) * ms, 1),
+        "classic_after_last_reply_ms": round(med(c_tail) * ms, 1),
         "cpu_ratio_classic_over_fastagi": round(c_cpu_us / cpu_us, 1),
         "held_sessions": args.hold,
         "held_open_connections": held["open"],
@@ -542,7 +547,7 @@ def main() -> int:
         f"CPU/session, {r['classic_sessions_per_s']} sessions/s, turnaround p50 "
         f"{r['classic_turnaround_p50_ms']} ms, p99 {r['classic_turnaround_p99_ms']} ms; "
         f"silence before the greeting (spawn to first command, one call at a time) "
-        f"{r['classic_first_command_ms']} ms"
+        f"{r['classic_first_command_ms']} ms, last reply to exit {r['classic_after_last_reply_ms']} ms"
     )
     print(
         f"  of which: a 1-command session costs {r['fastagi_one_command_session_cpu_us']} µs, "

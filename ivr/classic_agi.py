@@ -26,13 +26,14 @@ before the database and Redis code is even imported.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from ivr.agi_protocol import AgiConnectionLost, AgiError, AgiReply, ChannelHungUp
 from ivr.calllog import CallRecord, emit
@@ -166,20 +167,31 @@ def main(argv: list[str] | None = None, services: Any = None) -> int:
         if first is not None:
             channel.prefetch(first)  # the caller hears the greeting while we set up
     try:
-        handlers, log_path = build_classic_handlers(args.config, services)
+        handlers, log_path, close = build_classic_handlers(args.config, services)
     except Exception as exc:  # bad config: return at once, the dialplan defaults apply
         log_to_file(None, args.config)
         logging.getLogger("centralita.ivr").error("centralita-ivr.agi: %s", exc)
-        return 0
+        hand_back()
     log_to_file(log_path, args.config)
     import asyncio
 
     handler = handlers.get(args.script)
     if handler is None:
         asyncio.run(channel.verbose(f"centralita: unknown AGI script {args.script!r}", 1))
-        return 0
-    asyncio.run(run_script(channel, handler, args.script))
-    return 0
+    else:
+        asyncio.run(run_script(channel, handler, args.script))
+    close()
+    hand_back()
+
+
+def hand_back() -> NoReturn:
+    """The call is Asterisk's again: flush the log and stdout, then leave without the
+    interpreter's teardown (half a second of module and pool clean-up that Asterisk,
+    waiting for the script to end, would make the caller hear as silence)."""
+    logging.shutdown()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

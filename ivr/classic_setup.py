@@ -65,14 +65,20 @@ def log_to_file(path: Path | None, config_path: str) -> None:
         logging.getLogger("centralita.ivr").warning(problem)
 
 
-def store_services(cfg: CentralitaConfig, config_dir: Path) -> Any:
-    """The production services for one call (imports SQLAlchemy and redis-py)."""
+def store_services(
+    cfg: CentralitaConfig, config_dir: Path, closers: list[Callable[[], None]] | None = None
+) -> Any:
+    """The production services for one call (imports SQLAlchemy and redis-py); what must
+    be closed before the process leaves goes into `closers`."""
     from ivr.services import StoreServices
     from servicedesk.config_files import resolve_sqlite_url
     from servicedesk.db import make_engine, make_sessionmaker
 
     url = resolve_sqlite_url(cfg.connections.database.resolved_url(), config_dir)
-    sessions = make_sessionmaker(make_engine(url))
+    engine = make_engine(url)
+    if closers is not None:  # SQLite folds its WAL back when the last connection closes
+        closers.append(engine.dispose)
+    sessions = make_sessionmaker(engine)
     client = None
     redis_url = cfg.connections.redis.resolved_url()
     if redis_url:
@@ -95,6 +101,7 @@ class DeferredServices:
     ) -> None:
         self._build = build
         self._clock = clock
+        self.closers: list[Callable[[], None]] = []
         self._task: Any = None  # the asyncio future of the build, once started
 
     async def _svc(self) -> Any:
@@ -106,6 +113,14 @@ class DeferredServices:
 
     def now(self) -> datetime:
         return self._clock() if self._clock is not None else datetime.now(UTC)
+
+    def close(self) -> None:
+        """Close what the build opened (the database pool)."""
+        for close in self.closers:
+            try:
+                close()
+            except Exception:  # leaving anyway; SQLite recovers its WAL on the next open
+                logging.getLogger("centralita.ivr").exception("closing services")
 
     async def identify(self, ani: str) -> Any:
         return await (await self._svc()).identify(ani)
@@ -178,8 +193,9 @@ def predicted_greeting(config_path: str, env: dict[str, str]) -> str | None:
 
 def build_classic_handlers(
     config_path: str, services: Any = None
-) -> tuple[dict[str, Callable[[Any], Awaitable[None]]], Path]:
-    """(script → flow, log file) for one call; the env file is applied first."""
+) -> tuple[dict[str, Callable[[Any], Awaitable[None]]], Path, Callable[[], None]]:
+    """(script → flow, log file, what to close at the end) for one call; the env file
+    is applied first."""
     from ivr.app import build_handlers
     from servicedesk.config import load_config
     from servicedesk.config_files import apply_env_file, resolve_path
@@ -192,5 +208,7 @@ def build_classic_handlers(
     agi_log = cfg.connections.fastagi.agi_log
     log_path = resolve_path(agi_log, config_dir) if agi_log else default_log_path(config_dir)
     if services is None:
-        services = DeferredServices(lambda: store_services(cfg, config_dir))
-    return build_handlers(cfg, services), log_path  # type: ignore[return-value]
+        deferred = DeferredServices(lambda: store_services(cfg, config_dir, deferred.closers))
+        services = deferred
+    close = getattr(services, "close", None) or (lambda: None)
+    return build_handlers(cfg, services), log_path, close  # type: ignore[return-value]
