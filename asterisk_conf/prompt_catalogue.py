@@ -98,11 +98,11 @@ PROMPTS: dict[str, dict[str, str]] = {
         "es": "Para dejar un mensaje con la descripción de su falla, oprima 2.",
         "en": "To leave a message describing your problem, press 2.",
     },
+    # short: the caller waits through all of it for the tone (it was 11 s); hanging
+    # up ends the message, and the caller ID and IVR choices travel with it
     "record_after_tone": {
-        "es": "Por favor, deje su nombre, su número de contrato y la descripción de su falla "
-        "después del tono. Al terminar, oprima la tecla de gato o cuelgue.",
-        "en": "Please leave your name, your contract number and a description of the problem "
-        "after the tone. When you are done, press the pound key or hang up.",
+        "es": "Después del tono, diga su nombre y su falla.",
+        "en": "After the tone, say your name and the problem.",
     },
     "message_saved": {
         "es": "Su mensaje quedó registrado como un incidente. Le contactaremos a la brevedad.",

@@ -11,8 +11,10 @@
   command read, as Asterisk would see it; it also holds loopback delivery and both
   event loops' scheduling, so it is an upper bound). Every figure is the median of
   `--rounds` rounds, with the per-round spread.
-* Classic AGI (the anchor): one `python` process per call running the same flow
-  through pyst2 (`ivr.classic_agi`), CPU from the children's rusage.
+* Classic AGI (the anchor): one `python` process per call started the way Asterisk
+  does (`bench.classic_child`: `ivr.classic_agi.main` with `--config=FILE`, no
+  environment of ours, its log to a file), CPU per call from the children's
+  rusage, and the silence before the greeting: spawn → first command read.
 * Memory: the server's RSS with `--hold` sessions open at once (each parked on
   its first command).
 
@@ -26,22 +28,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from bench.classic_child import OPEN_AT
 from ivr.services import CallerIdentity, IncidentInfo, QueueStats
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "centralita.example.toml"
-OPEN_AT = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # Monday 11:00 in Mexico City
 ANI = "5512345678"
 ENV = {
     "agi_network": "yes",
@@ -180,18 +183,6 @@ async def _serve(port: int) -> None:
             flush=True,
         )
     await server.shutdown(2)
-
-
-def _classic_child() -> int:
-    from ivr.classic_agi import ClassicAgiChannel, open_agi, run_script
-    from ivr.flows.main_ivr import IvrFlow
-    from servicedesk.config import load_config
-
-    logging.getLogger("centralita.ivr.calls").setLevel(logging.WARNING)
-    channel = ClassicAgiChannel(open_agi())
-    flow = IvrFlow(load_config(CONFIG), BenchServices())  # type: ignore[arg-type]
-    asyncio.run(run_script(channel, flow, "ivr"))
-    return 0
 
 
 # --- parent: plays Asterisk ----------------------------------------------------------
@@ -338,22 +329,29 @@ async def _finish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
     writer.close()
 
 
-async def classic_calls(n: int, concurrency: int) -> tuple[float, list[float], int]:
+async def classic_calls(
+    n: int, concurrency: int, log_dir: str, tail: list[float] | None = None
+) -> tuple[float, list[float], int, list[float]]:
+    """`tail`, when given, gets each call's last reply → script's EOF (Asterisk waits)."""
     turnaround: list[float] = []
     cmds: list[int] = []
+    first: list[float] = []
     sem = asyncio.Semaphore(concurrency)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALITA_")}
+    env["AST_LOG_DIR"] = log_dir
 
     async def call(i: int) -> None:
         async with sem:
+            t_spawn = time.perf_counter()
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "bench.fastagi",
-                "--classic-child",
+                "bench.classic_child",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,
                 cwd=ROOT,
+                env=env,
             )
             assert proc.stdin is not None and proc.stdout is not None
             proc.stdin.write(env_bytes(i))
@@ -364,7 +362,11 @@ async def classic_calls(n: int, concurrency: int) -> tuple[float, list[float], i
                 if sent:
                     turnaround.append(time.perf_counter() - sent)
                 if not line:
+                    if tail is not None and sent:
+                        tail.append(time.perf_counter() - sent)
                     break
+                if k == 0:
+                    first.append(time.perf_counter() - t_spawn)
                 k += 1
                 proc.stdin.write(respond(line))
                 sent = time.perf_counter()
@@ -373,7 +375,7 @@ async def classic_calls(n: int, concurrency: int) -> tuple[float, list[float], i
 
     t0 = time.perf_counter()
     await asyncio.gather(*(call(i) for i in range(n)))
-    return time.perf_counter() - t0, turnaround, round(statistics.median(cmds))
+    return time.perf_counter() - t0, turnaround, round(statistics.median(cmds)), first
 
 
 def pct(values: list[float], p: float) -> float:
@@ -440,18 +442,24 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     cpu_us, user_us, sys_us, fixed_us = med(cpu), med(user), med(sys_), med(fixed)
     n_cmds = round(med(cmds))
     per_cmd_us = (cpu_us - fixed_us) / max(1, n_cmds - 1)
-    c_cpu, c_rate, c_turn = [], [], []
+    c_cpu, c_rate, c_turn, c_first = [], [], [], []
     c_cmds = 0
     per_classic = max(1, args.classic // args.rounds)
+    log_dir = tempfile.mkdtemp(prefix="bench-agi-log-")
     for _ in range(args.rounds):
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        c_wall, t, c_cmds = await classic_calls(per_classic, min(args.concurrency, 8))
+        c_wall, t, c_cmds, _ = await classic_calls(per_classic, min(args.concurrency, 8), log_dir)
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         used = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         c_cpu.append(used / per_classic * 1e6)
         c_rate.append(per_classic / c_wall)
         c_turn += t
     c_cpu_us = med(c_cpu)
+    # the silence before the greeting, one call at a time (as on an idle PBX)
+    c_tail: list[float] = []
+    for _ in range(args.rounds):
+        c_first += (await classic_calls(2, 1, log_dir, c_tail))[3]
+    shutil.rmtree(log_dir, ignore_errors=True)
     ms = 1e3
     return {
         "rounds": args.rounds,
@@ -481,6 +489,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         "classic_sessions_per_s": round(med(c_rate), 2),
         "classic_turnaround_p50_ms": round(pct(c_turn, 50) * ms, 3),
         "classic_turnaround_p99_ms": round(pct(c_turn, 99) * ms, 3),
+        "classic_first_command_ms": round(med(c_first) * ms, 1),
+        "classic_after_last_reply_ms": round(med(c_tail) * ms, 1),
         "cpu_ratio_classic_over_fastagi": round(c_cpu_us / cpu_us, 1),
         "held_sessions": args.hold,
         "held_open_connections": held["open"],
@@ -499,7 +509,6 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--plain-asyncio", action="store_true", help="server without uvloop")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--classic-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         if args.plain_asyncio:
@@ -509,8 +518,6 @@ def main() -> int:
 
             run(_serve(0))
         return 0
-    if args.classic_child:
-        return _classic_child()
     from ivr.eventloop import run
 
     r = run(main_async(args))
@@ -538,7 +545,9 @@ def main() -> int:
     print(
         f"classic  ({r['classic_sessions']} processes): {r['classic_cpu_us_per_session']} µs "
         f"CPU/session, {r['classic_sessions_per_s']} sessions/s, turnaround p50 "
-        f"{r['classic_turnaround_p50_ms']} ms, p99 {r['classic_turnaround_p99_ms']} ms"
+        f"{r['classic_turnaround_p50_ms']} ms, p99 {r['classic_turnaround_p99_ms']} ms; "
+        f"silence before the greeting (spawn to first command, one call at a time) "
+        f"{r['classic_first_command_ms']} ms, last reply to exit {r['classic_after_last_reply_ms']} ms"
     )
     print(
         f"  of which: a 1-command session costs {r['fastagi_one_command_session_cpu_us']} µs, "

@@ -4,7 +4,13 @@ Entry points
 * ``centralita ivr --config FILE`` (``ivr.cli``): the FastAGI server on
   ``connections.fastagi`` (uvloop), until SIGINT/SIGTERM (graceful).
 * ``centralita-ivr.agi [script] [--config FILE]`` (``ivr.classic_agi``): the same
-  flows, one process per call, on pyst2 (``CENTRALITA_CONFIG`` also names the file).
+  flows, one process per call, on pyst2 (``CENTRALITA_CONFIG`` also names the file);
+  ``ivr.classic_setup`` prepares it the way Asterisk starts it (env file, config-relative
+  SQLite, no embedded Redis, log file, greeting first).
+
+Reply deadlines (``ivr.reply_deadlines``): a prompt-playing command is waited for as long
+as its prompt lasts plus the digit timeouts and ``media_margin``; other commands get
+``command_timeout``.
 
 FastAGI scripts (``agi://host:port/<script>``, see ``ivr.app.build_handlers``)
 * ``ivr``: the main IVR (``ivr.flows.main_ivr``); it ends by setting the

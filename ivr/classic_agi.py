@@ -11,19 +11,29 @@ pyst2 0.5.1 quirks handled here:
   `result=-1` raises AGIAppError, SIGHUP raises AGISIGHUPHangup on the next
   `execute`: all are turned back into replies / a dead channel;
 * `AGI()` installs a SIGHUP handler, so it must run in the main thread: the
-  async flow runs with `asyncio.run` in the main thread and does blocking I/O
-  on stdin/stdout, which is fine for one call per process.
+  async flow runs with `asyncio.run` in the main thread; each command's blocking
+  stdin/stdout exchange runs in a worker thread, so the caller lookup can run
+  while a prompt plays, as over FastAGI.
+
+Asterisk starts the script with none of our environment, in its own working
+directory, and shows its stderr on the console. So (see ``ivr.classic_setup``):
+URLs and secrets come from the config or the env file it names; a relative
+SQLite path means the config's folder; no Redis URL means no live state (never
+an embedded Redis per call); the log goes to a file; and the greeting goes out
+before the database and Redis code is even imported.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TextIO
+from concurrent.futures import Future
+from typing import Any, NoReturn, TextIO
 
 from ivr.agi_protocol import AgiConnectionLost, AgiError, AgiReply, ChannelHungUp
 from ivr.calllog import CallRecord, emit
@@ -42,9 +52,35 @@ class ClassicAgiChannel(CommandChannel):
         self.commands = 0
         self._broken = False
         self.record: CallRecord | None = None
+        self._early: tuple[str, Future[AgiReply]] | None = None
+
+    def prefetch(self, line: str) -> None:
+        """Send `line` now, from a daemon thread (exiting never waits for its reply): the
+        flow's first command, sent while the process is still setting up. The flow's
+        `_roundtrip` of the same line then takes this reply."""
+        fut: Future[AgiReply] = Future()
+
+        def run() -> None:
+            try:
+                fut.set_result(self.exchange(line))
+            except BaseException as exc:  # handed to whoever awaits the reply
+                fut.set_exception(exc)
+
+        self._early = (line, fut)
+        threading.Thread(target=run, name="agi-prefetch", daemon=True).start()
 
     async def _roundtrip(self, line: str) -> AgiReply:
-        return self.exchange(line)
+        import asyncio  # imported once the greeting is on its way (start-up time)
+
+        early = self._early
+        if early is not None:
+            self._early = None
+            reply = await asyncio.wrap_future(early[1])
+            if early[0] == line:
+                return reply
+            # not what the flow sends first after all: that reply is spent, go on
+        # in a thread: the event loop runs the caller lookup meanwhile
+        return await asyncio.to_thread(self.exchange, line)
 
     def exchange(self, line: str) -> AgiReply:
         from asterisk.agi import (
@@ -113,35 +149,49 @@ def open_agi(stdin: TextIO | None = None, stdout: TextIO | None = None) -> Any:
     return AGI(stdin=stdin or sys.stdin, stdout=stdout or sys.stdout, stderr=quiet)
 
 
-def _build_handlers(config_path: str) -> dict[str, Callable[[Any], Awaitable[None]]]:
-    from ivr.app import build_handlers
-    from ivr.cli import build_services
-    from servicedesk.config import load_config
+def main(argv: list[str] | None = None, services: Any = None) -> int:
+    """`centralita-ivr.agi [script] [--config FILE]`; Asterisk passes AGI() arguments as argv.
 
-    cfg = load_config(config_path)
-    return build_handlers(cfg, build_services(cfg))  # type: ignore[return-value]
+    `services`: ready-made IvrServices (the benchmark's in-memory ones); by default
+    the config's database and Redis, built while the first prompt plays."""
+    from ivr.classic_setup import build_classic_handlers, log_to_file, predicted_greeting
 
-
-def main(argv: list[str] | None = None) -> int:
-    """`centralita-ivr.agi [script] [--config FILE]`; Asterisk passes AGI() arguments as argv."""
     parser = argparse.ArgumentParser(prog="centralita-ivr.agi", add_help=False)
     parser.add_argument("script", nargs="?", default="ivr")
     parser.add_argument("--config", default=os.environ.get("CENTRALITA_CONFIG", DEFAULT_CONFIG))
     args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     agi = open_agi()
     channel = ClassicAgiChannel(agi)
+    if args.script == "ivr":
+        first = predicted_greeting(args.config, channel.env)
+        if first is not None:
+            channel.prefetch(first)  # the caller hears the greeting while we set up
     try:
-        handlers = _build_handlers(args.config)
+        handlers, log_path, close = build_classic_handlers(args.config, services)
     except Exception as exc:  # bad config: return at once, the dialplan defaults apply
+        log_to_file(None, args.config)
         logging.getLogger("centralita.ivr").error("centralita-ivr.agi: %s", exc)
-        return 0
+        hand_back()
+    log_to_file(log_path, args.config)
+    import asyncio
+
     handler = handlers.get(args.script)
     if handler is None:
         asyncio.run(channel.verbose(f"centralita: unknown AGI script {args.script!r}", 1))
-        return 0
-    asyncio.run(run_script(channel, handler, args.script))
-    return 0
+    else:
+        asyncio.run(run_script(channel, handler, args.script))
+    close()
+    hand_back()
+
+
+def hand_back() -> NoReturn:
+    """The call is Asterisk's again: flush the log and stdout, then leave without the
+    interpreter's teardown (half a second of module and pool clean-up that Asterisk,
+    waiting for the script to end, would make the caller hear as silence)."""
+    logging.shutdown()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

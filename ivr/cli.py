@@ -71,6 +71,16 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"centralita ivr: {exc}", file=sys.stderr)
         return 2
+    if cfg.connections.env_file:
+        from pathlib import Path
+
+        from servicedesk.config_files import EnvFileError, apply_env_file, resolve_path
+
+        try:
+            apply_env_file(resolve_path(cfg.connections.env_file, Path(args.config).parent))
+        except (OSError, EnvFileError) as exc:
+            print(f"centralita ivr: connections.env_file: {exc}", file=sys.stderr)
+            return 2
     from centralita.logsetup import configure_logging, log_format
     from ivr.calllog import LOG_FORMAT, install_call_log
 

@@ -7,7 +7,9 @@ no stream objects) that frames lines itself with bounded sizes, hands complete
 replies to the one command in flight and treats everything else as either the
 inline `HANGUP` notice (channel marked dead at once) or garbage (counted and
 dropped, never paired). A command that gets no reply in time ends the session,
-because a late reply could otherwise be paired with the next command.
+because a late reply could otherwise be paired with the next command; how long
+"in time" is depends on the command (`ivr.reply_deadlines`): a prompt is waited
+for as long as it plays.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ivr.agi_protocol import (
 )
 from ivr.calllog import CallRecord, emit
 from ivr.channel import CommandChannel
+from ivr.reply_deadlines import ReplyDeadlines
 
 log = logging.getLogger("centralita.ivr.fastagi")
 
@@ -40,6 +43,7 @@ MAX_HEADERS = 128  # lines in the agi_* environment (Asterisk sends about 25)
 # The blank line that ends the environment (at the very start when it is empty).
 _HEADERS_END = re.compile(rb"(?:^|\n)\r?\n")
 FINISH_WAIT_S = 2.0  # after our half-close, how long we wait for Asterisk's EOF
+_NEVER = float("inf")  # a media command of unknown length: only the session limit applies
 
 Handler = Callable[["FastAgiSession"], Awaitable[None]]
 
@@ -105,7 +109,7 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
             self._closed = True
             return
         srv.connections.add(self)
-        self._deadline = srv.loop.time() + srv.command_timeout
+        self._deadline = srv.loop.time() + srv.deadlines.command_s
 
     def data_received(self, data: bytes) -> None:
         if not self._headers_done:
@@ -214,7 +218,7 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
         if fut is not None and not fut.done() and now >= self._deadline:
             fut.set_exception(AgiTimeout("no AGI reply in time"))
         task = self.task
-        if task is not None and not task.done() and now - self._started > self.server.session_limit:
+        if task is not None and not task.done() and now - self._started > self.server.session_s:
             self.server.limit_cancelled.add(task)
             task.cancel()
 
@@ -249,7 +253,8 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
         server = self.server
         fut: asyncio.Future[AgiReply] = server.loop.create_future()
         self._pending = fut
-        self._deadline = server.loop.time() + server.command_timeout
+        wait = server.deadlines.seconds(line)
+        self._deadline = server.loop.time() + wait if wait is not None else _NEVER
         self.transport.write(line.encode("utf-8"))
         if self._t_reply:  # measuring: our side of the turnaround (reply in → command out)
             server.turnaround.append(perf_counter() - self._t_reply)  # type: ignore[union-attr]
@@ -269,7 +274,7 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
         if self._closed or self.transport is None:
             return
         self._finished = True
-        self._deadline = self.server.loop.time() + FINISH_WAIT_S
+        self._deadline = self.server.loop.time() + FINISH_WAIT_S / self.server.time_scale
         if self.transport.can_write_eof():
             self.transport.write_eof()
         else:
@@ -303,12 +308,20 @@ class FastAgiServer:
         session_limit: float = 600.0,
         max_sessions: int = 2000,
         busy_handler: Handler | None = None,
+        deadlines: ReplyDeadlines | None = None,
+        time_scale: float = 1.0,
     ) -> None:
+        """`deadlines`: per-command reply deadlines (default: `command_timeout` for
+        every command whose prompt length is unknown to it, none for media commands);
+        `time_scale`: run every deadline N times faster (tests on a paced pbxsim)."""
         self.handlers = handlers
         self.host = host
         self.port = port
         self.command_timeout = command_timeout
         self.session_limit = session_limit
+        self.time_scale = time_scale
+        self.session_s = session_limit / time_scale
+        self.deadlines = deadlines or ReplyDeadlines(command_timeout, time_scale=time_scale)
         self.max_sessions = max_sessions
         # Beyond this many open sockets new ones are refused outright.
         self.max_connections = max_sessions * 2 + 16
@@ -342,7 +355,7 @@ class FastAgiServer:
 
     async def _sweep(self) -> None:
         """Every session's timeouts, checked a few times per command timeout."""
-        interval = min(1.0, self.command_timeout / 4, self.session_limit / 4)
+        interval = min(1.0, self.deadlines.command_s / 4, self.session_s / 4)
         while True:
             await asyncio.sleep(interval)
             now = self.loop.time()

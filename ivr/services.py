@@ -83,6 +83,7 @@ class IvrServices(Protocol):
         ani: str,
         uniqueid: str,
         category: str | None = None,
+        reason: str = "",
     ) -> int: ...
     async def request_callback(
         self, *, uniqueid: str, number: str, identity: CallerIdentity | None, language: str
@@ -121,6 +122,65 @@ class _TtlCache:
             return value
         finally:
             self._inflight.pop(key, None)
+
+
+# Why a voice message was left, from the IVR's choices (CENTRALITA_IVR).
+MESSAGE_REASONS = ("after_hours", "holiday", "no_agents", "open")
+_MESSAGE_TEXTS: dict[str, dict[str, str]] = {
+    "es": {
+        "title": "Mensaje de voz de {caller}",
+        "anonymous": "número oculto",
+        "after_hours": "Mensaje de voz dejado fuera del horario de atención.",
+        "holiday": "Mensaje de voz dejado en día festivo.",
+        "no_agents": "Mensaje de voz dejado cuando no había agentes disponibles.",
+        "open": "Mensaje de voz dejado en horario de atención.",
+        "details": "Llamada {uniqueid}; idioma del llamante: {language}.",
+    },
+    "en": {
+        "title": "Voice message from {caller}",
+        "anonymous": "a withheld number",
+        "after_hours": "Voice message left outside business hours.",
+        "holiday": "Voice message left on a public holiday.",
+        "no_agents": "Voice message left while no agent was available.",
+        "open": "Voice message left during business hours.",
+        "details": "Call {uniqueid}; caller's language: {language}.",
+    },
+}
+_LANGUAGE_NAMES = {
+    "es": {"es": "español", "en": "inglés"},
+    "en": {"es": "Spanish", "en": "English"},
+}
+
+
+def desk_language(cfg: CentralitaConfig) -> str:
+    """The language the desk works in: the one most of its lines answer in ('es' on a tie)."""
+    langs = [ln.language for ln in cfg.lines.values()]
+    return max(("es", "en"), key=lambda lang: (langs.count(lang), lang == "es"))
+
+
+def message_reason(choices: dict[str, str]) -> str:
+    """after_hours | holiday | no_agents | open, from the decoded CENTRALITA_IVR."""
+    hours = choices.get("hours", "")
+    if hours == "holiday":
+        return "holiday"
+    if hours == "closed":
+        return "after_hours"
+    if choices.get("no_agents") == "1":
+        return "no_agents"
+    return "open"
+
+
+def message_texts(
+    desk_lang: str, ani: str, reason: str, *, uniqueid: str, language: str
+) -> tuple[str, str]:
+    """(title, description) of a voice-message incident; the caller's number keeps its +."""
+    t = _MESSAGE_TEXTS[desk_lang if desk_lang in _MESSAGE_TEXTS else "es"]
+    digits = _digits(ani)
+    caller = ("+" if ani.strip().startswith("+") else "") + digits if digits else t["anonymous"]
+    lang_name = _LANGUAGE_NAMES[desk_lang if desk_lang in _LANGUAGE_NAMES else "es"]
+    details = t["details"].format(uniqueid=uniqueid, language=lang_name.get(language, language))
+    why = t[reason if reason in MESSAGE_REASONS else "open"]
+    return t["title"].format(caller=caller), f"{why} {details}"
 
 
 def _digits(text: str, limit: int = 32) -> str:
@@ -288,10 +348,15 @@ class StoreServices:
         ani: str,
         uniqueid: str,
         category: str | None = None,
+        reason: str = "",
     ) -> int:
+        """`reason`: why the caller left a message (see MESSAGE_REASONS); the title and
+        description are written in the desk's language, for the agents who read them."""
         from servicedesk.incidents import create_incident
 
-        caller = _digits(ani) or "anonymous"
+        title, description = message_texts(
+            desk_language(self.cfg), ani, reason, uniqueid=uniqueid, language=language
+        )
         ident = identity or CallerIdentity(status="unknown")
 
         def work(session: Any) -> int:
@@ -315,11 +380,9 @@ class StoreServices:
             inc = create_incident(
                 session,
                 self.cfg,
-                title=f"Voice message from {caller}",
+                title=title,
                 actor="ivr",
-                description=(
-                    f"Voice message left after hours (uniqueid {uniqueid}, language {language})."
-                ),
+                description=description,
                 category=category if category in self.cfg.skills else None,
                 channel="phone",
                 reporter_id=ident.contact_id,

@@ -417,7 +417,7 @@ class FastAgiClient:
                     return self._usage(name), False
                 timeout = float(args[1]) / 1000 if len(args) > 1 and args[1].isdigit() else 5.0
                 maxd = int(args[2]) if len(args) > 2 and args[2].isdigit() else 1024
-                prompt_s = self._prompt_seconds(engine, args[0])
+                prompt_s = self._prompt_seconds(engine, call, args[0])
                 call.prompts.append(args[0])
                 digits = yield from self._collect(
                     engine, call, timeout, maxd, after_prompt=prompt_s
@@ -439,8 +439,8 @@ class FastAgiClient:
             ]
         )
 
-    def _prompt_seconds(self, engine: Engine, name: str) -> float:
-        return engine.prompt_seconds.get(name, engine.default_prompt_s) if name else 0.0
+    def _prompt_seconds(self, engine: Engine, call: Call, name: str) -> float:
+        return engine.prompt_length(name, call.chan.language) if name else 0.0
 
     def _sleep(self, engine: Engine, call: Call, seconds: float) -> Generator[Event, Any, None]:
         yield engine.kernel.timeout(seconds)
@@ -465,7 +465,7 @@ class FastAgiClient:
     ) -> Generator[Event, Any, tuple[str, int]]:
         """Play a prompt; an escape digit (scripted, hooked or timed) ends it early."""
         k = engine.kernel
-        total = self._prompt_seconds(engine, name) if seconds is None else seconds
+        total = self._prompt_seconds(engine, call, name) if seconds is None else seconds
         if name:
             call.prompts.append(name)
         start = k.now

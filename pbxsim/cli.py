@@ -30,6 +30,11 @@ def register(subparsers: Any) -> None:
         "--extensions", default="", help="use this generated extensions.conf as the dialplan"
     )
     p.add_argument("--queue-log", default="", help="append queue_log lines to this file")
+    p.add_argument(
+        "--sounds",
+        default="",
+        help="a `conf prompts` output directory: play prompts for these files' lengths",
+    )
     p.set_defaults(func=run)
 
 
@@ -78,6 +83,7 @@ async def _run(args: argparse.Namespace) -> int:
         queue_log_path=args.queue_log or None,
         start_epoch=start.timestamp(),
         extensions_conf=extensions,
+        sounds_dir=args.sounds or None,
     )
     tune_gc()
     events = [0]

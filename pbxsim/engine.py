@@ -122,6 +122,8 @@ class Engine:
         self.channelvars = channelvars
         self.dialplan = dialplan
         self.rules = rules or {}
+        # sound name → seconds; a centralita prompt is keyed with its language in front
+        # (`es/centralita/main_menu`), as Asterisk finds `sounds/es/centralita/main_menu.wav`
         self.prompt_seconds = dict(PROMPT_SECONDS, **(prompt_seconds or {}))
         self.default_prompt_s = default_prompt_s
         self.agi_client = agi_client
@@ -589,7 +591,7 @@ class Engine:
             return "hangup"
         elif app == "Playback":
             for f in data.split("&"):
-                yield from self._wait(call, self.prompt_seconds.get(f, self.default_prompt_s))
+                yield from self._wait(call, self.prompt_length(f, chan.language))
             self.setvar(chan, "PLAYBACKSTATUS", "SUCCESS")
         elif app == "Wait":
             yield from self._wait(call, float(data or 0))
@@ -646,7 +648,7 @@ class Engine:
         timeout = float(parts[5]) if len(parts) > 5 and parts[5] else 5.0
         for p in prompts:
             call.prompts.append(p)
-            yield from self._wait(call, self.prompt_seconds.get(p, self.default_prompt_s))
+            yield from self._wait(call, self.prompt_length(p, call.chan.language))
         digits = ""
         script = call.script
         if script.dtmf_fn is not None:
@@ -658,6 +660,15 @@ class Engine:
         yield from self._wait(call, script.dtmf_delay if digits else timeout)
         self.setvar(call.chan, var, digits)
         self.setvar(call.chan, "READSTATUS", "OK" if digits else "TIMEOUT")
+
+    def prompt_length(self, name: str, language: str) -> float:
+        """How long `name` plays on a channel speaking `language`: the language's own
+        copy first (Asterisk's sounds/<lang>/<name>), then a language-neutral entry."""
+        table = self.prompt_seconds
+        seconds = table.get(f"{language}/{name}")
+        if seconds is None:
+            seconds = table.get(name)
+        return self.default_prompt_s if seconds is None else seconds
 
     def _dtmf_arrives(self, call: Call, digit: str) -> None:
         call.dtmf_buffer.append((self.kernel.now, digit))

@@ -45,7 +45,11 @@ class PbxSim:
         queuerules_conf: str | None = None,
         record: bool = False,
         prompt_seconds: dict[str, float] | None = None,
+        sounds_dir: str | Path | None = None,
     ) -> None:
+        """Prompts play for as long as they last: with a config, the lengths of its
+        rendered prompts (`asterisk_conf.prompt_lengths`; measured from `sounds_dir`
+        when given); `prompt_seconds` overrides single sounds."""
         if isinstance(config, (str, Path)):
             from servicedesk.config import load_config
 
@@ -74,6 +78,16 @@ class PbxSim:
             host, port = agi or (config.connections.fastagi.host, config.connections.fastagi.port)
             dialplan = centralita_dialplan(config, host, port)
         self.agi_client = FastAgiClient(agi) if agi else None
+        lengths: dict[str, float] = {}
+        if config is not None:
+            from asterisk_conf.prompt_lengths import prompt_lengths
+
+            lengths = prompt_lengths(config, sounds_dir=sounds_dir)
+        elif sounds_dir is not None:
+            from asterisk_conf.prompt_lengths import measure_dir
+
+            lengths = measure_dir(sounds_dir)
+        lengths.update(prompt_seconds or {})
         self.engine = Engine(
             queues=queues,
             dialplan=dialplan,
@@ -82,7 +96,7 @@ class PbxSim:
             seed=seed,
             queue_log_path=str(queue_log_path) if queue_log_path else None,
             agi_client=self.agi_client,
-            prompt_seconds=prompt_seconds,
+            prompt_seconds=lengths,
         )
         self.runner: Runner | None = None
         self.ami: Any = None
@@ -190,8 +204,18 @@ class PbxSim:
             await self.runner.run_until(self.engine.kernel.now + seconds)
 
     async def run_until_idle(self, limit: float = 86400.0) -> None:
-        """Virtual mode: run until no call is left (or `limit` simulated seconds pass)."""
+        """Run until no call is left (or `limit` simulated seconds pass). Paced mode
+        only watches: jumping the clock ahead would break the pace."""
         assert self.runner is not None
+        if self.speed:
+            wall_end = time.monotonic() + limit / self.speed
+            while time.monotonic() < wall_end and not all(
+                c.done is not None and c.done.triggered for c in self.engine.calls
+            ):
+                if self.runner.error is not None:
+                    raise RuntimeError("pbxsim engine failed") from self.runner.error
+                await asyncio.sleep(0.02)
+            return
         end = self.engine.kernel.now + limit
         while self.engine.kernel.now < end:
             await self.runner.run_until(min(end, self.engine.kernel.now + 5.0))

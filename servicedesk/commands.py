@@ -46,6 +46,13 @@ def _config_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {args.file}: {exc}", file=sys.stderr)
         return 1
+    # the IVR's limits against the prompts' lengths (asterisk_conf's catalogue data)
+    from asterisk_conf.prompt_lengths import timing_problems
+
+    problems = timing_problems(cfg)
+    if problems:
+        print(f"error: {args.file}: {problems[0]}", file=sys.stderr)
+        return 1
     print(summarise(cfg))
     print("OK")
     return 0

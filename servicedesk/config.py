@@ -408,9 +408,11 @@ class AmiConnection(_Strict):
 class FastAgiConnection(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=4573, ge=1, le=65535)
-    command_timeout: float = Field(default=10.0, gt=0)
+    command_timeout: float = Field(default=5.0, gt=0)  # replies that play nothing
+    media_margin: float = Field(default=15.0, gt=0)  # past a prompt's length + digit timeouts
     session_limit: float = Field(default=600.0, gt=0)
     max_sessions: int = Field(default=2000, ge=1)
+    agi_log: str = ""  # classic AGI's log file; empty: $AST_LOG_DIR/centralita-agi.log
 
 
 class DatabaseConnection(_Strict):
@@ -463,6 +465,7 @@ class Connections(_Strict):
     redis: RedisConnection = Field(default_factory=RedisConnection)
     queue_log: QueueLogSource = Field(default_factory=QueueLogSource)
     pbx_id: str = Field(default="pbx1", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    env_file: str = ""  # NAME=value secrets (mode 0600), relative to the config's folder
     pbxs: dict[str, PbxLink] = Field(default_factory=dict)
     metrics: MetricsEndpoint = Field(default_factory=MetricsEndpoint)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ivr.channel import AgiChannel
 from ivr.prompts import SURVEY_DIGITS, sound
-from ivr.services import CallerIdentity, IvrServices
+from ivr.services import CallerIdentity, IvrServices, decode_ivr_var, message_reason
 
 
 async def _identity(ch: AgiChannel) -> CallerIdentity | None:
@@ -37,6 +37,7 @@ def voicemail_script(svc: IvrServices):
             await ch.verbose("centralita voicemail: no CENTRALITA_RECORDING", 1)
             return
         category = (await ch.get_variable("CENTRALITA_CATEGORY") or "").strip() or None
+        choices = decode_ivr_var(await ch.get_variable("CENTRALITA_IVR") or "")
         number = await svc.create_message_incident(
             identity=await _identity(ch),
             recording_path=path,
@@ -44,6 +45,7 @@ def voicemail_script(svc: IvrServices):
             ani=ch.env.get("agi_callerid", ""),
             uniqueid=ch.env.get("agi_uniqueid", ""),
             category=category,
+            reason=message_reason(choices),
         )
         await ch.set_variable("CENTRALITA_INCIDENT", str(number))
         rec = getattr(ch, "record", None)

@@ -215,6 +215,7 @@ class IvrCall:
         chosen = _LANG_BY_DIGIT.get(key)
         if chosen:
             st.choices["lang_key"] = key
+            self.rec.step(f"language:{chosen}")
             await self.set_language(st, chosen)
         st.choices["lang"] = st.lang
         self.rec.language = st.lang
@@ -275,10 +276,13 @@ class IvrCall:
             offers.append(("oncall_offer", AFTER_HOURS_DIGITS["oncall"]))
         offers.append(("message_offer", AFTER_HOURS_DIGITS["message"]))
         offers.append(("callback_offer", AFTER_HOURS_DIGITS["callback"]))
-        await self.message_or_callback(st, offers)
+        await self.message_or_callback(st, offers, "after_hours")
 
-    async def message_or_callback(self, st: CallState, offers: list[tuple[str, str]]) -> None:
-        """The ways out when nobody can take the call now: on-call, message, callback."""
+    async def message_or_callback(
+        self, st: CallState, offers: list[tuple[str, str]], step: str
+    ) -> None:
+        """The ways out when nobody can take the call now: on-call, message, callback;
+        the choice is logged under `step` (after_hours or no_agents)."""
         digits = "".join(d for _, d in offers)
         by_digit = {d: k for k, d in offers}
         choice = ""
@@ -292,7 +296,7 @@ class IvrCall:
             choice = "message"  # a caller who chose nothing can still leave a message
             self.rec.step("after_hours_default")
         st.choices["after_hours"] = choice
-        self.rec.step(choice)
+        self.rec.step(f"{step}:{choice}")
         if choice == "oncall":
             st.action = "oncall"
             st.extra["CENTRALITA_ONCALL"] = self.flow.cfg.escalation.on_call_number
@@ -337,7 +341,7 @@ class IvrCall:
             choice = "agent"
             rec.step("main_menu_fallback")
         st.choices["menu"] = choice
-        rec.step(choice)
+        rec.step(f"main_menu:{choice}")
         if choice == "new_incident":
             await self.category_menu(st)
         elif choice == "status":
@@ -395,7 +399,7 @@ class IvrCall:
             st.incident = str(info.number)
             st.priority = info.priority
             st.choices["status_agent"] = "1"
-            self.rec.step("status_agent")
+            self.rec.step("status_menu:agent")
         else:
             st.action = "hangup"
 
@@ -421,6 +425,7 @@ class IvrCall:
                     ("message_offer", AFTER_HOURS_DIGITS["message"]),
                     ("callback_offer", AFTER_HOURS_DIGITS["callback"]),
                 ],
+                "no_agents",
             )
             return
         st.decision = d

@@ -23,6 +23,7 @@ EXAMPLE = ROOT / "centralita.example.toml"
 EXPECTED = {
     "bad_region": "service.default_region: unknown phone region 'Mexico'; use an ISO 3166 code such as 'MX'",
     "service_timezone": "service.timezone: unknown time zone 'Mexico City'",
+    "session_too_short": "connections.fastagi.session_limit: 60 s is shorter than the longest IVR path with these prompts and digit timeouts (about 240 s)",
     "agent_unknown_skill": "agents[1].skills.printers: unknown skill 'printers' (agent 1002); known: email, erp, general, hardware, network",
     "always_open_with_hours": "calendars.always: always_open = true and hours are exclusive",
     "bad_at_risk": "sla.at_risk_percent: Input should be less than or equal to 99 (got 120)",
@@ -30,7 +31,7 @@ EXPECTED = {
     "bad_language": "lines.tollfree.language: Input should be 'es' or 'en' (got 'fr')",
     "bad_level": "agents[3].skills.network: level 11 is outside 1..10",
     "bad_port": "connections.ami.port: Input should be a valid integer, unable to parse string as an integer (got '5038x')",
-    "bad_syntax": "TOML syntax error: Illegal character '\\n' (at line 206, column 18): name = \"Ana López",
+    "bad_syntax": "TOML syntax error: Illegal character '\\n' (at line 209, column 18): name = \"Ana López",
     "duplicate_did": "lines.vip.did: duplicate DID +528008906000 (also lines.tollfree)",
     "duplicate_dtmf": "skills.erp.dtmf: digit 1 is also skills.network",
     "duplicate_login": "agents[5].login: duplicate login '1003' (also agents[2])",

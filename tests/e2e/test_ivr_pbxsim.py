@@ -98,17 +98,21 @@ async def run_call(
     live_state: dict[str, dict[str, str]] | None = None,
     line: str = "tollfree",
     extensions_conf: str | None = None,
+    speed: float | None = None,
 ):
+    """One call; `speed`: pbxsim paced at ×speed and the IVR's deadlines scaled alike
+    (None: pbxsim's virtual clock, on which prompts take no wall time at all)."""
     client = redis_lib.Redis.from_url(redis_url, decode_responses=True)
     keys = Keys(cfg.connections.redis.key_prefix)
     for login, state in (live_state or {}).items():
         client.sadd(keys.agents, login)
         client.hset(keys.agent_state(login), mapping=state)
     svc = StoreServices(cfg, factory, client, clock=lambda: at)
-    server = build_server(cfg, svc, host="127.0.0.1", port=0)
+    server = build_server(cfg, svc, host="127.0.0.1", port=0, time_scale=speed or 1.0)
     await server.start()
     sim = PbxSim(
         cfg,
+        speed=speed,
         agi=("127.0.0.1", server.port),
         record=True,
         start_epoch=time.time(),
@@ -126,6 +130,17 @@ async def run_call(
         await server.shutdown(2)
         client.close()
     return call, sim.events
+
+
+def heard_s(cfg: CentralitaConfig, *keys: str, lang: str = "es") -> float:
+    """Seconds the prompts `keys` play in `lang`, as pbxsim plays them."""
+    from asterisk_conf.prompt_lengths import prompt_lengths
+
+    lengths = prompt_lengths(cfg)
+    return sum(lengths[f"{lang}/centralita/{k}"] for k in keys)
+
+
+AGI_START_S = 0.5  # the dialplan's Answer() to AGI(): pbxsim's step time
 
 
 def generated_dialplan(cfg: CentralitaConfig) -> str:
@@ -379,13 +394,23 @@ async def test_generated_dialplan_message_becomes_incident(
     from servicedesk.models import Incident
 
     text = generated_dialplan(example_config)
+    # the greeting, the closed notice and hours, the on-call offer (a 24x7 contract),
+    # 0.8 s into the message offer the key, the dialplan's record prompt, then 3 s of message
+    before_record = AGI_START_S + heard_s(
+        example_config,
+        "welcome_tollfree_language",
+        "closed",
+        "closed_hours_office",
+        "oncall_offer",
+        "record_after_tone",
+    )
     call, events = await run_call(
         example_config,
         directory,
         redis_url,
         CLOSED,
         {"message_offer": "2"},
-        patience=40.0,
+        patience=before_record + 0.8 + 3.0,
         extensions_conf=text,
     )
     v = varsets(events, call.chan.uniqueid)
@@ -400,20 +425,23 @@ async def test_generated_dialplan_message_becomes_incident(
 
 
 @pytest.mark.parametrize(
-    ("patience", "interrupted", "menu_path"),
+    ("step", "interrupted", "menu_path"),
     [
-        (1.5, "welcome_tollfree_language", ["hangup"]),
-        (2.5, "main_menu", ["hangup"]),
-        (4.0, "category_intro", ["new_incident", "hangup"]),
+        (0, "welcome_tollfree_language", ["hangup"]),
+        (1, "main_menu", ["hangup"]),
+        (2, "category_intro", ["main_menu:new_incident", "hangup"]),
     ],
 )
 async def test_hang_up_at_each_step_of_the_new_incident_path(
-    example_config, directory, redis_url, caplog, patience, interrupted, menu_path
+    example_config, directory, redis_url, caplog, step, interrupted, menu_path
 ) -> None:
-    """Through pbxsim, the caller hangs up during the greeting, the main menu and the
-    category menu: the IVR stops at that prompt, tells the dialplan to hang up, logs
-    the call once, and nothing reaches a queue."""
+    """Through pbxsim, the caller hangs up in the greeting, the main menu and the category
+    menu (each as long as its rendered prompt): the IVR stops at that
+    prompt, tells the dialplan to hang up, logs the call once, and nothing reaches a queue."""
     caplog.set_level("INFO", logger="centralita.ivr.calls")
+    steps = ["welcome_tollfree_language", "main_menu", "category_intro"]
+    # 0.5 s into the step (the scripted caller would key the category at 0.8 s)
+    patience = AGI_START_S + heard_s(example_config, *steps[:step]) + 0.5
     call, events = await run_call(
         example_config,
         directory,

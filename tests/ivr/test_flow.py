@@ -100,7 +100,7 @@ async def test_new_incident_standard_path(example_config, caplog) -> None:
     assert all(v[k] == defaults[k] for k in ("QUEUE_PRIO", "CENTRALITA_RULE", "IVR_LANG"))
     assert svc.calls == [("identify", ANI)]
     assert rec["outcome"] == "completed" and rec["queue"] == "email_es"
-    assert rec["menu_path"] == ["new_incident", "category:email"]
+    assert rec["menu_path"] == ["main_menu:new_incident", "category:email"]
     assert rec["commands"] == len(conv.commands)
     assert rec["language"] == "es" and rec["line"] == "tollfree" and rec["ident"] == "ani"
 
@@ -108,7 +108,8 @@ async def test_new_incident_standard_path(example_config, caplog) -> None:
 async def test_switch_to_english(example_config, caplog) -> None:
     svc = known(FakeServices())
     caller = Caller([("welcome", "2"), ("main_menu", "1"), ("category_network", "1")])
-    conv, _ = await place(example_config, svc, caller, caplog)
+    conv, rec = await place(example_config, svc, caller, caplog)
+    assert rec["menu_path"][:2] == ["language:en", "main_menu:new_incident"]
     assert conv.commands[:2] == [
         ["STREAM FILE", "centralita/welcome_tollfree_language", "12"],
         ["SET VARIABLE", "CHANNEL(language)", "en"],
@@ -323,6 +324,7 @@ async def test_after_hours_callback(example_config, caplog) -> None:
     assert svc.callbacks == [
         {"uniqueid": "1795339738.0", "number": ANI, "identity": KNOWN, "language": "es"}
     ]
+    assert rec["menu_path"] == ["closed", "after_hours:callback"]  # under the step that chose
 
 
 async def test_after_hours_silence_defaults_to_message(example_config, caplog) -> None:
@@ -358,6 +360,7 @@ async def test_no_agents_at_all_offers_message_or_callback(example_config, caplo
     conv, rec = await place(example_config, svc, caller, caplog)
     assert "centralita/no_agents" in conv.played
     assert conv.set_vars["CENTRALITA_ACTION"] == "voicemail"
+    assert rec["menu_path"] == ["main_menu:agent", "no_agents", "no_agents:message"]
 
 
 async def test_wait_estimate_announced(example_config, caplog) -> None:

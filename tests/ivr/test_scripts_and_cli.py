@@ -33,11 +33,17 @@ async def test_voicemail_script_creates_incident(example_config) -> None:
         example_config,
         svc,
         "voicemail",
-        {"CENTRALITA_RECORDING": "/rec/1-0.wav", "CENTRALITA_CONTACT": "42", "IVR_LANG": "en"},
+        {
+            "CENTRALITA_RECORDING": "/rec/1-0.wav",
+            "CENTRALITA_CONTACT": "42",
+            "IVR_LANG": "en",
+            "CENTRALITA_IVR": "lang=en;ident=ani;hours=closed;after_hours=message",
+        },
     )
     assert conv.set_vars == {"CENTRALITA_INCIDENT": "9001"}
     (msg,) = svc.messages
     assert msg["recording_path"] == "/rec/1-0.wav" and msg["language"] == "en"
+    assert msg["reason"] == "after_hours"
     assert msg["identity"].contact_id == 42 and msg["ani"] == "5551010"
 
 
@@ -156,3 +162,22 @@ async def test_server_runs_on_uvloop(example_config) -> None:
     conv = await asyncio.to_thread(run, main())
     assert conv.set_vars["CENTRALITA_QUEUE"] == "hardware_es"
     assert conv.closed_by_server
+
+
+def test_centralita_ivr_refuses_a_missing_env_file(tmp_path: Path) -> None:
+    import subprocess
+
+    text = EXAMPLE_CONFIG.read_text().replace(
+        'pbx_id = "pbx-cdmx-1"', 'pbx_id = "pbx-cdmx-1"\nenv_file = "secrets.env"'
+    )
+    config = tmp_path / "centralita.toml"
+    config.write_text(text)
+    proc = subprocess.run(
+        [sys.executable, "-m", "centralita", "ivr", "--config", str(config), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("centralita ivr: connections.env_file: ")
+    assert "secrets.env" in proc.stderr

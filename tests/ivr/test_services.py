@@ -14,8 +14,11 @@ from ivr.services import (
     QueueStats,
     StoreServices,
     decode_ivr_var,
+    desk_language,
     encode_ivr_var,
     estimated_wait_s,
+    message_reason,
+    message_texts,
 )
 from servicedesk.bus import Keys
 from servicedesk.incidents import create_incident
@@ -74,7 +77,29 @@ async def test_incident_status_and_message_incident(example_config, session_fact
         assert inc.channel == "phone" and inc.recording_path == kw["recording_path"]
         assert inc.reporter_id == contact_id and inc.organisation_id is not None
         assert inc.contract_id is not None and inc.category == "network"
-        assert "5255" in inc.title
+        # on this Spanish desk: in Spanish, the number with its +, a daytime message as such
+        assert inc.title == "Mensaje de voz de +525512345678"
+        assert inc.description.startswith("Mensaje de voz dejado en horario de atención.")
+        assert "idioma del llamante: inglés" in inc.description
+
+
+def test_message_texts_follow_the_desk_and_the_reason(example_config) -> None:
+    assert desk_language(example_config) == "es"
+    title, desc = message_texts("en", "+1 555 0100", "after_hours", uniqueid="9.1", language="es")
+    assert title == "Voice message from +15550100"
+    assert (
+        desc == "Voice message left outside business hours. Call 9.1; caller's language: Spanish."
+    )
+    title, desc = message_texts("es", "anonymous", "holiday", uniqueid="9.2", language="es")
+    assert title == "Mensaje de voz de número oculto"
+    assert desc.startswith("Mensaje de voz dejado en día festivo.")
+    assert message_texts("es", "5512", "no_agents", uniqueid="u", language="es")[0].endswith(
+        " 5512"
+    )
+    assert message_reason({"hours": "closed"}) == "after_hours"
+    assert message_reason({"hours": "holiday"}) == "holiday"
+    assert message_reason({"menu": "agent", "no_agents": "1"}) == "no_agents"
+    assert message_reason({}) == "open"
 
 
 async def test_callback_is_idempotent_per_call(example_config, session_factory) -> None:
