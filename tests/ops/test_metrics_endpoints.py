@@ -143,6 +143,11 @@ async def test_ivr_exposes_session_and_command_metrics(tmp_path: Path, redis_url
     )
     try:
         status, body = await _poll(f"http://127.0.0.1:{mport}/healthz")
+        for _ in range(100):  # ready once the FastAGI port listens
+            if status == 200:
+                break
+            await asyncio.sleep(0.1)
+            status, body = await asyncio.to_thread(_get, f"http://127.0.0.1:{mport}/healthz")
         assert status == 200 and json.loads(body)["ready"] is True
         # one FastAGI session for an unknown script: answered and ended by the server
         reader, writer = await asyncio.open_connection("127.0.0.1", agi_port)
