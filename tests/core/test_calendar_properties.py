@@ -213,14 +213,26 @@ _MX_FOLD_DAY = date(2022, 10, 30)  # Mexico City's last DST fall-back: 01:00-02:
     60,
     "America/Mexico_City",
 )
+@example(  # found by hypothesis: open 24x7 after its only closed day; never closes again
+    (
+        CalendarConfig(
+            timezone="America/Mexico_City", always_open=True, extra_closed=[date(2022, 10, 29)]
+        ),
+        _MX_FOLD_DAY,
+    ),
+    0,
+    "UTC",
+)
 def test_next_open_and_next_close_match_oracle(cal_anchor, offset, view):
     cfg, anchor = cal_anchor
     cal, oracle = BusinessCalendar.from_config(cfg), Oracle(cfg)
     t = _instant(anchor, cfg.timezone, offset, view)
     assert cal.next_open(t) == oracle.add(t, 0)
     close = cal.next_close(t)
-    if close is None:  # only a 24x7 calendar with no closed days never closes
-        assert cfg.always_open and cfg.holidays is None and not cfg.extra_closed
+    if close is None:  # only a 24x7 calendar with no closed day ahead never closes
+        assert cfg.always_open and cfg.holidays is None
+        today = t.astimezone(ZoneInfo(cfg.timezone)).date()
+        assert all(day < today for day in cfg.extra_closed), (cfg.extra_closed, today)
     else:
         assert close == oracle.next_close(t)
 
