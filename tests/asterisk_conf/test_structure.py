@@ -254,3 +254,26 @@ def test_did_aliases_reach_the_line_extension(example_config, parsed):
         for alias in (f"+{did}", did[-10:]):
             step = inbound.extensions[alias].steps[0]
             assert (step.app, step.args) == ("Goto", [names.INBOUND_CONTEXT, did, "1"])
+
+
+def test_manager_filters_admit_exactly_what_the_listener_reads(parsed, example_config):
+    """The static eventfilters cover the listener's events; list replies are never filtered."""
+    from ami_listener.parser import WANTED_EVENTS, WANTED_VARIABLES
+    from asterisk_conf.manager import LISTENER_EVENTS, LISTENER_VARIABLES
+
+    list_replies = {
+        "QueueParams",
+        "QueueMember",
+        "QueueEntry",
+        "QueueStatusComplete",
+        "QueueSummary",
+        "QueueSummaryComplete",
+        "CoreShowChannel",
+        "CoreShowChannelsComplete",
+    }
+    assert set(LISTENER_EVENTS) | {"VarSet"} | list_replies == set(WANTED_EVENTS)
+    assert set(LISTENER_VARIABLES) == set(WANTED_VARIABLES)
+    user = parsed["manager.conf"].named(example_config.connections.ami.username)[0]
+    filters = [k for k in user.option_keys() if k.startswith("eventfilter")]
+    assert all("action(include)" in k for k in filters)
+    assert len(filters) == len(LISTENER_EVENTS) + 1
