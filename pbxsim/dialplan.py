@@ -104,7 +104,7 @@ def centralita_extensions(cfg: Any, agi_host: str, agi_port: int) -> str:
             ' same => n,GotoIf($["${CENTRALITA_ACTION}" = "oncall"]?centralita-oncall,s,1)',
             ' same => n,GotoIf($["${CENTRALITA_ACTION}" = "hangup"]?centralita-hangup,s,1)',
             " same => n(queue),Set(CHANNEL(language)=${IVR_LANG})",
-            " same => n,Queue(${CENTRALITA_QUEUE},t,,,${CENTRALITA_MAXWAIT},,,${CENTRALITA_RULE})",
+            " same => n,Queue(${CENTRALITA_QUEUE},tc,,,${CENTRALITA_MAXWAIT},,,${CENTRALITA_RULE})",
             " same => n,Goto(centralita-after-queue,s,1)",
             "",
         ]

@@ -180,6 +180,8 @@ def _int_var(chan: Channel, name: str) -> int | None:
 def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, str | None]:
     args = data.split(",")
     qname = args[0].strip()
+    # option c (OPT_GO_ON): when the agent hangs up, the caller goes on in the dialplan
+    go_on = "c" in (args[1] if len(args) > 1 else "")
     timeout = int(args[4]) if len(args) > 4 and args[4].strip().isdigit() else 0
     # Asterisk 22: Queue(queuename,options,URL,announceoverride,timeout,AGI,gosub,rule,position)
     rule_name = args[7].strip() if len(args) > 7 else ""
@@ -264,6 +266,10 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
                 _update_rules(engine, entry)
                 answered = yield from _try_calling(engine, q, entry, remaining())
                 if answered:
+                    if go_on and entry.ended_by == "agent":
+                        # app_queue: qe.handled and qcontinue → reason QUEUE_CONTINUE, res 0
+                        engine.setvar(chan, "QUEUESTATUS", "CONTINUE")
+                        return None
                     return "hangup"
                 if expire is not None and k.now >= expire:
                     reason = "TIMEOUT"
@@ -696,6 +702,7 @@ def _connect(
         yield k.event()  # until a BYE interrupts us
     except Interrupt as exc:
         who = str(exc.cause)
+    entry.ended_by = who
     talk = secs(k.now, connected_at)
     engine.bridged_calls.pop(agent.name, None)
     m.in_call = False

@@ -211,6 +211,7 @@ class QueueEntry:
     rule: list[PenaltyChange] = field(default_factory=list)
     rule_idx: int = 0
     pending: bool = False
+    ended_by: str = ""  # who ended the bridge: "caller" or "agent"
 
 
 @dataclass(eq=False)

@@ -424,15 +424,15 @@ class IvrCall:
             )
             return
         st.decision = d
-        await self.announce_wait(d.queue)
+        await self.announce_wait(d.queue, d.max_wait)
 
-    async def announce_wait(self, queue: str) -> None:
+    async def announce_wait(self, queue: str, max_wait_s: int | None = None) -> None:
         try:
             stats = await self.flow.svc.queue_stats(queue)
         except Exception as exc:
             self.rec.error(f"queue_stats: {exc!r}")
             stats = None
-        est = estimated_wait_s(stats) if stats is not None else None
+        est = estimated_wait_s(stats, max_wait_s) if stats is not None else None
         if est is None:
             await self.play("please_hold")
             return

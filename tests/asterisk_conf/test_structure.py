@@ -28,7 +28,7 @@ def test_each_did_runs_the_ivr_then_the_queue(example_config, parsed):
         queue = ext.steps[i_queue].args
         assert len(queue) == 8
         assert queue[0] == "${CENTRALITA_QUEUE}"
-        assert queue[1] == "t"
+        assert queue[1] == "tc"  # c: the caller stays for the survey when the agent hangs up
         assert queue[4] == "${CENTRALITA_MAXWAIT}"
         assert queue[7] == "${CENTRALITA_RULE}"
         assert queue[2] == queue[3] == queue[5] == queue[6] == ""
@@ -66,9 +66,11 @@ def test_queue_exits_and_hangup_hooks(parsed):
     statuses = [s.args[0] for s in after.steps if s.app == "GotoIf"]
     for status in ("TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY"):
         assert any(f'"{status}"' in s and names.OVERFLOW_CONTEXT in s for s in statuses)
+    assert any('"CONTINUE"' in s and names.SURVEY_CONTEXT in s for s in statuses)
     for ctx in (
         names.INBOUND_CONTEXT,
         names.AFTER_QUEUE_CONTEXT,
+        names.SURVEY_CONTEXT,
         names.OVERFLOW_CONTEXT,
         names.VOICEMAIL_CONTEXT,
         names.CALLBACK_CONTEXT,
@@ -79,10 +81,14 @@ def test_queue_exits_and_hangup_hooks(parsed):
         assert h.steps[0].app == "Gosub" and h.steps[0].args[0] == names.END_CONTEXT, ctx
     end = dp[names.END_CONTEXT].extensions["s"]
     agis = [s.args[0] for s in end.steps if s.app == "AGI"]
-    assert [a.rsplit("/", 1)[1] for a in agis] == ["voicemail", "survey"]
+    # the h path never talks to the caller: no survey on a dead channel
+    assert [a.rsplit("/", 1)[1] for a in agis] == ["voicemail"]
     assert end.steps[-1].app == "Return"
-    survey_gate = end.label("survey")
-    assert survey_gate.args[0].startswith('$["${CENTRALITA_SURVEY}" != "1"]')
+    survey = dp[names.SURVEY_CONTEXT].extensions["s"]
+    assert [s.args[0].rsplit("/", 1)[1] for s in survey.steps if s.app == "AGI"] == ["survey"]
+    gates = [s.args[0] for s in survey.steps if s.app == "GotoIf"]
+    assert gates[0].startswith('$["${CENTRALITA_SURVEY}" != "1"]')
+    assert gates[1].startswith('$["${CENTRALITA_SURVEY_DONE}" = "1"]')
 
 
 def test_voicemail_records_to_a_path_then_runs_the_hook(parsed):

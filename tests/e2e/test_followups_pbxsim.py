@@ -1,0 +1,148 @@
+"""The follow-ups a caller is offered, end to end on the generated dialplan.
+
+pbxsim runs the generated extensions.conf (survey enabled) and our FastAGI IVR;
+the listener, logged in over pbxsim's AMI, keeps the call record the survey
+score is stored on. With Queue()'s `c` option the agent's hang-up returns the
+caller to the dialplan (QUEUESTATUS=CONTINUE), so the survey hears a live caller.
+The old dialplan (no `c`, survey from the h extension) hangs the caller up with
+the agent and meets a dead channel: 511, no score.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime
+
+import redis as redis_lib
+from sqlalchemy import select
+
+from ami_listener.link import Backoff
+from ami_listener.service import ListenerOptions, ListenerService
+from asterisk_conf.dialplan import build_extensions
+from asterisk_conf.site import SiteOptions
+from ivr.app import build_server
+from ivr.services import StoreServices
+from pbxsim.behaviour import AgentAction
+from pbxsim.sim import PbxSim
+from servicedesk.config import CentralitaConfig
+from servicedesk.models import Call
+from tests.e2e import test_ivr_pbxsim as ivr_e2e
+from tests.e2e.test_ivr_pbxsim import OPEN, keys_for, named
+
+directory = ivr_e2e.directory  # the SQLite directory fixture (Vera, known by her ANI)
+
+CALLER_KEYS = {"main_menu": "1", "category_intro": "2", "survey_intro": "4"}
+
+
+def survey_dialplan(cfg: CentralitaConfig) -> str:
+    return build_extensions(cfg, SiteOptions(survey=True))[0]
+
+
+def old_dialplan(cfg: CentralitaConfig) -> str:
+    """The dialplan before the fix: Queue() without `c`, the survey in the h path."""
+    text = survey_dialplan(cfg).replace(",tc,,,", ",t,,,")
+    old_end = " same => n,Set(CENTRALITA_VM_DONE=1)\n same => n(done),Return()"
+    assert old_end in text
+    return text.replace(
+        old_end,
+        " same => n,Set(CENTRALITA_VM_DONE=1)\n"
+        ' same => n(done),GotoIf($["${CENTRALITA_SURVEY}" != "1"]?out)\n'
+        f" same => n,AGI(agi://127.0.0.1:{cfg.connections.fastagi.port}/survey)\n"
+        " same => n(out),Return()",
+    )
+
+
+async def _until(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < end, "condition not reached"
+        await asyncio.sleep(0.02)
+
+
+async def run_answered_call(cfg, factory, redis_url: str, at: datetime, extensions: str, caplog):
+    """One caller, one agent who answers after 2 s and hangs up after 5 s of talk."""
+    client = redis_lib.Redis.from_url(redis_url, decode_responses=True)
+    svc = StoreServices(cfg, factory, client, clock=lambda: at)
+    server = build_server(cfg, svc, host="127.0.0.1", port=0)
+    await server.start()
+    text = extensions.replace(
+        f"agi://127.0.0.1:{cfg.connections.fastagi.port}/", f"agi://127.0.0.1:{server.port}/"
+    )
+    sim = PbxSim(
+        cfg,
+        agi=("127.0.0.1", server.port),
+        ami_port=0,
+        ami_users={cfg.connections.ami.username: "secret"},
+        record=True,
+        start_epoch=time.time(),
+        extensions_conf=text,
+    )
+    await sim.start()
+    conn = cfg.connections
+    ami = conn.ami.model_copy(update={"port": sim.port, "ping_interval": 0.5})
+    lcfg = cfg.model_copy(
+        update={"connections": conn.model_copy(update={"ami": ami, "pbx_id": "e2e"})}
+    )
+    service = ListenerService(
+        lcfg,
+        factory,
+        client,
+        "secret",
+        ListenerOptions(flush_interval=0.05, backoff=Backoff(0.05, 0.2), command_block_ms=100),
+    )
+    await service.start()
+    try:
+        await service.wait_resynced(10)
+        sim.agent("PJSIP/1003", [AgentAction.answer(2.0, talk_s=5.0)])
+        await sim.action("QueueAdd", Queue="email_es", Interface="PJSIP/1003", Penalty="0")
+        call = sim.place_call("tollfree", "5512345678", "Vera", dtmf=keys_for(CALLER_KEYS))
+        # the caller's record must be in the database before the survey asks for it
+        await sim.run_for(60)
+        await _until(lambda: not service.ingest.calls.calls and service.ingest.calls.finished)
+        await service.flush()
+    finally:
+        await service.stop()
+        await sim.close()
+        await server.shutdown(2)
+        client.close()
+    records = [json.loads(r.getMessage()) for r in caplog.records if r.name.endswith("calls")]
+    return call, sim.events, records
+
+
+async def test_survey_after_the_agent_hangs_up_stores_the_score(
+    example_config, directory, redis_url, caplog
+) -> None:
+    caplog.set_level("INFO", logger="centralita.ivr.calls")
+    call, events, records = await run_answered_call(
+        example_config, directory, redis_url, OPEN, survey_dialplan(example_config), caplog
+    )
+    uid = call.chan.uniqueid
+    mine = [dict(ev.headers) for ev in events if dict(ev.headers).get("Uniqueid") == uid]
+    statuses = [h["Value"] for h in mine if h.get("Variable") == "QUEUESTATUS"]
+    assert statuses == ["CONTINUE"]
+    complete = named(events, "AgentComplete")
+    assert [c["Reason"] for c in complete] == ["agent"]
+    surveys = [r for r in records if r["script"] == "survey"]
+    assert len(surveys) == 1 and "survey:4" in surveys[0]["menu_path"], surveys
+    assert not [h for h in mine if "511" in h.get("Result", "")]
+    with directory() as s:
+        (row,) = s.scalars(select(Call)).all()
+    assert row.outcome == "answered" and row.satisfaction == 4
+
+
+async def test_old_dialplan_survey_meets_a_dead_channel(
+    example_config, directory, redis_url, caplog
+) -> None:
+    """What a real Asterisk showed before the fix: the survey from h stores nothing."""
+    caplog.set_level("INFO", logger="centralita.ivr.calls")
+    _call, _events, records = await run_answered_call(
+        example_config, directory, redis_url, OPEN, old_dialplan(example_config), caplog
+    )
+    surveys = [r for r in records if r["script"] == "survey"]
+    assert len(surveys) == 1 and not any(s.startswith("survey:") for s in surveys[0]["menu_path"])
+    with directory() as s:
+        (row,) = s.scalars(select(Call)).all()
+    assert row.satisfaction is None
