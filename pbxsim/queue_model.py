@@ -585,12 +585,35 @@ def _ring_timeout(engine: Engine, q: QueueState, call: Call, active: list[Leg]) 
             "agent",
         )
         engine.qlog(call.chan.uniqueid, q.name, leg.member.name, "RINGNOANSWER", str(ms))
+        _autopause(engine, q, leg.member)
     for status in ("NOANSWER", "CANCEL"):
         for leg in active:
             engine.pair_event("DialEnd", call.chan, leg.chan, [("DialStatus", status)])
     for leg in active:
         leg.active = False
         engine.destroy(leg.chan, 0)
+
+
+def _autopause(engine: Engine, q: QueueState, m: Member) -> None:
+    """app_queue rna(): a member who let the call ring out is paused with reason
+    Auto-Pause, in this queue (autopause=yes) or in every queue (all), as recorded
+    in pbx-followups/vip_widening_survey: QueueMemberPause right after
+    AgentRingNoAnswer, queue_log PAUSEALL then PAUSE."""
+    mode = q.conf.autopause
+    if mode == "no" or m.paused:
+        return
+    targets = (
+        [(x, x.members[m.interface]) for x in engine.queues.values() if m.interface in x.members]
+        if mode == "all"
+        else [(q, m)]
+    )
+    if mode == "all":
+        engine.qlog("NONE", "NONE", m.name, "PAUSEALL", "Auto-Pause")
+    now = int(engine.kernel.now)
+    for queue, member in targets:
+        member.paused, member.reason, member.lastpause = True, "Auto-Pause", now
+        engine.emit("agent", "QueueMemberPause", member_headers(engine, queue, member))
+        engine.qlog("NONE", queue.name, member.name, "PAUSE", "Auto-Pause")
 
 
 def _ring_busy(engine: Engine, q: QueueState, call: Call, leg: Leg) -> None:

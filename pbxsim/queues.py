@@ -66,6 +66,7 @@ class QueueConf:
     context: str = ""  # a digit with an extension here takes the caller out (EXITWITHKEY)
     autofill: bool = True
     static_members: list[tuple[str, int, str, str]] = field(default_factory=list)
+    autopause: str = "no"  # no | yes (this queue) | all (every queue): after RINGNOANSWER
 
 
 @dataclass
@@ -149,6 +150,7 @@ def parse_queues_conf(text: str) -> dict[str, QueueConf]:
             context=s.get("context", ""),
             autofill=general.get("autofill", "yes").lower() in ("yes", "true", "1"),
             static_members=s["members"],
+            autopause=_autopause(s.get("autopause", "no")),
         )
     return out
 
@@ -169,8 +171,17 @@ def queues_from_config(cfg: Any) -> dict[str, QueueConf]:
             ringinuse=False,
             servicelevel=s.servicelevel,
             weight=s.weight,
+            autopause=s.autopause,
         )
     return out
+
+
+def _autopause(value: str) -> str:
+    """app_queue autopause2int: "all", a true value (yes) or off."""
+    v = value.strip().lower()
+    if v == "all":
+        return "all"
+    return "yes" if v in ("yes", "true", "y", "t", "1", "on") else "no"
 
 
 def rules_from_config(cfg: Any) -> dict[str, list[PenaltyChange]]:

@@ -14,6 +14,7 @@ import asyncio
 import json
 import time
 from datetime import datetime
+from pathlib import Path
 
 import redis as redis_lib
 from sqlalchemy import select
@@ -24,7 +25,7 @@ from asterisk_conf.dialplan import build_extensions
 from asterisk_conf.site import SiteOptions
 from ivr.app import build_server
 from ivr.services import StoreServices
-from pbxsim.behaviour import AgentAction
+from pbxsim.behaviour import NOANSWER, AgentAction
 from pbxsim.sim import PbxSim
 from servicedesk.config import CentralitaConfig
 from servicedesk.models import Call
@@ -34,6 +35,7 @@ from tests.e2e.test_ivr_pbxsim import OPEN, keys_for, named
 directory = ivr_e2e.directory  # the SQLite directory fixture (Vera, known by her ANI)
 
 CALLER_KEYS = {"main_menu": "1", "category_intro": "2", "survey_intro": "4"}
+EMAIL_AGENT = (("PJSIP/1003", "email_es", 0, [AgentAction.answer(2.0, talk_s=5.0)]),)
 
 
 def survey_dialplan(cfg: CentralitaConfig) -> str:
@@ -62,8 +64,20 @@ async def _until(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-u
         await asyncio.sleep(0.02)
 
 
-async def run_answered_call(cfg, factory, redis_url: str, at: datetime, extensions: str, caplog):
-    """One caller, one agent who answers after 2 s and hangs up after 5 s of talk."""
+async def run_answered_call(
+    cfg,
+    factory,
+    redis_url: str,
+    at: datetime,
+    extensions: str,
+    caplog,
+    *,
+    members=EMAIL_AGENT,
+    line: str = "tollfree",
+    ani: str = "5512345678",
+    caller_keys: dict[str, str] = CALLER_KEYS,
+):
+    """One caller; by default one agent who answers after 2 s and hangs up after 5 s."""
     client = redis_lib.Redis.from_url(redis_url, decode_responses=True)
     svc = StoreServices(cfg, factory, client, clock=lambda: at)
     server = build_server(cfg, svc, host="127.0.0.1", port=0)
@@ -96,11 +110,18 @@ async def run_answered_call(cfg, factory, redis_url: str, at: datetime, extensio
     await service.start()
     try:
         await service.wait_resynced(10)
-        sim.agent("PJSIP/1003", [AgentAction.answer(2.0, talk_s=5.0)])
-        await sim.action("QueueAdd", Queue="email_es", Interface="PJSIP/1003", Penalty="0")
-        call = sim.place_call("tollfree", "5512345678", "Vera", dtmf=keys_for(CALLER_KEYS))
+        for interface, queue, penalty, plan in members:
+            sim.agent(interface, plan)
+            await sim.action(
+                "QueueAdd",
+                Queue=queue,
+                Interface=interface,
+                Penalty=str(penalty),
+                MemberName=interface.split("/", 1)[1],
+            )
+        call = sim.place_call(line, ani, "Vera", dtmf=keys_for(caller_keys))
         # the caller's record must be in the database before the survey asks for it
-        await sim.run_for(60)
+        await sim.run_for(90)
         await _until(lambda: not service.ingest.calls.calls and service.ingest.calls.finished)
         await service.flush()
     finally:
@@ -146,3 +167,82 @@ async def test_old_dialplan_survey_meets_a_dead_channel(
     with directory() as s:
         (row,) = s.scalars(select(Call)).all()
     assert row.satisfaction is None
+
+
+RECORDED = Path(__file__).resolve().parents[1] / "data" / "asterisk-traces"
+
+
+def _caller_timeline(events: list[dict[str, str]], caller: str) -> list[tuple[str, str, float]]:
+    """(event, detail, seconds after QueueCallerJoin) for what the queue did to one caller."""
+    out: list[tuple[str, str, float]] = []
+    join = None
+    for h in events:
+        name, t = h.get("Event"), float(h.get("Timestamp", "0"))
+        mine = h.get("Channel", "").startswith(caller)
+        if name == "QueueCallerJoin" and mine:
+            join = t
+        if join is None:
+            continue
+        if name in ("AgentCalled", "AgentRingNoAnswer", "AgentConnect") and mine:
+            out.append((name, h["MemberName"], t - join))
+        elif name == "QueueMemberPause":
+            out.append((name, f"{h['MemberName']}:{h['PausedReason']}", t - join))
+        elif name == "AgentComplete" and mine:
+            out.append((name, h["Reason"], t - join))
+        elif name == "VarSet" and mine and h["Variable"] in ("QUEUE_MAX_PENALTY", "QUEUESTATUS"):
+            out.append((name, f"{h['Variable']}={h['Value']}", t - join))
+        elif name == "AGIExecStart" and mine and "survey_intro" in h.get("Command", ""):
+            out.append(("survey", "GET DATA", t - join))
+    return out
+
+
+def _recorded_events(scenario: str) -> list[dict[str, str]]:
+    with open(RECORDED / scenario / "ami.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+async def test_widening_autopause_and_survey_as_recorded_on_asterisk(
+    example_config, directory, redis_url, caplog
+) -> None:
+    """pbx-followups/vip_widening_survey, recorded on Asterisk 22.10.1 with the generated
+    config: the penalty-1 agent never answers and is auto-paused after 15 s, the VIP
+    rule widens to penalty 4, the penalty-3 agent answers, hangs up after 6 s, and the
+    caller, still on the line (QUEUESTATUS=CONTINUE), scores 4. pbxsim must do the
+    same steps in the same order within a second of the recording."""
+    caplog.set_level("INFO", logger="centralita.ivr.calls")
+    real = _caller_timeline(_recorded_events("vip_widening_survey"), "PJSIP/trunk-")
+    assert [(e, d) for e, d, _ in real] == [
+        ("AgentCalled", "1003"),
+        ("AgentRingNoAnswer", "1003"),
+        ("QueueMemberPause", "1003:Auto-Pause"),
+        ("VarSet", "QUEUE_MAX_PENALTY=4"),
+        ("AgentCalled", "1001"),
+        ("AgentConnect", "1001"),
+        ("AgentComplete", "agent"),
+        ("VarSet", "QUEUESTATUS=CONTINUE"),
+        ("survey", "GET DATA"),
+    ]
+    call, events, records = await run_answered_call(
+        example_config,
+        directory,
+        redis_url,
+        OPEN,
+        survey_dialplan(example_config),
+        caplog,
+        members=(
+            ("PJSIP/1003", "general_es", 1, [NOANSWER]),
+            ("PJSIP/1001", "general_es", 3, [AgentAction.answer(2.0, talk_s=6.0)]),
+        ),
+        line="vip",
+        caller_keys={"main_menu": "0", "survey_intro": "4"},
+    )
+    sim = _caller_timeline([dict(ev.headers) for ev in events], call.chan.name)
+    assert [(e, d) for e, d, _ in sim] == [(e, d) for e, d, _ in real]
+    for (event, detail, t_real), (_e, _d, t_sim) in zip(real, sim, strict=True):
+        assert abs(t_real - t_sim) <= 1.0, (event, detail, t_real, t_sim)
+    surveys = [r for r in records if r["script"] == "survey"]
+    assert [r["menu_path"] for r in surveys] == [["survey:4"]]
+    with directory() as s:
+        (row,) = s.scalars(select(Call)).all()
+    assert (row.outcome, row.agent_login, row.hung_up_by) == ("answered", "1001", "agent")
+    assert (row.hold_seconds, row.talk_seconds, row.satisfaction) == (19, 6, 4)
