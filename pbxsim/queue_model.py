@@ -201,6 +201,7 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
         engine.setvar(chan, "QUEUESTATUS", "UNKNOWN")
         return None
     entry = QueueEntry(call=call, prio=_int_var(chan, "QUEUE_PRIO") or 0, start=k.now)
+    entry.last_periodic = k.now  # app_queue: qe.last_periodic_announce_time = time(NULL)
     entry.max_penalty = _int_var(chan, "QUEUE_MAX_PENALTY")
     entry.min_penalty = _int_var(chan, "QUEUE_MIN_PENALTY")
     entry.rule = list(engine.rules.get(rule_name or q.conf.defaultrule, []))
@@ -258,11 +259,18 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
                     reason = "LEAVEEMPTY"
                     break
                 _update_rules(engine, entry)
+                yield from _periodic_announcement(engine, q, entry)
                 yield from engine._wait(call, min(RECHECK, max(remaining(), 0.0)))
             while reason is None:
                 if expire is not None and k.now >= expire:
                     reason = "TIMEOUT"
                     break
+                if q.conf.announce_to_first_user:
+                    # played whole: a timeout falling inside it waits for its end
+                    yield from _periodic_announcement(engine, q, entry)
+                    if expire is not None and k.now >= expire:
+                        reason = "TIMEOUT"
+                        break
                 _update_rules(engine, entry)
                 answered = yield from _try_calling(engine, q, entry, remaining())
                 if answered:
@@ -304,6 +312,26 @@ def engine_caller_gone() -> Exception:
     from pbxsim.engine import CallerGone
 
     return CallerGone()
+
+
+def _periodic_announcement(
+    engine: Engine, q: QueueState, entry: QueueEntry
+) -> Generator[Event, Any, None]:
+    """app_queue say_periodic_announcement(): every `periodic-announce-frequency` s since
+    the last one (the first counts from the join), music stops, the file plays whole
+    (no member rings meanwhile), music starts again."""
+    conf = q.conf
+    if not conf.periodic_announce_frequency or not conf.periodic_announce:
+        return
+    now = engine.kernel.now
+    if int(now) - int(entry.last_periodic) < conf.periodic_announce_frequency:
+        return
+    chan = entry.call.chan
+    engine.chan_event("MusicOnHoldStop", chan)
+    seconds = engine.prompt_seconds.get(conf.periodic_announce, engine.default_prompt_s)
+    yield from engine._wait(entry.call, seconds)
+    engine.chan_event("MusicOnHoldStart", chan, [("Class", "default")])
+    entry.last_periodic = now
 
 
 def _update_rules(engine: Engine, entry: QueueEntry) -> None:

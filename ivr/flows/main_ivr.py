@@ -291,7 +291,8 @@ class IvrCall:
         if not choice:
             choice = "message"  # a caller who chose nothing can still leave a message
             self.rec.step("after_hours_default")
-        st.choices["after_hours"] = choice
+        # logged under what led here: closed hours, or no agent during hours
+        st.choices["after_hours" if "hours" in st.choices else "no_agents"] = choice
         self.rec.step(choice)
         if choice == "oncall":
             st.action = "oncall"
@@ -413,7 +414,6 @@ class IvrCall:
             self.rec.step("overflow")
         if d.action == "no_agents":
             self.rec.step("no_agents")
-            st.choices["no_agents"] = "1"
             await self.play("no_agents")
             await self.message_or_callback(
                 st,

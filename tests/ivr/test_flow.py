@@ -358,6 +358,9 @@ async def test_no_agents_at_all_offers_message_or_callback(example_config, caplo
     conv, rec = await place(example_config, svc, caller, caplog)
     assert "centralita/no_agents" in conv.played
     assert conv.set_vars["CENTRALITA_ACTION"] == "voicemail"
+    # a choice made during business hours is not logged as an after-hours one
+    choices = decode_ivr_var(conv.set_vars["CENTRALITA_IVR"])
+    assert choices["no_agents"] == "message" and "after_hours" not in choices
 
 
 async def test_wait_estimate_announced(example_config, caplog) -> None:
