@@ -57,6 +57,10 @@ class QueueStats:
     available: int
     asa_s: float | None  # today's average speed of answer, None before the first answer
     aht_s: float | None = None  # today's mean talk time plus the queue's wrap-up; None before one
+    handled: int = 0  # calls today whose talk time is in aht_s
+
+
+MIN_HANDLED_FOR_ESTIMATE = 10
 
 
 def estimated_wait_s(stats: QueueStats, max_wait_s: int | None = None) -> int | None:
@@ -69,13 +73,17 @@ def estimated_wait_s(stats: QueueStats, max_wait_s: int | None = None) -> int | 
     is not used: it describes callers who were answered quickly, and says nothing
     when the only agent is on a long call. None (no estimate) when nothing honest
     can be said: no handle time yet, nobody serving, or a wait past `max_wait_s`,
-    when the caller will be offered a message or a callback first.
+    when the caller will be offered a message or a callback first. A handle time
+    from fewer than MIN_HANDLED_FOR_ESTIMATE calls is no basis either: on the real
+    PBX one 6 s test call made a 10-minute wait sound like "less than a minute".
     """
     need = stats.waiting + 1 - stats.available
     if need <= 0:
         return 0
     serving = stats.logged_in - stats.available
     if stats.aht_s is None or stats.aht_s <= 0 or serving <= 0:
+        return None
+    if stats.handled < MIN_HANDLED_FOR_ESTIMATE:
         return None
     est = int(math.ceil(math.ceil(need / serving) * stats.aht_s))
     if max_wait_s is not None and est > max_wait_s:
@@ -465,6 +473,7 @@ class StoreServices:
                 available=int(num(state, "available_agents")),
                 asa_s=asa,
                 aht_s=aht,
+                handled=int(talks),
             )
 
         async def fetch() -> QueueStats | None:

@@ -242,10 +242,14 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
                 call.proc.interrupt(("key", digit))
 
         k.call_later(delay, press)
-    expire = entry.start + timeout if timeout else None
+    # app_queue keeps whole seconds: qe.expire = qe.start + timeout with qe.start = time(NULL),
+    # checked as time(NULL) >= qe.expire, so the exit comes at the first check in the second
+    # the timeout falls in (before an announcement due at the same check)
+    expire = float(int(entry.start) + timeout) if timeout else None
 
     def remaining() -> float:
-        return (expire - k.now) if expire is not None else 1e18
+        # whole seconds too: try_calling rings for (qe->expire - time(NULL)) * 1000 ms
+        return (expire - int(k.now)) if expire is not None else 1e18
 
     try:
         while True:

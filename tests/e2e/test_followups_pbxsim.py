@@ -76,8 +76,13 @@ async def run_answered_call(
     line: str = "tollfree",
     ani: str = "5512345678",
     caller_keys: dict[str, str] = CALLER_KEYS,
+    before: tuple[float, str, float] | None = None,
+    prompt_seconds: dict[str, float] | None = None,
+    run_s: float = 90.0,
 ):
-    """One caller; by default one agent who answers after 2 s and hangs up after 5 s."""
+    """One caller; by default one agent who answers after 2 s and hangs up after 5 s.
+
+    `before` = (seconds earlier, ANI, patience): another caller placed first."""
     client = redis_lib.Redis.from_url(redis_url, decode_responses=True)
     svc = StoreServices(cfg, factory, client, clock=lambda: at)
     server = build_server(cfg, svc, host="127.0.0.1", port=0)
@@ -93,6 +98,7 @@ async def run_answered_call(
         record=True,
         start_epoch=time.time(),
         extensions_conf=text,
+        prompt_seconds=prompt_seconds,
     )
     await sim.start()
     conn = cfg.connections
@@ -119,9 +125,13 @@ async def run_answered_call(
                 Penalty=str(penalty),
                 MemberName=interface.split("/", 1)[1],
             )
+        if before is not None:
+            ahead, first_ani, patience = before
+            sim.place_call(line, first_ani, "First", dtmf=keys_for(caller_keys), patience=patience)
+            await sim.run_for(ahead)
         call = sim.place_call(line, ani, "Vera", dtmf=keys_for(caller_keys))
         # the caller's record must be in the database before the survey asks for it
-        await sim.run_for(90)
+        await sim.run_for(run_s)
         await _until(lambda: not service.ingest.calls.calls and service.ingest.calls.finished)
         await service.flush()
     finally:
@@ -246,3 +256,82 @@ async def test_widening_autopause_and_survey_as_recorded_on_asterisk(
         (row,) = s.scalars(select(Call)).all()
     assert (row.outcome, row.agent_login, row.hung_up_by) == ("answered", "1001", "agent")
     assert (row.hold_seconds, row.talk_seconds, row.satisfaction) == (19, 6, 4)
+
+
+def _head_caller_timeline(events: list[dict[str, str]], caller: str) -> list[tuple[str, float]]:
+    """Music and exit of one queued caller, seconds after its QueueCallerJoin."""
+    join = None
+    out: list[tuple[str, float]] = []
+    for h in events:
+        if not h.get("Channel", "").startswith(caller):
+            continue
+        name, t = h.get("Event"), float(h.get("Timestamp", "0"))
+        if name == "QueueCallerJoin":
+            join = t
+        elif join is None:
+            continue
+        elif name in ("MusicOnHoldStop", "MusicOnHoldStart"):
+            out.append((name, t - join))
+        elif name == "VarSet" and h["Variable"] in ("QUEUESTATUS", "CENTRALITA_CALLBACK_ID"):
+            out.append(
+                (
+                    f"{h['Variable']}={h['Value'] if h['Variable'] == 'QUEUESTATUS' else 'set'}",
+                    t - join,
+                )
+            )
+        elif (
+            name == "VarSet"
+            and h["Variable"] in ("CENTRALITA_CHOICE", "CENTRALITA_CONFIRM")
+            and h["Value"]
+        ):
+            out.append((f"{h['Variable']}={h['Value']}", t - join))
+    return out
+
+
+async def test_announcements_timeout_and_confirmed_callback_as_recorded(
+    example_config, directory, redis_url, caplog
+) -> None:
+    """pbx-followups/queue_timeout_callback: alone at the head of general_es while the only
+    agent is on a long call, the caller hears all_busy every ~60 s (announce-to-first-
+    user), leaves at max_wait 600 s, keys 3 and confirms with 1; a callback is stored.
+    pbxsim must announce and time out when Asterisk did, within app_queue's polling."""
+    caplog.set_level("INFO", logger="centralita.ivr.calls")
+    recorded = _recorded_events("queue_timeout_callback")
+    real = _head_caller_timeline(recorded, "PJSIP/trunk-0000000c")
+    stops = [t for e, t in real if e == "MusicOnHoldStop"]
+    assert len(stops) == 10 and 599.5 < stops[-1] < 601  # 9 announcements, then the exit
+    all_busy = [
+        b - a
+        for (e, a), (f, b) in zip(real, real[1:], strict=False)
+        if (e, f) == ("MusicOnHoldStop", "MusicOnHoldStart")
+    ]
+    assert len(all_busy) == 9 and all(10.0 < d < 10.8 for d in all_busy)
+    keys = {"main_menu": "0", "callback_offer": "3", "callback_confirm": "1"}
+    call, events, _records = await run_answered_call(
+        example_config,
+        directory,
+        redis_url,
+        OPEN,
+        survey_dialplan(example_config),
+        caplog,
+        members=(("PJSIP/1005", "general_es", 0, [AgentAction.answer(1.0)]),),
+        line="vip",
+        caller_keys=keys,
+        before=(20.0, "5512345678", 700.0),
+        prompt_seconds={"centralita/all_busy": round(min(all_busy), 1)},
+        run_s=720.0,
+    )
+    sim = _head_caller_timeline([dict(ev.headers) for ev in events], call.chan.name)
+    real_steps = [e for e, _ in real if not e.startswith("CENTRALITA_CHOICE")]
+    assert [e for e, _ in sim if not e.startswith("CENTRALITA_CHOICE")] == real_steps
+    sim_music = [t for e, t in sim if e.startswith("MusicOnHold")]
+    real_music = [t for e, t in real if e.startswith("MusicOnHold")]
+    for t_real, t_sim in zip(real_music, sim_music, strict=True):
+        assert abs(t_real - t_sim) <= 2.5, (t_real, t_sim)
+    exits = [t for e, t in sim if e == "QUEUESTATUS=TIMEOUT"]
+    assert len(exits) == 1 and abs(exits[0] - 600.0) <= 1.5
+    with directory() as s:
+        from servicedesk.models import CallbackRequest
+
+        requests = s.scalars(select(CallbackRequest)).all()
+    assert [r.number for r in requests] == ["5512345678"]

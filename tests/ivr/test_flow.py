@@ -366,7 +366,7 @@ async def test_no_agents_at_all_offers_message_or_callback(example_config, caplo
 async def test_wait_estimate_announced(example_config, caplog) -> None:
     svc = known(FakeServices())
     svc.stats["general_es"] = QueueStats(
-        waiting=2, logged_in=1, available=0, asa_s=20.0, aht_s=100.0
+        waiting=2, logged_in=1, available=0, asa_s=20.0, aht_s=100.0, handled=30
     )
     conv, _ = await place(example_config, svc, Caller([("main_menu", "0")]), caplog)
     i = conv.played.index("centralita/wait_estimate")
