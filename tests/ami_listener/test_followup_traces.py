@@ -37,7 +37,19 @@ def _frames(path: Path) -> list[dict[str, str]]:
 
 
 def test_recordings_are_present() -> None:
-    assert {"after_hours_callback", "after_hours_message", "vip_widening_survey"} <= set(SCENARIOS)
+    assert set(SCENARIOS) == {
+        "after_hours_callback",
+        "after_hours_message",
+        "hangup_mid_menu",
+        "new_incident_email",
+        "new_incident_erp",
+        "new_incident_hardware",
+        "new_incident_network",
+        "queue_timeout_callback",
+        "status_by_number",
+        "survey_hangup",
+        "vip_widening_survey",
+    }
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -123,6 +135,27 @@ async def test_survey_call_record(
     assert call.ivr_choices.get("menu") == "agent"
     rings = sorted((r.agent_login, r.result) for r in call.rings)
     assert rings == [("1001", "answered"), ("1003", "noanswer")]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "hung_up_by", "choice"),
+    [
+        ("hangup_mid_menu", "caller", {}),
+        ("status_by_number", "system", {"menu": "status", "incident": "2"}),
+    ],
+)
+async def test_ivr_only_paths(
+    scenario: str,
+    hung_up_by: str,
+    choice: dict[str, str],
+    example_config: CentralitaConfig,
+    session_factory: sessionmaker[Session],
+    redis_url: str,
+) -> None:
+    calls = await _replay(scenario, example_config, session_factory, redis_url)
+    (call,) = calls.values()
+    assert (call.outcome, call.hung_up_by, call.queue) == ("ivr_only", hung_up_by, None)
+    assert choice.items() <= call.ivr_choices.items()
 
 
 async def test_after_hours_calls_are_ivr_only(

@@ -16,6 +16,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 import redis as redis_lib
 from sqlalchemy import select
 
@@ -29,6 +30,7 @@ from pbxsim.behaviour import NOANSWER, AgentAction
 from pbxsim.sim import PbxSim
 from servicedesk.config import CentralitaConfig
 from servicedesk.models import Call
+from tests.ami_listener.replay_server import frames_of
 from tests.e2e import test_ivr_pbxsim as ivr_e2e
 from tests.e2e.test_ivr_pbxsim import OPEN, keys_for, named
 
@@ -207,8 +209,16 @@ def _caller_timeline(events: list[dict[str, str]], caller: str) -> list[tuple[st
 
 
 def _recorded_events(scenario: str) -> list[dict[str, str]]:
-    with open(RECORDED / scenario / "ami.jsonl", encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+    """The recording's messages (first value of each header), from the raw bytes."""
+    out = []
+    for frame in frames_of((RECORDED / scenario / "ami.raw").read_bytes()):
+        fields: dict[str, str] = {}
+        for line in frame.decode("utf-8").split("\r\n"):
+            key, sep, value = line.partition(": ")
+            if sep:
+                fields.setdefault(key, value)
+        out.append(fields)
+    return out
 
 
 async def test_widening_autopause_and_survey_as_recorded_on_asterisk(
@@ -335,3 +345,47 @@ async def test_announcements_timeout_and_confirmed_callback_as_recorded(
 
         requests = s.scalars(select(CallbackRequest)).all()
     assert [r.number for r in requests] == ["5512345678"]
+
+
+@pytest.mark.parametrize(
+    ("category", "digit", "queue", "agent"),
+    [
+        ("network", "1", "network_es", "1001"),
+        ("email", "2", "email_es", "1003"),
+        ("erp", "3", "erp_es", "1002"),
+        ("hardware", "4", "hardware_es", "1004"),
+    ],
+)
+async def test_new_incident_per_category_as_recorded(
+    example_config, directory, redis_url, caplog, category, digit, queue, agent
+) -> None:
+    """pbx-followups/new_incident_<category>: the toll-free line in office hours, a new
+    incident in each category, the category's best agent answers after 2 s and hangs
+    up after 5 s, the caller scores 5. Same queue steps as Asterisk, within 1 s."""
+    caplog.set_level("INFO", logger="centralita.ivr.calls")
+    real = _caller_timeline(_recorded_events(f"new_incident_{category}"), "PJSIP/trunk-")
+    assert [(e, d) for e, d, _ in real] == [
+        ("AgentCalled", agent),
+        ("AgentConnect", agent),
+        ("AgentComplete", "agent"),
+        ("VarSet", "QUEUESTATUS=CONTINUE"),
+        ("survey", "GET DATA"),
+    ]
+    call, events, records = await run_answered_call(
+        example_config,
+        directory,
+        redis_url,
+        OPEN,
+        survey_dialplan(example_config),
+        caplog,
+        members=((f"PJSIP/{agent}", queue, 0, [AgentAction.answer(2.0, talk_s=5.0)]),),
+        caller_keys={"main_menu": "1", "category_intro": digit, "survey_intro": "5"},
+    )
+    sim = _caller_timeline([dict(ev.headers) for ev in events], call.chan.name)
+    assert [(e, d) for e, d, _ in sim] == [(e, d) for e, d, _ in real]
+    for (event, detail, t_real), (_e, _d, t_sim) in zip(real, sim, strict=True):
+        assert abs(t_real - t_sim) <= 1.0, (event, detail, t_real, t_sim)
+    assert [r["menu_path"] for r in records if r["script"] == "survey"] == [["survey:5"]]
+    with directory() as s:
+        (row,) = s.scalars(select(Call)).all()
+    assert (row.queue, row.agent_login, row.satisfaction) == (queue, agent, 5)
