@@ -167,3 +167,39 @@ async def test_filter_action_with_system_write_adds_a_session_filter():
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_filter_refusal_is_byte_for_byte_what_asterisk_sent(example_config):
+    """tests/data/asterisk-traces/filter_refused: the same session against pbxsim."""
+    from pathlib import Path
+
+    recorded = (
+        Path(__file__).resolve().parents[1] / "data" / "asterisk-traces" / "filter_refused"
+    ) / "ami.raw"
+    pbx = RecordingEngine()
+    users = users_from_manager_conf(build_manager(example_config), {"centralita": "pw"})
+    server = await serve_ami(pbx, "127.0.0.1", 0, users)
+    try:
+        c = await Client.connect(server)
+        await c.send(
+            ("Action", "Login"),
+            ("ActionID", "l1"),
+            ("Username", "centralita"),
+            ("Secret", "pw"),
+            ("Events", "call,agent,dialplan"),
+        )
+        await c.read_message()
+        await c.send(
+            ("Action", "Filter"),
+            ("ActionID", "f1"),
+            ("Operation", "Add"),
+            ("Filter", "Event: Hangup"),
+        )
+        await c.read_message()
+        await c.send(("Action", "Logoff"), ("ActionID", "o1"))
+        await c.read_message()
+        assert bytes(c.raw) == recorded.read_bytes()
+        await c.close()
+    finally:
+        server.close()
+        await server.wait_closed()
