@@ -283,3 +283,33 @@ def test_manager_filters_admit_exactly_what_the_listener_reads(parsed, example_c
     filters = [k for k in user.option_keys() if k.startswith("eventfilter")]
     assert all("action(include)" in k for k in filters)
     assert len(filters) == len(LISTENER_EVENTS) + 1
+
+
+def test_queues_announce_to_the_head_caller_without_delaying_the_first_ring(parsed):
+    """Only the periodic announcement (its clock starts at join) with the shipped defaults;
+    position/hold-time announcements, which play at once and hold the head caller's first
+    ring behind them, only when announce_holdtime asks for them; autopause on."""
+    for sec in parsed["queues.conf"].sections:
+        if sec.name == "general":
+            continue
+        assert sec.get("announce-to-first-user") == "yes", sec.name
+        assert sec.get("periodic-announce-frequency") == "60", sec.name
+        assert sec.get("announce-frequency") == "0", sec.name
+        assert sec.get("announce-position") == "no", sec.name
+        assert sec.get("autopause") == "all", sec.name
+
+
+def test_position_announcements_follow_announce_holdtime(example_config):
+    from asterisk_conf.queues import queue_section
+
+    qdef = example_config.queue_definitions()["network_es"]
+    once = qdef.model_copy(
+        update={"settings": qdef.settings.model_copy(update={"announce_holdtime": "once"})}
+    )
+    sec = dict(queue_section(example_config, once).options)
+    assert (sec["announce-frequency"], sec["announce-position"]) == (60, "yes")
+    silent = qdef.model_copy(
+        update={"settings": qdef.settings.model_copy(update={"announce_frequency": 0})}
+    )
+    sec = dict(queue_section(example_config, silent).options)
+    assert (sec["announce-to-first-user"], sec["periodic-announce-frequency"]) == ("no", 0)
