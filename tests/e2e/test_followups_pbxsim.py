@@ -389,3 +389,54 @@ async def test_new_incident_per_category_as_recorded(
     with directory() as s:
         (row,) = s.scalars(select(Call)).all()
     assert (row.queue, row.agent_login, row.satisfaction) == (queue, agent, 5)
+
+
+def _agi_and_dialplan(events: list[dict[str, str]], caller: str) -> list[str]:
+    """The caller channel's AGI commands and the dialplan steps after the IVR, with the
+    values that depend on the directory (ids) blanked."""
+    import re
+
+    out = []
+    after_ivr = False
+    for h in events:
+        if not h.get("Channel", "").startswith(caller):
+            continue
+        if h.get("Event") == "AGIExecStart":
+            out.append(
+                re.sub(
+                    r'"(CENTRALITA_CONTACT|CENTRALITA_CALLBACK_ID)" "\d+"',
+                    r'"\1" "#"',
+                    h["Command"],
+                )
+            )
+        elif h.get("Event") == "Newexten" and h.get("Application") == "AGI":
+            after_ivr = True
+            out.append(f"AGI {h['AppData'].rsplit('/', 1)[1]}")
+        elif after_ivr and h.get("Event") == "Newexten" and h["Context"] != "centralita-inbound":
+            data = re.sub(r"end \d+\.\d+ ", "end # ", h["AppData"])  # the call's uniqueid
+            out.append(f"{h['Context']}: {h['Application']}({data})")
+    return out
+
+
+async def test_after_hours_callback_runs_as_recorded(example_config, directory, redis_url) -> None:
+    """pbx-followups/after_hours_callback through pbxsim: the same AGI conversation and
+    the same dialplan steps after it (callback registered, goodbye, no survey)."""
+    recorded = _agi_and_dialplan(_recorded_events("after_hours_callback"), "PJSIP/trunk-")
+    assert "centralita-callback: Playback(centralita/callback_registered)" in recorded
+    assert not any("survey" in step for step in recorded)
+    from servicedesk.models import Contract
+
+    with directory() as s:  # the recorded caller's contract had no 24x7 cover: no on-call offer
+        for contract in s.scalars(select(Contract)):
+            contract.plan = "basic"
+        s.commit()
+    call, events = await ivr_e2e.run_call(
+        example_config,
+        directory,
+        redis_url,
+        ivr_e2e.CLOSED,
+        {"welcome_tollfree_language": "1", "message_offer": "3", "callback_confirm": "1"},
+        extensions_conf=survey_dialplan(example_config),
+    )
+    sim = _agi_and_dialplan([dict(ev.headers) for ev in events], call.chan.name)
+    assert sim == recorded
