@@ -440,3 +440,29 @@ async def test_after_hours_callback_runs_as_recorded(example_config, directory, 
     )
     sim = _agi_and_dialplan([dict(ev.headers) for ev in events], call.chan.name)
     assert sim == recorded
+
+
+async def test_hangup_in_the_main_menu_runs_as_recorded(
+    example_config, directory, redis_url
+) -> None:
+    """pbx-followups/hangup_mid_menu through pbxsim: the caller leaves during GET DATA
+    main_menu; the IVR still sets what it has on the dead channel; only h runs after."""
+    recorded = _agi_and_dialplan(_recorded_events("hangup_mid_menu"), "PJSIP/trunk-")
+    hung_up_at = next(
+        float(h["Timestamp"]) - float(h0["Timestamp"])
+        for h0 in _recorded_events("hangup_mid_menu")
+        if h0.get("Event") == "Newexten" and h0.get("Application") == "Answer"
+        for h in _recorded_events("hangup_mid_menu")
+        if h.get("Event") == "HangupRequest" and h.get("Channel", "").startswith("PJSIP/trunk-")
+    )
+    call, events = await ivr_e2e.run_call(
+        example_config,
+        directory,
+        redis_url,
+        OPEN,
+        {"welcome_tollfree_language": "1"},
+        patience=round(hung_up_at, 1),
+        extensions_conf=survey_dialplan(example_config),
+    )
+    sim = _agi_and_dialplan([dict(ev.headers) for ev in events], call.chan.name)
+    assert sim == recorded
