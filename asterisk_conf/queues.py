@@ -12,7 +12,10 @@ the queue no member rings while it plays; measured on Asterisk 22.10.1 it held t
 first ring back 9 s. So position and hold-time announcements are made only when
 `announce_holdtime` is not "no" (the shipped default is "no": the IVR already gave
 an estimate), and the periodic "all agents busy" prompt, whose clock starts at
-join, plays every `announce_frequency` s without delaying the first ring.
+join, plays every `announce_frequency` s without delaying the first ring. app_queue
+never cuts an announcement short, so a max wait that expires during one ends when it
+does (up to the prompt's length late); with the default 60 s period no max wait
+under a minute can meet one.
 
 A member who does not answer is paused (autopause, default "all": in every
 queue, the usual desk setting when someone is away from the phone), so the next
