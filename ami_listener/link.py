@@ -18,10 +18,12 @@ such as QueueStatus). Replaced, through the `protocol_factory` hook:
 
 Event mask: `call,agent,dialplan` — call (Newchannel, Hangup, HangupRequest,
 DialEnd), agent (Queue*/Agent* events), dialplan (VarSet: QUEUESTATUS and the
-IVR's CENTRALITA_*). No cdr, cel, reporting, security, dtmf or agi. A manager
-`Filter` whitelist of the event names the listener uses is then requested
-(best effort: Asterisk needs `system` write permission for it; refused filters
-are logged and the parser's own filter does the same job client-side).
+IVR's CENTRALITA_*). No cdr, cel, reporting, security, dtmf or agi. Which
+events of those classes reach us is decided by the `eventfilter` lines of the
+generated manager.conf user (asterisk_conf/manager.py): the `Filter` action needs
+`write = system` (manager.c), which the listener's user deliberately lacks, so no
+Filter is ever sent. Should the user lack the lines, the parser's own filter
+drops the extra events unparsed.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from panoramisk.actions import Action
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
-from ami_listener.parser import WANTED_EVENTS, AmiMessage, AmiParser
+from ami_listener.parser import AmiMessage, AmiParser
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +144,6 @@ class AmiLink:
         connect_timeout: float = 5.0,
         backoff: Backoff | None = None,
         refused_backoff: Backoff | None = None,
-        use_filters: bool = True,
         on_status: Callable[[str, str], None] | None = None,
     ) -> None:
         self.on_status = on_status
@@ -157,7 +158,6 @@ class AmiLink:
         self.connect_timeout = connect_timeout
         self.backoff = backoff or Backoff()
         self.refused_backoff = refused_backoff or Backoff(base=30.0, cap=600.0)
-        self.use_filters = use_filters
         self.protocol: LeanAMIProtocol | None = None
         self.status = "idle"  # idle|connecting|up|down|dead|auth_refused|lost|stopped
         self.status_detail = ""
@@ -283,8 +283,6 @@ class AmiLink:
         self.logins += 1
         self.backoff.reset()
         self.refused_backoff.reset()
-        if self.use_filters:
-            await self._filters()
         self._set("up", f"login #{self.logins}")
         if self.on_login is not None:
             try:
@@ -295,18 +293,6 @@ class AmiLink:
                 self.callback_errors += 1
                 log.exception("on_login (resync) failed")
         await self._watch()
-
-    async def _filters(self) -> None:
-        names = "|".join(sorted(WANTED_EVENTS))
-        try:
-            resp = await self.send(
-                {"Action": "Filter", "Operation": "Add", "Filter": f"Event: ({names})"},
-                timeout=self.connect_timeout,
-            )
-            if resp.get("Response") != "Success":
-                log.warning("AMI Filter refused (%s); filtering client-side", resp.get("Message"))
-        except TimeoutError:
-            log.warning("AMI Filter got no answer; filtering client-side")
 
     async def _watch(self) -> None:
         """Ping every interval; a ping unanswered within the timeout means a dead link."""

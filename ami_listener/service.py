@@ -64,7 +64,6 @@ class ListenerOptions:
     flush_max: int = 500
     backoff: Backoff | None = None
     refused_backoff: Backoff | None = None
-    use_filters: bool = True
     command_block_ms: int = 1000
     action_timeout: float = 10.0
     tune_process: bool = True  # GC and GIL settings are process-wide: the listener's own
@@ -141,7 +140,6 @@ class ListenerService:
             ping_timeout=ami.ping_timeout,
             backoff=self.opts.backoff,
             refused_backoff=self.opts.refused_backoff,
-            use_filters=self.opts.use_filters,
             on_status=self._status,
         )
         self.resyncs = 0

@@ -42,7 +42,7 @@ QUEUE_KEYS = (
 )
 QUEUE_ARGS = (
     "${CENTRALITA_QUEUE}",
-    "t",
+    "tc",
     "",
     "",
     "${CENTRALITA_MAXWAIT}",

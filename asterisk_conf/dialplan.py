@@ -15,10 +15,20 @@ FastAGI scripts the dialplan runs (all at connections.fastagi host:port):
 ``ivr`` (the main flow), ``voicemail`` (turns CENTRALITA_RECORDING, the full .wav
 path, into an incident; runs from the voicemail path or from the h extension if the
 caller hung up while recording), ``callback`` (stores a callback request unless the
-IVR already did and set CENTRALITA_CALLBACK_ID), ``survey`` (post-call hook, only
-when CENTRALITA_SURVEY = 1). A script that fails (AGISTATUS != SUCCESS) never
-strands the caller: callback falls back to a message, voicemail still says goodbye.
-Queue exits set CENTRALITA_EXIT to the QUEUESTATUS that sent the call to overflow.
+IVR already did and set CENTRALITA_CALLBACK_ID), ``survey`` (post-call survey, only
+when CENTRALITA_SURVEY = 1). A script that fails (AGISTATUS != SUCCESS) or stores
+nothing never strands the caller: callback falls back to a message, voicemail
+still says goodbye. Queue exits set CENTRALITA_EXIT to the QUEUESTATUS that sent
+the call to overflow.
+
+The survey needs a live caller. Without Queue()'s `c` option Asterisk hangs the
+caller up with the agent, and a survey run from the h extension meets a dead
+channel (GET DATA answers "511 Command Not Permitted on a dead channel"). So
+Queue() runs with `tc`: when the agent hangs up, Queue() returns with
+QUEUESTATUS = CONTINUE and the caller, still connected, goes to the survey
+context, which runs it once (CENTRALITA_SURVEY_DONE) and only after a talk with
+an agent; callback, message and IVR-only calls are not surveyed. A caller who
+hangs up first never reaches it.
 """
 
 from __future__ import annotations
@@ -29,11 +39,14 @@ from servicedesk.config import CentralitaConfig
 from servicedesk.routing import line_defaults
 
 from . import names
-from .prompt_catalogue import AFTER_HOURS_DIGITS
+from .prompt_catalogue import AFTER_HOURS_DIGITS, CALLBACK_DIGITS
 from .render import Section, comment_text, render_file
 from .site import SiteOptions
 
-QUEUE_APP = "Queue(${CENTRALITA_QUEUE},t,,,${CENTRALITA_MAXWAIT},,,${CENTRALITA_RULE})"
+QUEUE_OPTIONS = "tc"  # t: the agent may transfer; c: the caller continues when the agent hangs up
+QUEUE_APP = (
+    f"Queue(${{CENTRALITA_QUEUE}},{QUEUE_OPTIONS},,,${{CENTRALITA_MAXWAIT}},,,${{CENTRALITA_RULE}})"
+)
 
 
 @dataclass
@@ -167,6 +180,7 @@ class DialplanBuilder:
             comments=["Queue() returned: nobody answered (QUEUESTATUS) or the call is over."],
         )
         ext = ctx.exten("s").add("NoOp(QUEUESTATUS=${QUEUESTATUS})")
+        ext.add(f'GotoIf($["${{QUEUESTATUS}}" = "CONTINUE"]?{names.SURVEY_CONTEXT},s,1)')
         for status in names.OVERFLOW_STATUSES:
             ext.add(f'GotoIf($["${{QUEUESTATUS}}" = "{status}"]?{names.OVERFLOW_CONTEXT},s,1)')
         ext.add("Hangup()")
@@ -188,7 +202,11 @@ class DialplanBuilder:
         offer = f"{self.prompt('message_offer')}&{self.prompt('callback_offer')}"
         ext.add(f"Read(CENTRALITA_CHOICE,{offer},1,,2,5)")
         digit = AFTER_HOURS_DIGITS["callback"]
-        ext.add(f'GotoIf($["${{CENTRALITA_CHOICE}}" = "{digit}"]?{names.CALLBACK_CONTEXT},s,1)')
+        ext.add(f'GotoIf($["${{CENTRALITA_CHOICE}}" != "{digit}"]?{names.VOICEMAIL_CONTEXT},s,1)')
+        # the same confirmation as the IVR's own callback offer (IvrCall.callback)
+        ext.add(f"Read(CENTRALITA_CONFIRM,{self.prompt('callback_confirm')},1,,1,5)")
+        confirm = CALLBACK_DIGITS["confirm"]
+        ext.add(f'GotoIf($["${{CENTRALITA_CONFIRM}}" = "{confirm}"]?{names.CALLBACK_CONTEXT},s,1)')
         ext.add(f"Goto({names.VOICEMAIL_CONTEXT},s,1)")
         self._hangup_hook(ctx)
         return ctx
@@ -232,7 +250,8 @@ class DialplanBuilder:
         ext.add("Set(CHANNEL(language)=${IVR_LANG})")
         ext.add('GotoIf($["${CENTRALITA_CALLBACK_ID}" != ""]?done)')
         ext.add(self.agi("callback"))
-        ext.add(f'GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?{names.VOICEMAIL_CONTEXT},s,1)')
+        # failed, or nothing stored (no caller number): never say "registered"
+        ext.add(f'GotoIf($["${{CENTRALITA_CALLBACK_ID}}" = ""]?{names.VOICEMAIL_CONTEXT},s,1)')
         ext.add(f"Playback({self.prompt('callback_registered')})", label="done")
         ext.add(f"Playback({self.prompt('goodbye')})")
         ext.add("Hangup()")
@@ -270,12 +289,30 @@ class DialplanBuilder:
         self._hangup_hook(ctx)
         return ctx
 
+    def survey(self) -> Context:
+        ctx = Context(
+            names.SURVEY_CONTEXT,
+            comments=[
+                "The agent hung up (Queue() option c, QUEUESTATUS = CONTINUE): the caller is",
+                "still on the line. Run the survey once when CENTRALITA_SURVEY = 1, then hang up.",
+            ],
+        )
+        ext = ctx.exten("s")
+        ext.add('GotoIf($["${CENTRALITA_SURVEY}" != "1"]?done)')
+        ext.add('GotoIf($["${CENTRALITA_SURVEY_DONE}" = "1"]?done)')
+        ext.add("Set(CENTRALITA_SURVEY_DONE=1)")
+        ext.add("Set(CHANNEL(language)=${IVR_LANG})")
+        ext.add(self.agi("survey"))
+        ext.add("Hangup()", label="done")
+        self._hangup_hook(ctx)
+        return ctx
+
     def end(self) -> Context:
         ctx = Context(
             names.END_CONTEXT,
             comments=[
-                "Gosub from every h extension: log the call, finish a message the caller hung up",
-                "on, and run the post-call survey hook when CENTRALITA_SURVEY = 1.",
+                "Gosub from every h extension: log the call and finish a message the caller",
+                "hung up on. Nothing here talks to the caller: the channel is already gone.",
             ],
         )
         ext = ctx.exten("s")
@@ -283,12 +320,10 @@ class DialplanBuilder:
             "NoOp(Centralita end ${UNIQUEID} line=${CENTRALITA_LINE} action=${CENTRALITA_ACTION}"
             " queue=${CENTRALITA_QUEUE} status=${QUEUESTATUS} cause=${HANGUPCAUSE})"
         )
-        ext.add('GotoIf($["${CENTRALITA_RECORDING}" = ""]?survey)')
-        ext.add('GotoIf($["${CENTRALITA_VM_DONE}" = "1"]?survey)')
+        ext.add('GotoIf($["${CENTRALITA_RECORDING}" = ""]?done)')
+        ext.add('GotoIf($["${CENTRALITA_VM_DONE}" = "1"]?done)')
         ext.add(self.agi("voicemail"))
         ext.add("Set(CENTRALITA_VM_DONE=1)")
-        ext.add('GotoIf($["${CENTRALITA_SURVEY}" != "1"]?done)', label="survey")
-        ext.add(self.agi("survey"))
         ext.add("Return()", label="done")
         return ctx
 
@@ -317,6 +352,7 @@ class DialplanBuilder:
         contexts = [
             self.inbound(),
             self.after_queue(),
+            self.survey(),
             self.overflow(),
             self.voicemail(),
             self.callback(),

@@ -6,7 +6,16 @@ Classes, from app_queue.c / manager.c registrations:
 * write agent (QueueAdd/QueueRemove/QueuePause/QueuePenalty/QueueLog: EVENT_FLAG_AGENT),
         reporting (CoreShowChannels: EVENT_FLAG_SYSTEM|EVENT_FLAG_REPORTING);
         QueueStatus, QueueSummary and Ping need no class (registered with 0).
-Newexten (also class dialplan) is filtered out: it is one event per dialplan step.
+
+Event filtering is static, in the user: the `Filter` action is registered with
+EVENT_FLAG_SYSTEM (manager.c), and granting `write = system` would also allow
+Reload, Restart and ModuleLoad, far beyond what the listener needs. manager.c
+applies `eventfilter` lines to events it broadcasts; with include filters only,
+everything not included is dropped (should_send_event: "implied exclude all").
+Replies to actions (the QueueStatus / QueueSummary / CoreShowChannels lists, the
+FullyBooted after Login) are written to the session directly and never filtered,
+so only broadcast events are listed. VarSet is let through only for the variables
+the listener reads: it is otherwise one event per Set() of every channel.
 The secret lives in manager_secrets.conf (`[user](+)`), never here.
 """
 
@@ -22,6 +31,58 @@ from .render import Section, render_file
 READ_CLASSES = ("call", "agent", "dialplan", "system")
 WRITE_CLASSES = ("agent", "reporting")
 LOOPBACK_PREFIX = "127."
+
+# The broadcast events the listener acts on (ami_listener.parser.WANTED_EVENTS minus
+# the list replies; a test holds the two together). asterisk_conf imports no listener code.
+LISTENER_EVENTS = (
+    "AgentCalled",
+    "AgentComplete",
+    "AgentConnect",
+    "AgentDump",
+    "AgentRingNoAnswer",
+    "DialEnd",
+    "FullyBooted",
+    "Hangup",
+    "HangupRequest",
+    "Newchannel",
+    "QueueCallerAbandon",
+    "QueueCallerJoin",
+    "QueueCallerLeave",
+    "QueueMemberAdded",
+    "QueueMemberPause",
+    "QueueMemberPenalty",
+    "QueueMemberRemoved",
+    "Shutdown",
+)
+# The channel variables whose VarSet the listener reads (ami_listener.parser.WANTED_VARIABLES).
+LISTENER_VARIABLES = (
+    "CENTRALITA_ACTION",
+    "CENTRALITA_CATEGORY",
+    "CENTRALITA_CONTACT",
+    "CENTRALITA_INCIDENT",
+    "CENTRALITA_IVR",
+    "CENTRALITA_LINE",
+    "CENTRALITA_PRIORITY",
+    "CENTRALITA_QUEUE",
+    "CENTRALITA_RULE",
+    "CENTRALITA_VIP",
+    "IVR_LANG",
+    "QUEUESTATUS",
+    "QUEUE_PRIO",
+)
+
+
+def event_filters() -> list[tuple[str, str]]:
+    """manager.conf `eventfilter(...) = pattern` lines: include only what the listener reads."""
+    lines = [(f"eventfilter(action(include),name({name}))", "") for name in LISTENER_EVENTS]
+    variables = "|".join(LISTENER_VARIABLES)
+    lines.append(
+        (
+            "eventfilter(action(include),name(VarSet),header(Variable),method(regex))",
+            f"^({variables})$",
+        )
+    )
+    return lines
 
 
 def bind_address(cfg: CentralitaConfig) -> str:
@@ -54,7 +115,8 @@ def build_manager(cfg: CentralitaConfig) -> str:
     user.add("read", ",".join(READ_CLASSES))
     user.add("write", ",".join(WRITE_CLASSES))
     user.add("writetimeout", 5000)
-    user.add("eventfilter(action(exclude),name(Newexten))", "")
+    for key, pattern in event_filters():
+        user.add(key, pattern)
     text = render_file([general.render(), user.render()])
     return text + f'\n#include "{names.MANAGER_SECRETS_FILE}"\n'
 

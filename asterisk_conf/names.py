@@ -11,6 +11,7 @@ CALLBACK_CONTEXT = "centralita-callback"
 ONCALL_CONTEXT = "centralita-oncall"
 HANGUP_CONTEXT = "centralita-hangup"
 END_CONTEXT = "centralita-end"
+SURVEY_CONTEXT = "centralita-survey"
 
 TRUNK_ENDPOINT = "trunk"
 TRANSPORT = "transport-udp"

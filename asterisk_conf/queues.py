@@ -3,6 +3,24 @@
 Members are dynamic (QueueAdd from the panel through the listener), so no
 `member =>` lines. Option names are the ones app_queue's queue_set_param()
 accepts; setinterfacevar/setqueueentryvar/setqueuevar feed the listener's VarSets.
+
+Announcements (app_queue.c queue_exec / say_position): with
+announce-to-first-user = yes the caller at the head of the queue hears them too
+(without it a lone caller hears only music). A *position* announcement plays at
+once when the caller joins or moves up (last_pos starts at 0), and at the head of
+the queue no member rings while it plays; measured on Asterisk 22.10.1 it held the
+first ring back 9 s. So position and hold-time announcements are made only when
+`announce_holdtime` is not "no" (the shipped default is "no": the IVR already gave
+an estimate), and the periodic "all agents busy" prompt, whose clock starts at
+join, plays every `announce_frequency` s without delaying the first ring. app_queue
+never cuts an announcement short, so a max wait that expires during one ends when it
+does (up to the prompt's length late); with the default 60 s period no max wait
+under a minute can meet one.
+
+A member who does not answer is paused (autopause, default "all": in every
+queue, the usual desk setting when someone is away from the phone), so the next
+ring goes to the next best member the penalty rule admits instead of the same
+absent agent every timeout + retry seconds; the agent unpauses from the panel.
 """
 
 from __future__ import annotations
@@ -30,11 +48,15 @@ def queue_section(cfg: CentralitaConfig, qdef: QueueDefinition) -> Section:
     sec.add("leavewhenempty", s.leavewhenempty)
     sec.add("ringinuse", "no")
     sec.add("reportholdtime", "no")
-    sec.add("announce-frequency", s.announce_frequency)
-    sec.add("announce-position", "yes" if s.announce_frequency else "no")
+    periodic = s.announce_frequency
+    positional = periodic if s.announce_holdtime != "no" else 0
+    sec.add("announce-frequency", positional)
+    sec.add("announce-position", "yes" if positional else "no")
     sec.add("announce-holdtime", s.announce_holdtime)
+    sec.add("announce-to-first-user", "yes" if periodic else "no")
     sec.add("periodic-announce", f"{names.PROMPT_DIR}/all_busy")
-    sec.add("periodic-announce-frequency", s.announce_frequency)
+    sec.add("periodic-announce-frequency", periodic)
+    sec.add("autopause", s.autopause)
     sec.add("setinterfacevar", "yes")
     sec.add("setqueueentryvar", "yes")
     sec.add("setqueuevar", "yes")

@@ -56,16 +56,39 @@ class QueueStats:
     logged_in: int
     available: int
     asa_s: float | None  # today's average speed of answer, None before the first answer
+    aht_s: float | None = None  # today's mean talk time plus the queue's wrap-up; None before one
+    handled: int = 0  # calls today whose talk time is in aht_s
 
 
-def estimated_wait_s(stats: QueueStats) -> int | None:
-    """ASA-based estimate: a free agent means no wait; otherwise each caller ahead costs
-    one ASA spread over the staffed agents. None when there is nothing to base it on."""
-    if stats.available > 0 and stats.waiting == 0:
+MIN_HANDLED_FOR_ESTIMATE = 10
+
+
+def estimated_wait_s(stats: QueueStats, max_wait_s: int | None = None) -> int | None:
+    """When this caller can expect an agent, from free agents and handle time.
+
+    A free agent for every caller ahead and this one means no wait. Otherwise the
+    callers that no free agent takes must wait for busy agents to finish: every busy
+    agent frees up once per handle time (the whole AHT is used, not half: a call's
+    remaining time is unknown and a promise broken is worse than a long one). ASA
+    is not used: it describes callers who were answered quickly, and says nothing
+    when the only agent is on a long call. None (no estimate) when nothing honest
+    can be said: no handle time yet, nobody serving, or a wait past `max_wait_s`,
+    when the caller will be offered a message or a callback first. A handle time
+    from fewer than MIN_HANDLED_FOR_ESTIMATE calls is no basis either: on the real
+    PBX one 6 s test call made a 10-minute wait sound like "less than a minute".
+    """
+    need = stats.waiting + 1 - stats.available
+    if need <= 0:
         return 0
-    if stats.asa_s is None or stats.logged_in <= 0:
+    serving = stats.logged_in - stats.available
+    if stats.aht_s is None or stats.aht_s <= 0 or serving <= 0:
         return None
-    return int(math.ceil(stats.asa_s * (stats.waiting + 1) / stats.logged_in))
+    if stats.handled < MIN_HANDLED_FOR_ESTIMATE:
+        return None
+    est = int(math.ceil(math.ceil(need / serving) * stats.aht_s))
+    if max_wait_s is not None and est > max_wait_s:
+        return None
+    return est
 
 
 class IvrServices(Protocol):
@@ -124,6 +147,9 @@ class _TtlCache:
             self._inflight.pop(key, None)
 
 
+SURVEY_MATCH_WAIT_S = 3.0
+
+
 # Why a voice message was left, from the IVR's choices (CENTRALITA_IVR).
 MESSAGE_REASONS = ("after_hours", "holiday", "no_agents", "open")
 _MESSAGE_TEXTS: dict[str, dict[str, str]] = {
@@ -165,7 +191,7 @@ def message_reason(choices: dict[str, str]) -> str:
         return "holiday"
     if hours == "closed":
         return "after_hours"
-    if choices.get("no_agents") == "1":
+    if "no_agents" in choices:  # the caller chose a way out when no agent was free
         return "no_agents"
     return "open"
 
@@ -422,7 +448,12 @@ class StoreServices:
         return await self._db(work)
 
     async def record_survey(self, *, uniqueid: str, score: int) -> bool:
-        """Store 1..5 on the call the listener recorded (by the caller's uniqueid/linkedid)."""
+        """Store 1..5 on the call the listener recorded (by the caller's uniqueid/linkedid).
+
+        The survey runs the moment the agent hangs up, while the listener may not
+        yet have flushed the call's record (it batches), so a miss is retried for
+        up to SURVEY_MATCH_WAIT_S before the score is reported unmatched.
+        """
         from sqlalchemy import or_, select
 
         from servicedesk.models import Call
@@ -442,7 +473,13 @@ class StoreServices:
             call.satisfaction = score
             return True
 
-        return await self._db(work)
+        deadline = time.monotonic() + SURVEY_MATCH_WAIT_S
+        while True:
+            if await self._db(work):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.25)
 
     # --- Redis live state (cached, shared by all sessions) -------------------
     async def availability(self) -> AvailabilityView | None:
@@ -472,6 +509,8 @@ class StoreServices:
             return None
         # the listener keys today's counters by the service's local date
         day = self.now().astimezone(self._tz).date().isoformat()
+        qdef = self.cfg.queue_definitions().get(queue)
+        wrapup = qdef.settings.wrapuptime if qdef is not None else 0
 
         def fetch_stats() -> QueueStats | None:
             pipe = self.redis.pipeline(transaction=False)
@@ -489,11 +528,15 @@ class StoreServices:
 
             answered = num(counters, "answered")
             asa = num(counters, "hold_total_s") / answered if answered > 0 else None
+            talks = num(counters, "talk_count")
+            aht = num(counters, "talk_total_s") / talks + wrapup if talks > 0 else None
             return QueueStats(
                 waiting=int(num(state, "waiting")),
                 logged_in=int(num(state, "logged_in")),
                 available=int(num(state, "available_agents")),
                 asa_s=asa,
+                aht_s=aht,
+                handled=int(talks),
             )
 
         async def fetch() -> QueueStats | None:

@@ -281,7 +281,8 @@ class FastAgiClient:
         session = _Session(self.runner, engine)
         self.sessions.add(session)
         ev = session.start(host, port, self.environment(engine, call, url, script, parts[1:]))
-        dead = chan.hangup_requested
+        # the h extension always runs after the channel hung up (a soft hangup is set)
+        dead = chan.hangup_requested or call.in_h
         connected = False
         while True:
             try:

@@ -94,6 +94,9 @@ ACTION_AUTHORITY: dict[str, int] = {
     "QueuePenalty": FLAG["agent"],
     "QueueLog": FLAG["agent"],
     "QueueMemberRingInUse": FLAG["agent"],
+    "Filter": FLAG[
+        "system"
+    ],  # manager.c: ast_manager_register_xml_core("Filter", EVENT_FLAG_SYSTEM)
 }
 # Asterisk matches action names case-insensitively; the engine gets the canonical spelling.
 CANONICAL_ACTION = {name.lower(): name for name in ACTION_AUTHORITY}

@@ -4,6 +4,8 @@ The server owns the session: greeting, Login (plaintext and MD5 Challenge),
 Logoff, Ping, Events, the per-session event mask and manager.conf read/write
 classes, Asterisk's error texts, and the security events a real Asterisk emits
 on the same connection (SuccessfulAuth, RequestBadFormat, RequestNotAllowed).
+Event filters come from the user's `eventfilter` lines and the `Filter` action
+(which, as in manager.c, needs `write = system`); see `pbxsim.ami_filters`.
 Every other action goes to the engine (`PbxEngine.handle_action`).
 
 Why asyncio.Protocol and not streams: an event is serialised once (only if some
@@ -37,6 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pbxsim import ami_filters as af
 from pbxsim import ami_protocol as p
 from pbxsim.types import AmiEvent, Headers, PbxEngine
 
@@ -51,11 +54,12 @@ _SYSTEM = p.FLAG["system"]
 
 @dataclass(frozen=True, slots=True)
 class AmiUser:
-    """One manager.conf user: secret plus `read=` and `write=` class lists."""
+    """One manager.conf user: secret, `read=` and `write=` class lists, `eventfilter` lines."""
 
     secret: str
     read: str = "all"
     write: str = "all"
+    eventfilters: tuple[tuple[str, str], ...] = ()
 
 
 UserSpec = AmiUser | tuple[str, str, str] | str
@@ -96,6 +100,7 @@ class _Session(asyncio.Protocol):
         self.readperm = 0
         self.writeperm = 0
         self.send_events = p.ALL_EVENTS  # manager.c: session->send_events = -1
+        self.filters: list[af.EventFilter] = []
         self.challenge = ""
         self.pending: deque[p.ParsedMessage] = deque()
         self.wakeup = asyncio.Event()
@@ -309,6 +314,9 @@ class _Session(asyncio.Protocol):
         if low == "events":
             self._events(headers, action_id)
             return True
+        if low == "filter":
+            self._filter(headers, action_id)
+            return True
         try:
             replies = await self.server.engine.handle_action(canonical, headers)
         except Exception:
@@ -321,6 +329,40 @@ class _Session(asyncio.Protocol):
         if replies:
             self.send(p.serialize_many(replies))
         return True
+
+    def _filter(self, headers: Headers, action_id: str | None) -> None:
+        """manager.c action_filter(): Operation Add, Filter and optional MatchCriteria."""
+        if p.get_header(headers, "Operation").lower() != "add":
+            self.send(p.serialize(p.error(action_id, "Unknown operation")))
+            return
+        criteria = p.get_header(headers, "MatchCriteria")
+        try:
+            self.filters.append(
+                af.parse_filter(
+                    f"eventfilter({criteria})" if criteria else "eventfilter",
+                    p.get_header(headers, "Filter"),
+                )
+            )
+        except af.FilterCompileError:
+            self.send(
+                p.serialize(
+                    p.error(
+                        action_id, "Filter did not compile.  Check the syntax of the filter given."
+                    )
+                )
+            )
+            return
+        except af.FilterFormatError:
+            self.send(
+                p.serialize(
+                    p.error(
+                        action_id,
+                        "Filter was formatted incorrectly.  Check the syntax of the filter given.",
+                    )
+                )
+            )
+            return
+        self.send(p.serialize(p.response(action_id, "Success")))
 
     async def _login(self, headers: Headers, action_id: str | None) -> bool:
         if self.authenticated:
@@ -353,6 +395,7 @@ class _Session(asyncio.Protocol):
         self.username = username
         self.readperm = p.get_perm(user.read)
         self.writeperm = p.get_perm(user.write)
+        self.filters = _user_filters(user)
         self.session_tv = self.server.clock()
         mask = p.strings_to_mask(p.get_header(headers, "Events"))
         if mask >= 0:
@@ -523,7 +566,13 @@ class AmiServer:
         ]
         if targets:
             data = p.serialize(headers)
+            text: str | None = None
             for s in targets:
+                if s.filters:
+                    if text is None:
+                        text = data.decode("utf-8", "replace")
+                    if not af.should_send(s.filters, str(headers[0][1]), text):
+                        continue
                 s.deliver_event(data)
 
     def close(self) -> None:
@@ -545,6 +594,55 @@ class AmiServer:
         workers, self._closing_workers = self._closing_workers, []
         if workers:
             await asyncio.gather(*workers, return_exceptions=True)
+
+
+def _user_filters(user: AmiUser) -> list[af.EventFilter]:
+    """The user's eventfilter lines; a bad one is logged and left out, as manager.c does."""
+    out = []
+    for criteria, pattern in user.eventfilters:
+        try:
+            out.append(af.parse_filter(criteria, pattern))
+        except ValueError as exc:
+            log.warning("manager.conf: %s", exc)
+    return out
+
+
+def users_from_manager_conf(text: str, secrets: Mapping[str, str]) -> dict[str, AmiUser]:
+    """The users of a manager.conf text (e.g. the generated one), as Asterisk loads them.
+
+    Every section but [general] is a user with its read/write classes and eventfilter
+    lines; the secret is not in the file (it is #included), so it comes from `secrets`.
+    Users without a secret there are left out: Asterisk refuses them too.
+    """
+    users: dict[str, AmiUser] = {}
+    name = ""
+    opts: dict[str, str] = {}
+    filters: list[tuple[str, str]] = []
+
+    def close() -> None:
+        if name and name != "general" and secrets.get(name):
+            users[name] = AmiUser(
+                secrets[name], opts.get("read", ""), opts.get("write", ""), tuple(filters)
+            )
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith((";", "#")):
+            continue
+        if line.startswith("["):
+            close()
+            name, opts, filters = line[1:].split("]", 1)[0], {}, []
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        key, value = key.strip(), value.lstrip(">").strip()
+        if key.startswith("eventfilter"):
+            filters.append((key, value))
+        else:
+            opts[key] = value
+    close()
+    return users
 
 
 def users_from_config(

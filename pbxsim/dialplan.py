@@ -63,6 +63,22 @@ def expand(text: str, lookup: Any) -> str:
     return text
 
 
+_EXPR = re.compile(r"\$\[([^\[\]]*)\]")
+
+
+def expand_expressions(text: str) -> str:
+    """`$[a = b]` / `$[a != b]` replaced by 1 or 0, as Asterisk substitutes them before the
+    application runs (so Newexten's AppData reads `1?done`); other expressions are kept."""
+
+    def one(m: re.Match[str]) -> str:
+        inner = m.group(1)
+        if "=" not in inner:
+            return m.group(0)
+        return "1" if eval_condition(f"$[{inner}]") else "0"
+
+    return _EXPR.sub(one, text)
+
+
 def eval_condition(expr: str) -> bool:
     """`$["a" = "b"]`, `$[a != b]` or a bare value (true if non-empty and not 0)."""
     e = expr.strip()
@@ -104,7 +120,7 @@ def centralita_extensions(cfg: Any, agi_host: str, agi_port: int) -> str:
             ' same => n,GotoIf($["${CENTRALITA_ACTION}" = "oncall"]?centralita-oncall,s,1)',
             ' same => n,GotoIf($["${CENTRALITA_ACTION}" = "hangup"]?centralita-hangup,s,1)',
             " same => n(queue),Set(CHANNEL(language)=${IVR_LANG})",
-            " same => n,Queue(${CENTRALITA_QUEUE},t,,,${CENTRALITA_MAXWAIT},,,${CENTRALITA_RULE})",
+            " same => n,Queue(${CENTRALITA_QUEUE},tc,,,${CENTRALITA_MAXWAIT},,,${CENTRALITA_RULE})",
             " same => n,Goto(centralita-after-queue,s,1)",
             "",
         ]

@@ -18,7 +18,7 @@ from typing import Any
 from pbxsim import queue_model
 from pbxsim.behaviour import AgentAction, AgentPhone, CallerScript
 from pbxsim.channels import CAUSE_TXT, Channel, sip_display
-from pbxsim.dialplan import Dialplan, Step, eval_condition, expand
+from pbxsim.dialplan import Dialplan, Step, eval_condition, expand, expand_expressions
 from pbxsim.kernel import Event, Interrupt, Kernel, Process
 from pbxsim.queues import PenaltyChange, QueueConf, QueueState
 from pbxsim.types import AmiEvent, EventSink, Headers
@@ -505,7 +505,7 @@ class Engine:
                 return
             step = steps[i]
             chan.context, chan.exten, chan.priority = ctx, ext, i + 1
-            data = expand(step.data, lambda n: self.lookup(chan, n))
+            data = expand_expressions(expand(step.data, lambda n: self.lookup(chan, n)))
             chan.app, chan.appdata = step.app, data
             self.chan_event(
                 "Newexten",
@@ -520,13 +520,33 @@ class Engine:
                 return
             elif jump == "return":
                 pos = stack.pop() if stack else None
+                if pos is not None:
+                    # Asterisk's snapshot after Return: back on the Gosub's own priority
+                    self._newexten_artefact(chan, pos[0], pos[1], pos[2], "Return", "")
             elif isinstance(jump, tuple):
                 stack.append((ctx, ext, i + 1))
                 pos = self._resolve(jump[1], ctx, ext)
+                if pos is not None:
+                    # ...and on entry, the target at priority 0 still running Gosub
+                    self._newexten_artefact(chan, pos[0], pos[1], 0, "Gosub", data)
             else:
                 pos = self._resolve(jump, ctx, ext)
                 if pos is None:
                     return
+
+    def _newexten_artefact(
+        self, chan: Channel, context: str, exten: str, priority: int, app: str, data: str
+    ) -> None:
+        """The Newexten Asterisk emits when Gosub/Return move the channel (recorded in
+        tests/data/asterisk-traces/*: `centralita-end,s,0 Gosub` and `<caller>,h,1 Return`)."""
+        chan.context, chan.exten, chan.priority = context, exten, priority
+        chan.app, chan.appdata = app, data
+        self.chan_event(
+            "Newexten",
+            chan,
+            [("Extension", exten), ("Application", app), ("AppData", data)],
+            "dialplan",
+        )
 
     def _wait(self, call: Call, seconds: float) -> Generator[Event, Any, None]:
         """Sleep on the caller's channel; a BYE (or a Redirect) raises CallerGone."""

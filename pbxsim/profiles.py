@@ -35,6 +35,9 @@ class LoadProfile:
     noanswer_share: float = 0.05  # an agent lets a call ring out
     pauses_per_agent_hour: float = 0.3
     pause_minutes: tuple[float, float] = (5.0, 20.0)
+    # an agent auto-paused for letting a call ring out (queues.conf autopause) notices
+    # and unpauses from the panel after this long
+    autopause_return_s: tuple[float, float] = (20.0, 120.0)
     shift_hours: tuple[int, int] = (8, 18)  # agents log in / out (local time)
 
 
@@ -143,6 +146,8 @@ class ProfileRunner:
 
     def schedule(self, start: datetime, hours: float) -> None:
         t0 = self.sim.now
+        self._auto_paused: set[str] = set()
+        self.sim.engine.subscribe(self._on_event)
         self._schedule_agents(start, t0, hours)
         self._schedule_calls(start, t0, hours)
 
@@ -211,6 +216,23 @@ class ProfileRunner:
     def _logout(self, agent: Any, members: dict[str, int]) -> None:
         for queue in members:
             self._act("QueueRemove", Queue=queue, Interface=agent.interface)
+
+    def _on_event(self, event: Any) -> None:
+        """An auto-paused agent comes back: one unpause per pause, whatever the queue count."""
+        headers = event.headers
+        if not headers or headers[0][1] != "QueueMemberPause":
+            return
+        h = dict(headers)
+        iface = h.get("Interface", "")
+        if h.get("PausedReason") != "Auto-Pause" or iface in self._auto_paused:
+            return
+        self._auto_paused.add(iface)
+
+        def back() -> None:
+            self._auto_paused.discard(iface)
+            self._act("QueuePause", Interface=iface, Paused="false")
+
+        self.sim.at(self.sim.now + self.rng.uniform(*self.profile.autopause_return_s), back)
 
     def _pause(self, agent: Any, paused: bool) -> None:
         if paused:

@@ -180,6 +180,8 @@ def _int_var(chan: Channel, name: str) -> int | None:
 def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, str | None]:
     args = data.split(",")
     qname = args[0].strip()
+    # option c (OPT_GO_ON): when the agent hangs up, the caller goes on in the dialplan
+    go_on = "c" in (args[1] if len(args) > 1 else "")
     timeout = int(args[4]) if len(args) > 4 and args[4].strip().isdigit() else 0
     # Asterisk 22: Queue(queuename,options,URL,announceoverride,timeout,AGI,gosub,rule,position)
     rule_name = args[7].strip() if len(args) > 7 else ""
@@ -199,6 +201,7 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
         engine.setvar(chan, "QUEUESTATUS", "UNKNOWN")
         return None
     entry = QueueEntry(call=call, prio=_int_var(chan, "QUEUE_PRIO") or 0, start=k.now)
+    entry.last_periodic = k.now  # app_queue: qe.last_periodic_announce_time = time(NULL)
     entry.max_penalty = _int_var(chan, "QUEUE_MAX_PENALTY")
     entry.min_penalty = _int_var(chan, "QUEUE_MIN_PENALTY")
     entry.rule = list(engine.rules.get(rule_name or q.conf.defaultrule, []))
@@ -239,10 +242,14 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
                 call.proc.interrupt(("key", digit))
 
         k.call_later(delay, press)
-    expire = entry.start + timeout if timeout else None
+    # app_queue keeps whole seconds: qe.expire = qe.start + timeout with qe.start = time(NULL),
+    # checked as time(NULL) >= qe.expire, so the exit comes at the first check in the second
+    # the timeout falls in (before an announcement due at the same check)
+    expire = float(int(entry.start) + timeout) if timeout else None
 
     def remaining() -> float:
-        return (expire - k.now) if expire is not None else 1e18
+        # whole seconds too: try_calling rings for (qe->expire - time(NULL)) * 1000 ms
+        return (expire - int(k.now)) if expire is not None else 1e18
 
     try:
         while True:
@@ -256,14 +263,25 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
                     reason = "LEAVEEMPTY"
                     break
                 _update_rules(engine, entry)
+                yield from _periodic_announcement(engine, q, entry)
                 yield from engine._wait(call, min(RECHECK, max(remaining(), 0.0)))
             while reason is None:
                 if expire is not None and k.now >= expire:
                     reason = "TIMEOUT"
                     break
+                if q.conf.announce_to_first_user:
+                    # played whole: a timeout falling inside it waits for its end
+                    yield from _periodic_announcement(engine, q, entry)
+                    if expire is not None and k.now >= expire:
+                        reason = "TIMEOUT"
+                        break
                 _update_rules(engine, entry)
                 answered = yield from _try_calling(engine, q, entry, remaining())
                 if answered:
+                    if go_on and entry.ended_by == "agent":
+                        # app_queue: qe.handled and qcontinue → reason QUEUE_CONTINUE, res 0
+                        engine.setvar(chan, "QUEUESTATUS", "CONTINUE")
+                        return None
                     return "hangup"
                 if expire is not None and k.now >= expire:
                     reason = "TIMEOUT"
@@ -298,6 +316,26 @@ def engine_caller_gone() -> Exception:
     from pbxsim.engine import CallerGone
 
     return CallerGone()
+
+
+def _periodic_announcement(
+    engine: Engine, q: QueueState, entry: QueueEntry
+) -> Generator[Event, Any, None]:
+    """app_queue say_periodic_announcement(): every `periodic-announce-frequency` s since
+    the last one (the first counts from the join), music stops, the file plays whole
+    (no member rings meanwhile), music starts again."""
+    conf = q.conf
+    if not conf.periodic_announce_frequency or not conf.periodic_announce:
+        return
+    now = engine.kernel.now
+    if int(now) - int(entry.last_periodic) < conf.periodic_announce_frequency:
+        return
+    chan = entry.call.chan
+    engine.chan_event("MusicOnHoldStop", chan)
+    seconds = engine.prompt_seconds.get(conf.periodic_announce, engine.default_prompt_s)
+    yield from engine._wait(entry.call, seconds)
+    engine.chan_event("MusicOnHoldStart", chan, [("Class", "default")])
+    entry.last_periodic = now
 
 
 def _update_rules(engine: Engine, entry: QueueEntry) -> None:
@@ -579,12 +617,35 @@ def _ring_timeout(engine: Engine, q: QueueState, call: Call, active: list[Leg]) 
             "agent",
         )
         engine.qlog(call.chan.uniqueid, q.name, leg.member.name, "RINGNOANSWER", str(ms))
+        _autopause(engine, q, leg.member)
     for status in ("NOANSWER", "CANCEL"):
         for leg in active:
             engine.pair_event("DialEnd", call.chan, leg.chan, [("DialStatus", status)])
     for leg in active:
         leg.active = False
         engine.destroy(leg.chan, 0)
+
+
+def _autopause(engine: Engine, q: QueueState, m: Member) -> None:
+    """app_queue rna(): a member who let the call ring out is paused with reason
+    Auto-Pause, in this queue (autopause=yes) or in every queue (all), as recorded
+    in pbx-followups/vip_widening_survey: QueueMemberPause right after
+    AgentRingNoAnswer, queue_log PAUSEALL then PAUSE."""
+    mode = q.conf.autopause
+    if mode == "no" or m.paused:
+        return
+    targets = (
+        [(x, x.members[m.interface]) for x in engine.queues.values() if m.interface in x.members]
+        if mode == "all"
+        else [(q, m)]
+    )
+    if mode == "all":
+        engine.qlog("NONE", "NONE", m.name, "PAUSEALL", "Auto-Pause")
+    now = int(engine.kernel.now)
+    for queue, member in targets:
+        member.paused, member.reason, member.lastpause = True, "Auto-Pause", now
+        engine.emit("agent", "QueueMemberPause", member_headers(engine, queue, member))
+        engine.qlog("NONE", queue.name, member.name, "PAUSE", "Auto-Pause")
 
 
 def _ring_busy(engine: Engine, q: QueueState, call: Call, leg: Leg) -> None:
@@ -696,6 +757,7 @@ def _connect(
         yield k.event()  # until a BYE interrupts us
     except Interrupt as exc:
         who = str(exc.cause)
+    entry.ended_by = who
     talk = secs(k.now, connected_at)
     engine.bridged_calls.pop(agent.name, None)
     m.in_call = False

@@ -66,6 +66,10 @@ class QueueConf:
     context: str = ""  # a digit with an extension here takes the caller out (EXITWITHKEY)
     autofill: bool = True
     static_members: list[tuple[str, int, str, str]] = field(default_factory=list)
+    autopause: str = "no"  # no | yes (this queue) | all (every queue): after RINGNOANSWER
+    periodic_announce: str = ""  # the first periodic-announce file
+    periodic_announce_frequency: int = 0
+    announce_to_first_user: bool = False  # the head caller hears the announcements too
 
 
 @dataclass
@@ -149,8 +153,16 @@ def parse_queues_conf(text: str) -> dict[str, QueueConf]:
             context=s.get("context", ""),
             autofill=general.get("autofill", "yes").lower() in ("yes", "true", "1"),
             static_members=s["members"],
+            autopause=_autopause(s.get("autopause", "no")),
+            periodic_announce=s.get("periodic-announce", "").split(",")[0].strip(),
+            periodic_announce_frequency=int(s.get("periodic-announce-frequency", 0) or 0),
+            announce_to_first_user=s.get("announce-to-first-user", "no").lower()
+            in ("yes", "true", "1", "on"),
         )
     return out
+
+
+ALL_BUSY_PROMPT = "centralita/all_busy"
 
 
 def queues_from_config(cfg: Any) -> dict[str, QueueConf]:
@@ -169,8 +181,21 @@ def queues_from_config(cfg: Any) -> dict[str, QueueConf]:
             ringinuse=False,
             servicelevel=s.servicelevel,
             weight=s.weight,
+            autopause=s.autopause,
+            # as asterisk_conf/queues.py writes them (pbxsim does not import the generator)
+            periodic_announce=ALL_BUSY_PROMPT if s.announce_frequency else "",
+            periodic_announce_frequency=s.announce_frequency,
+            announce_to_first_user=bool(s.announce_frequency),
         )
     return out
+
+
+def _autopause(value: str) -> str:
+    """app_queue autopause2int: "all", a true value (yes) or off."""
+    v = value.strip().lower()
+    if v == "all":
+        return "all"
+    return "yes" if v in ("yes", "true", "y", "t", "1", "on") else "no"
 
 
 def rules_from_config(cfg: Any) -> dict[str, list[PenaltyChange]]:
@@ -211,6 +236,8 @@ class QueueEntry:
     rule: list[PenaltyChange] = field(default_factory=list)
     rule_idx: int = 0
     pending: bool = False
+    last_periodic: float = 0.0  # when the last periodic announcement started (join time first)
+    ended_by: str = ""  # who ended the bridge: "caller" or "agent"
 
 
 @dataclass(eq=False)

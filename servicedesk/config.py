@@ -246,7 +246,8 @@ class QueueSettings(_Strict):
     joinempty: str = "paused,invalid,unavailable"
     leavewhenempty: str = "paused,invalid,unavailable"
     announce_frequency: int = Field(default=60, ge=0)
-    announce_holdtime: Literal["yes", "no", "once"] = "once"
+    announce_holdtime: Literal["yes", "no", "once"] = "no"  # not "no": position too (delays rings)
+    autopause: Literal["no", "yes", "all"] = "all"  # pause a member who lets a call ring out
     wallboard: WallboardThresholds = Field(default_factory=WallboardThresholds)
 
 

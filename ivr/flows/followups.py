@@ -5,8 +5,10 @@
   because the ``h`` extension runs the script again if the caller hung up).
 * ``callback``: store a callback request for the caller's number (idempotent per
   call uniqueid) and hand its id back in ``CENTRALITA_CALLBACK_ID``.
-* ``survey``: the post-call survey (1..5) stored on the call record; on a channel
-  that has already hung up (the ``h`` extension) it ends at once.
+* ``survey``: the post-call survey (1..5) stored on the call record. The dialplan
+  runs it once, from ``centralita-survey``, when Queue() returned with
+  QUEUESTATUS=CONTINUE (option ``c``: the agent hung up, the caller is still there);
+  never from the ``h`` extension. A caller who hangs up during it ends it cleanly.
 * ``busy``: what a session beyond the concurrency bound gets: a console note and
   an immediate return, so the dialplan's defaults (the general queue) apply.
 """

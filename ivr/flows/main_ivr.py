@@ -295,7 +295,8 @@ class IvrCall:
         if not choice:
             choice = "message"  # a caller who chose nothing can still leave a message
             self.rec.step("after_hours_default")
-        st.choices["after_hours"] = choice
+        # logged under what led here: closed hours, or no agent during hours
+        st.choices[step] = choice
         self.rec.step(f"{step}:{choice}")
         if choice == "oncall":
             st.action = "oncall"
@@ -417,7 +418,6 @@ class IvrCall:
             self.rec.step("overflow")
         if d.action == "no_agents":
             self.rec.step("no_agents")
-            st.choices["no_agents"] = "1"
             await self.play("no_agents")
             await self.message_or_callback(
                 st,
@@ -429,15 +429,15 @@ class IvrCall:
             )
             return
         st.decision = d
-        await self.announce_wait(d.queue)
+        await self.announce_wait(d.queue, d.max_wait)
 
-    async def announce_wait(self, queue: str) -> None:
+    async def announce_wait(self, queue: str, max_wait_s: int | None = None) -> None:
         try:
             stats = await self.flow.svc.queue_stats(queue)
         except Exception as exc:
             self.rec.error(f"queue_stats: {exc!r}")
             stats = None
-        est = estimated_wait_s(stats) if stats is not None else None
+        est = estimated_wait_s(stats, max_wait_s) if stats is not None else None
         if est is None:
             await self.play("please_hold")
             return

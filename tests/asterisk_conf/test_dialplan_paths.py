@@ -62,7 +62,7 @@ def test_ivr_queue_decision_reaches_queue_with_its_arguments(walker):
     )
     walker.effects["Queue"] = _hangup_after("Queue")
     walker.run(names.INBOUND_CONTEXT, TOLLFREE)
-    assert walker.calls("Queue") == [["network_en", "t", "", "", "300", "", "", "critical"]]
+    assert walker.calls("Queue") == [["network_en", "tc", "", "", "300", "", "", "critical"]]
     assert ["CHANNEL(language)=en"] in walker.calls("Set")
     assert walker.variables["CENTRALITA_LINE"] == "tollfree"
 
@@ -71,7 +71,7 @@ def test_ivr_down_still_reaches_the_general_queue(walker):
     walker.effects["AGI"] = _agi({}, status="FAILURE")
     walker.effects["Queue"] = _hangup_after("Queue")
     walker.run(names.INBOUND_CONTEXT, TOLLFREE)
-    assert walker.calls("Queue") == [["general_es", "t", "", "", "600", "", "", "standard"]]
+    assert walker.calls("Queue") == [["general_es", "tc", "", "", "600", "", "", "standard"]]
 
 
 def test_national_and_plus_forms_run_the_same_line(walker):
@@ -81,20 +81,52 @@ def test_national_and_plus_forms_run_the_same_line(walker):
     assert walker.calls("Playback")[-1] == ["centralita/goodbye"] and walker.hung_up
 
 
+def _keys(answers: dict[str, str]):
+    """Read() answers by prompt: the overflow offer, then the callback confirmation."""
+
+    def effect(w: Walker, args: list[str]) -> None:
+        w.variables[args[0]] = answers.get(args[1], "")
+
+    return effect
+
+
+OFFER = "centralita/message_offer&centralita/callback_offer"
+CONFIRM = "centralita/callback_confirm"
+
+
 @pytest.mark.parametrize("status", ["TIMEOUT", "JOINEMPTY", "LEAVEEMPTY", "FULL"])
 def test_queue_exit_offers_callback_or_message(walker, status):
-    walker.effects["AGI"] = _agi({"ivr": {"CENTRALITA_ACTION": "queue"}, "callback": {}})
+    walker.effects["AGI"] = _agi(
+        {"ivr": {"CENTRALITA_ACTION": "queue"}, "callback": {"CENTRALITA_CALLBACK_ID": "9"}}
+    )
     walker.effects["Queue"] = _queue(status)
-
-    def press_3(w: Walker, args: list[str]) -> None:
-        assert args[1] == "centralita/message_offer&centralita/callback_offer"
-        w.variables[args[0]] = "3"
-
-    walker.effects["Read"] = press_3
+    walker.effects["Read"] = _keys({OFFER: "3", CONFIRM: "1"})
     walker.run(names.INBOUND_CONTEXT, TOLLFREE)
     assert walker.variables["CENTRALITA_EXIT"] == status
+    assert [a[1] for a in walker.calls("Read")] == [OFFER, CONFIRM]
     assert walker.calls("AGI")[-1][0].endswith("/callback")
     assert ["centralita/callback_registered"] in walker.calls("Playback")
+
+
+@pytest.mark.parametrize("confirm", ["", "2"])
+def test_overflow_callback_unconfirmed_records_a_message(walker, confirm):
+    """As in the IVR's own callback offer: nothing is stored without the confirm key."""
+    walker.effects["AGI"] = _agi({"ivr": {"CENTRALITA_ACTION": "queue"}})
+    walker.effects["Queue"] = _queue("TIMEOUT")
+    walker.effects["Read"] = _keys({OFFER: "3", CONFIRM: confirm})
+    walker.effects["Record"] = _hangup_after("Record")
+    walker.run(names.INBOUND_CONTEXT, TOLLFREE)
+    assert not [a for a in walker.calls("AGI") if a[0].endswith("/callback")]
+    assert walker.calls("Record")
+
+
+def test_callback_script_that_stores_nothing_falls_back_to_a_message(walker):
+    """No caller number: the script stores nothing, so "registered" is never said."""
+    walker.effects["AGI"] = _agi({"ivr": {"CENTRALITA_ACTION": "callback"}, "callback": {}})
+    walker.effects["Record"] = _hangup_after("Record")
+    walker.run(names.INBOUND_CONTEXT, TOLLFREE)
+    assert ["centralita/callback_registered"] not in walker.calls("Playback")
+    assert walker.calls("Record")
 
 
 def test_silence_at_the_overflow_menu_records_a_message(walker):
@@ -160,12 +192,45 @@ def test_oncall_without_number_uses_the_configured_one(walker, example_config):
     assert walker.hung_up and "Record" not in walker.apps()
 
 
-def test_survey_hook_runs_only_when_enabled(walker):
-    walker.effects["AGI"] = _agi({"ivr": {"CENTRALITA_ACTION": "queue"}})
-    walker.effects["Queue"] = _hangup_after("Queue")
+def _surveys(walker: Walker) -> int:
+    return sum(a[0].endswith("/survey") for a in walker.calls("AGI"))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_survey_runs_once_on_the_live_caller_after_the_agent_hangs_up(walker, enabled):
+    flag = "1" if enabled else "0"  # as `conf generate --survey` sets it before the IVR
+    walker.effects["AGI"] = _agi({"ivr": {"CENTRALITA_ACTION": "queue", "CENTRALITA_SURVEY": flag}})
+    walker.effects["Queue"] = _queue("CONTINUE")  # Queue(...,tc,...): the agent hung up
     walker.run(names.INBOUND_CONTEXT, TOLLFREE)
-    _finish(walker, names.INBOUND_CONTEXT)
-    assert not any(a[0].endswith("/survey") for a in walker.calls("AGI"))
-    walker.variables["CENTRALITA_SURVEY"] = "1"
-    _finish(walker, names.INBOUND_CONTEXT)
-    assert walker.calls("AGI")[-1][0].endswith("/survey")
+    assert _surveys(walker) == (1 if enabled else 0)
+    assert walker.hung_up
+    _finish(walker, names.SURVEY_CONTEXT)
+    assert _surveys(walker) == (1 if enabled else 0)  # never again from h
+    # a second pass through the survey context (e.g. a transfer back) does not repeat it
+    walker.hung_up = False
+    walker.run(names.SURVEY_CONTEXT, "s")
+    assert _surveys(walker) == (1 if enabled else 0)
+
+
+@pytest.mark.parametrize(
+    ("action", "queue", "last"),
+    [
+        ("queue", "", names.AFTER_QUEUE_CONTEXT),  # the caller hung up on the agent
+        ("callback", "", names.CALLBACK_CONTEXT),
+        ("voicemail", "", names.VOICEMAIL_CONTEXT),
+        ("hangup", "", names.HANGUP_CONTEXT),
+        ("queue", "TIMEOUT", names.VOICEMAIL_CONTEXT),
+    ],
+)
+def test_no_survey_on_a_dead_channel_or_without_an_agent(walker, action, queue, last):
+    walker.effects["AGI"] = _agi(
+        {
+            "ivr": {"CENTRALITA_ACTION": action, "CENTRALITA_SURVEY": "1"},
+            "callback": {"CENTRALITA_CALLBACK_ID": "4"},
+        }
+    )
+    walker.effects["Queue"] = _hangup_after("Queue") if not queue else _queue(queue)
+    walker.effects["Read"] = _keys({})
+    walker.run(names.INBOUND_CONTEXT, TOLLFREE)
+    _finish(walker, last)
+    assert _surveys(walker) == 0

@@ -28,7 +28,7 @@ def test_each_did_runs_the_ivr_then_the_queue(example_config, parsed):
         queue = ext.steps[i_queue].args
         assert len(queue) == 8
         assert queue[0] == "${CENTRALITA_QUEUE}"
-        assert queue[1] == "t"
+        assert queue[1] == "tc"  # c: the caller stays for the survey when the agent hangs up
         assert queue[4] == "${CENTRALITA_MAXWAIT}"
         assert queue[7] == "${CENTRALITA_RULE}"
         assert queue[2] == queue[3] == queue[5] == queue[6] == ""
@@ -66,9 +66,11 @@ def test_queue_exits_and_hangup_hooks(parsed):
     statuses = [s.args[0] for s in after.steps if s.app == "GotoIf"]
     for status in ("TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY"):
         assert any(f'"{status}"' in s and names.OVERFLOW_CONTEXT in s for s in statuses)
+    assert any('"CONTINUE"' in s and names.SURVEY_CONTEXT in s for s in statuses)
     for ctx in (
         names.INBOUND_CONTEXT,
         names.AFTER_QUEUE_CONTEXT,
+        names.SURVEY_CONTEXT,
         names.OVERFLOW_CONTEXT,
         names.VOICEMAIL_CONTEXT,
         names.CALLBACK_CONTEXT,
@@ -79,10 +81,14 @@ def test_queue_exits_and_hangup_hooks(parsed):
         assert h.steps[0].app == "Gosub" and h.steps[0].args[0] == names.END_CONTEXT, ctx
     end = dp[names.END_CONTEXT].extensions["s"]
     agis = [s.args[0] for s in end.steps if s.app == "AGI"]
-    assert [a.rsplit("/", 1)[1] for a in agis] == ["voicemail", "survey"]
+    # the h path never talks to the caller: no survey on a dead channel
+    assert [a.rsplit("/", 1)[1] for a in agis] == ["voicemail"]
     assert end.steps[-1].app == "Return"
-    survey_gate = end.label("survey")
-    assert survey_gate.args[0].startswith('$["${CENTRALITA_SURVEY}" != "1"]')
+    survey = dp[names.SURVEY_CONTEXT].extensions["s"]
+    assert [s.args[0].rsplit("/", 1)[1] for s in survey.steps if s.app == "AGI"] == ["survey"]
+    gates = [s.args[0] for s in survey.steps if s.app == "GotoIf"]
+    assert gates[0].startswith('$["${CENTRALITA_SURVEY}" != "1"]')
+    assert gates[1].startswith('$["${CENTRALITA_SURVEY_DONE}" = "1"]')
 
 
 def test_voicemail_records_to_a_path_then_runs_the_hook(parsed):
@@ -254,3 +260,56 @@ def test_did_aliases_reach_the_line_extension(example_config, parsed):
         for alias in (f"+{did}", did[-10:]):
             step = inbound.extensions[alias].steps[0]
             assert (step.app, step.args) == ("Goto", [names.INBOUND_CONTEXT, did, "1"])
+
+
+def test_manager_filters_admit_exactly_what_the_listener_reads(parsed, example_config):
+    """The static eventfilters cover the listener's events; list replies are never filtered."""
+    from ami_listener.parser import WANTED_EVENTS, WANTED_VARIABLES
+    from asterisk_conf.manager import LISTENER_EVENTS, LISTENER_VARIABLES
+
+    list_replies = {
+        "QueueParams",
+        "QueueMember",
+        "QueueEntry",
+        "QueueStatusComplete",
+        "QueueSummary",
+        "QueueSummaryComplete",
+        "CoreShowChannel",
+        "CoreShowChannelsComplete",
+    }
+    assert set(LISTENER_EVENTS) | {"VarSet"} | list_replies == set(WANTED_EVENTS)
+    assert set(LISTENER_VARIABLES) == set(WANTED_VARIABLES)
+    user = parsed["manager.conf"].named(example_config.connections.ami.username)[0]
+    filters = [k for k in user.option_keys() if k.startswith("eventfilter")]
+    assert all("action(include)" in k for k in filters)
+    assert len(filters) == len(LISTENER_EVENTS) + 1
+
+
+def test_queues_announce_to_the_head_caller_without_delaying_the_first_ring(parsed):
+    """Only the periodic announcement (its clock starts at join) with the shipped defaults;
+    position/hold-time announcements, which play at once and hold the head caller's first
+    ring behind them, only when announce_holdtime asks for them; autopause on."""
+    for sec in parsed["queues.conf"].sections:
+        if sec.name == "general":
+            continue
+        assert sec.get("announce-to-first-user") == "yes", sec.name
+        assert sec.get("periodic-announce-frequency") == "60", sec.name
+        assert sec.get("announce-frequency") == "0", sec.name
+        assert sec.get("announce-position") == "no", sec.name
+        assert sec.get("autopause") == "all", sec.name
+
+
+def test_position_announcements_follow_announce_holdtime(example_config):
+    from asterisk_conf.queues import queue_section
+
+    qdef = example_config.queue_definitions()["network_es"]
+    once = qdef.model_copy(
+        update={"settings": qdef.settings.model_copy(update={"announce_holdtime": "once"})}
+    )
+    sec = dict(queue_section(example_config, once).options)
+    assert (sec["announce-frequency"], sec["announce-position"]) == (60, "yes")
+    silent = qdef.model_copy(
+        update={"settings": qdef.settings.model_copy(update={"announce_frequency": 0})}
+    )
+    sec = dict(queue_section(example_config, silent).options)
+    assert (sec["announce-to-first-user"], sec["periodic-announce-frequency"]) == ("no", 0)

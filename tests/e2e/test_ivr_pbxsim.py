@@ -237,7 +237,7 @@ async def test_standard_path_sends_only_what_the_dialplan_lacks(
     ]
     maxwait = example_config.queue_definitions()["email_es"].settings.max_wait
     rule = example_config.routing.rule_normal
-    assert queue_app_data(events, uid) == [f"email_es,t,,,{maxwait},,,{rule}"]
+    assert queue_app_data(events, uid) == [f"email_es,tc,,,{maxwait},,,{rule}"]
     assert [j["Queue"] for j in named(events, "QueueCallerJoin")] == ["email_es"]
     assert join_prios(events) == [f"QUEUE_PRIO={example_config.routing.prio_normal}"]
     v = varsets(events, uid)
@@ -270,7 +270,7 @@ async def test_critical_outage_sets_its_own_priority_and_rule(
     assert f'SET VARIABLE "CENTRALITA_RULE" "{r.rule_critical}"' in sets
     assert not any('"CENTRALITA_QUEUE"' in c or '"CENTRALITA_ACTION"' in c for c in sets)
     maxwait = example_config.queue_definitions()["general_es"].settings.max_wait
-    assert queue_app_data(events, uid) == [f"general_es,t,,,{maxwait},,,{r.rule_critical}"]
+    assert queue_app_data(events, uid) == [f"general_es,tc,,,{maxwait},,,{r.rule_critical}"]
     assert join_prios(events) == [f"QUEUE_PRIO={r.prio_critical}"]
     assert [c["Queue"] for c in named(events, "AgentConnect")] == ["general_es"]
 
@@ -365,7 +365,7 @@ async def test_vip_line_in_the_evening(example_config, directory, redis_url) -> 
     assert cmds[0] == 'STREAM FILE "centralita/welcome_vip_language" "12"'
     assert not any('"QUEUE_PRIO"' in c or '"CENTRALITA_RULE"' in c for c in cmds)
     maxwait = example_config.queue_definitions()["general_es"].settings.max_wait
-    assert queue_app_data(events, uid) == [f"general_es,t,,,{maxwait},,,vip"]
+    assert queue_app_data(events, uid) == [f"general_es,tc,,,{maxwait},,,vip"]
     assert join_prios(events) == [f"QUEUE_PRIO={example_config.routing.prio_vip}"]
 
 

@@ -361,11 +361,16 @@ async def test_no_agents_at_all_offers_message_or_callback(example_config, caplo
     assert "centralita/no_agents" in conv.played
     assert conv.set_vars["CENTRALITA_ACTION"] == "voicemail"
     assert rec["menu_path"] == ["main_menu:agent", "no_agents", "no_agents:message"]
+    # a choice made during business hours is not logged as an after-hours one
+    choices = decode_ivr_var(conv.set_vars["CENTRALITA_IVR"])
+    assert choices["no_agents"] == "message" and "after_hours" not in choices
 
 
 async def test_wait_estimate_announced(example_config, caplog) -> None:
     svc = known(FakeServices())
-    svc.stats["general_es"] = QueueStats(waiting=2, logged_in=1, available=0, asa_s=90.0)
+    svc.stats["general_es"] = QueueStats(
+        waiting=2, logged_in=1, available=0, asa_s=20.0, aht_s=100.0, handled=30
+    )
     conv, _ = await place(example_config, svc, Caller([("main_menu", "0")]), caplog)
     i = conv.played.index("centralita/wait_estimate")
     assert conv.played[i : i + 3] == ["centralita/wait_estimate", "5", "centralita/minutes"]

@@ -141,19 +141,47 @@ async def test_live_state_from_redis_is_cached(example_config, session_factory, 
         keys.queue_state("network_es"),
         mapping={"waiting": "3", "available_agents": "0", "logged_in": "2"},
     )
-    client.hset(keys.counters(day, "network_es"), mapping={"answered": "4", "hold_total_s": "160"})
+    client.hset(
+        keys.counters(day, "network_es"),
+        mapping={
+            "answered": "12",
+            "hold_total_s": "480",
+            "talk_total_s": "1800",
+            "talk_count": "12",
+        },
+    )
     stats = await fresh.queue_stats("network_es")
-    assert stats == QueueStats(waiting=3, logged_in=2, available=0, asa_s=40.0)
-    assert estimated_wait_s(stats) == 80
+    wrapup = example_config.queue_definitions()["network_es"].settings.wrapuptime
+    assert stats == QueueStats(
+        waiting=3, logged_in=2, available=0, asa_s=40.0, aht_s=150 + wrapup, handled=12
+    )
+    # 4 callers (3 ahead + this one) for 2 busy agents: two handle times
+    assert estimated_wait_s(stats) == 2 * (150 + wrapup)
     assert await fresh.queue_stats("nope_es") is None
     client.close()
 
 
 def test_estimate_rules() -> None:
     assert estimated_wait_s(QueueStats(0, 2, 1, None)) == 0
-    assert estimated_wait_s(QueueStats(1, 2, 1, 30.0)) == 30
-    assert estimated_wait_s(QueueStats(0, 0, 0, 30.0)) is None
+    assert estimated_wait_s(QueueStats(1, 3, 2, 30.0)) == 0  # a free agent for each caller
+    assert estimated_wait_s(QueueStats(1, 2, 1, 30.0, 120.0, 10)) == 120
+    assert estimated_wait_s(QueueStats(3, 3, 1, 30.0, 100.0, 10)) == 200  # 3 need, 2 serving
+    assert estimated_wait_s(QueueStats(0, 0, 0, 30.0, 100.0, 10)) is None
     assert estimated_wait_s(QueueStats(2, 1, 0, None)) is None
+    assert estimated_wait_s(QueueStats(0, 2, 0, 30.0, None)) is None  # no handle time yet
+    assert estimated_wait_s(QueueStats(1, 2, 0, 30.0, 0.0, 10)) is None
+    # one short call is no basis: the real PBX's 6 s call against a 10-minute wait
+    assert estimated_wait_s(QueueStats(0, 1, 0, 3.0, 16.0, 1)) is None
+    assert estimated_wait_s(QueueStats(0, 1, 0, 3.0, 16.0, 9)) is None
+
+
+def test_estimate_is_not_asa_when_the_only_agent_is_on_a_long_call() -> None:
+    """The case a real PBX showed: ASA 5 s, one agent on a 104 s call, max wait 20 s.
+    The old ASA formula said 5 s ("less than a minute"); both callers timed out."""
+    stats = QueueStats(waiting=0, logged_in=1, available=0, asa_s=5.0, aht_s=104.0, handled=20)
+    assert estimated_wait_s(stats) == 104
+    assert estimated_wait_s(stats, max_wait_s=20) is None  # no promise past the queue's exit
+    assert estimated_wait_s(stats, max_wait_s=600) == 104
 
 
 def test_ivr_variable_encoding_round_trips_hostile_values() -> None:

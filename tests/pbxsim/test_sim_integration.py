@@ -470,6 +470,9 @@ async def test_runs_the_dialplan_asterisk_conf_generates(example_config: Central
     msgs = [dict(e.headers) for e in sim.events]
     contexts = {m.get("Context") for m in msgs if m["Event"] == "Newexten"}
     assert {"centralita-inbound", "centralita-end"} <= contexts
-    gosub_end = [m for m in msgs if m["Event"] == "Newexten" and m.get("Application") == "Return"]
+    returns = [m for m in msgs if m["Event"] == "Newexten" and m.get("Application") == "Return"]
+    gosub_end = [m for m in returns if m.get("Context") == "centralita-end"]
     assert len(gosub_end) == 2  # both h extensions ran the Gosub and returned
+    # and, as Asterisk reports it, each channel is back on its h extension afterwards
+    assert [(m["Exten"], m["Priority"]) for m in returns if m not in gosub_end] == [("h", "1")] * 2
     assert impatient.outcome == "abandoned"  # the one agent is busy; 5 s of patience
