@@ -73,7 +73,11 @@ def stream():  # type: ignore[no-untyped-def]
                 out = [f"event: {p}\ndata: {text}\n\n" for p, text in parts]
                 out.append(
                     frame(
-                        {"now": now, "built": built, "healthy": healthy and now - built < STALE_AFTER_S},
+                        {
+                            "now": now,
+                            "built": built,
+                            "healthy": healthy and now - built < STALE_AFTER_S,
+                        },
                         event="tick",
                     )
                 )

@@ -121,7 +121,9 @@ class WallboardFeed:
             except Exception as exc:  # noqa: BLE001 - logged with its traceback, then retried
                 self.failures += 1
                 self._mark_unhealthy()
-                log.exception("wallboard feed stopped (%s); restarting in %.0f s", exc, self.retry_s)
+                log.exception(
+                    "wallboard feed stopped (%s); restarting in %.0f s", exc, self.retry_s
+                )
                 time.sleep(self.retry_s)
 
     def _mark_unhealthy(self) -> None:

@@ -40,6 +40,22 @@ def free_port(preferred: int = 0) -> int:
     raise RuntimeError("no free port")
 
 
+def claim_port(asked: int) -> int:
+    """The port the user asked for, or a clear error when it is taken (never a silent
+    substitute: the printed URL must be the one they expect). 0 asks for any free port."""
+    if asked == 0:
+        return free_port()
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", asked))
+        except OSError as exc:
+            raise RuntimeError(
+                f"port {asked} on 127.0.0.1 is already in use ({exc.strerror or exc}); stop what"
+                " is using it, or pass --port N (--port 0 takes any free port)"
+            ) from None
+    return asked
+
+
 def wait_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -192,8 +208,16 @@ def run_demo(args: argparse.Namespace) -> int:
     workdir = Path(args.dir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     sup = Supervisor()
+    try:
+        panel_port = claim_port(args.port)
+    except RuntimeError as exc:
+        sup.say("demo", f"error: {exc}")
+        return 1
     ami_port, agi_port = free_port(15038), free_port(14573)
-    panel_port = free_port(args.port)
+    if (ami_port, agi_port) != (15038, 14573):
+        sup.say(
+            "demo", f"internal ports in use elsewhere: AMI on {ami_port}, FastAGI on {agi_port}"
+        )
     cfg_path = workdir / "centralita.toml"
     cfg_path.write_text(
         demo_config_text(ami_port=ami_port, fastagi_port=agi_port), encoding="utf-8"

@@ -118,7 +118,7 @@
     const table = C.el("table", null, "wb-qtable");
     const thead = C.el("thead");
     const hr = C.el("tr");
-    for (const k of ["queue", "wb.sl", "wb.waiting", "wb.longest", "wb.available", "wb.abandon", "wb.asa", "wb.answered"]) {
+    for (const k of ["queue", "wb.sl", "wb.waiting", "wb.longest", "wb.available", "wb.abandon", "wb.asa", "wb.offered", "wb.answered"]) {
       const th = C.el("th", C.t(k));
       th.scope = "col";
       hr.appendChild(th);
@@ -152,6 +152,7 @@
       cell("available", q.available_agents, q.levels.available);
       cell("abandon", pct(q.abandon_rate), q.levels.abandon_rate);
       cell("asa", dur(q.asa_s), q.levels.asa);
+      cell("offered", q.offered, null);
       cell("answered", q.answered, null);
       body.appendChild(tr);
     }

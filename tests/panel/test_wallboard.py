@@ -188,7 +188,9 @@ def test_a_wait_is_judged_against_the_queue_service_level_target(panel: Panel) -
     seen = {}
     for waited in (10, 16, 21):
         _wait(panel, "network_es", waited, logged_in=2, available_agents=2)
-        row = next(r for r in client.get("/api/wallboard").json["queues"] if r["queue"] == "network_es")
+        row = next(
+            r for r in client.get("/api/wallboard").json["queues"] if r["queue"] == "network_es"
+        )
         seen[waited] = row["levels"]["longest_wait"]
         assert row["thresholds"]["wait_warn_s"] == 15 and row["thresholds"]["wait_crit_s"] == 20
     assert seen == {10: "ok", 16: "warn", 21: "crit"}
