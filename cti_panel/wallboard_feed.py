@@ -121,6 +121,11 @@ class WallboardFeed:
             except Exception as exc:  # noqa: BLE001 - logged with its traceback, then retried
                 self.failures += 1
                 self._mark_unhealthy()
+                with self._start_lock, self.cond:
+                    if self._subscribers <= 0:  # nobody to serve: the next board starts it again
+                        log.warning("wallboard feed stopped with no board connected: %s", exc)
+                        self._thread = None
+                        return
                 log.exception(
                     "wallboard feed stopped (%s); restarting in %.0f s", exc, self.retry_s
                 )

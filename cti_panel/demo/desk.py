@@ -114,7 +114,7 @@ def seed_incidents(
     agents = [a.login for a in cfg.agents]
     out: list[Incident] = []
     for ticket in backlog():
-        contact = rng.choice(contacts)
+        contact = rng.choice(contacts) if contacts else None
         title, category = rng.choice(TITLES)
         share = _share(rng, ticket)
         if ticket.sla == "met":
@@ -135,9 +135,9 @@ def seed_incidents(
             category=category,
             priority=ticket.priority,
             channel="phone" if by_phone else "email",
-            reporter_id=contact.id,
-            organisation_id=contact.organisation_id,
-            contract_id=contract_of.get(contact.organisation_id),
+            reporter_id=contact.id if contact else None,
+            organisation_id=contact.organisation_id if contact else None,
+            contract_id=contract_of.get(contact.organisation_id) if contact else None,
             now=created,
         )
         out.append(inc)

@@ -72,10 +72,11 @@
   }
 
   // --- tiles ---------------------------------------------------------------------
-  function metric(parent, key, label, text, lvl, colors, big) {
+  function metric(parent, key, label, text, lvl, colors, big, sub) {
     const box = C.el("div", null, "wb-metric " + key + (big ? " wb-big" : ""));
     box.appendChild(C.el("span", label, "wb-label"));
     box.appendChild(C.el("span", text, "wb-value"));
+    if (sub) box.appendChild(C.el("span", sub, "wb-sub"));
     box.appendChild(C.el("span", "", "wb-cue wb-sr"));
     paint(box, lvl || "ok", colors);
     parent.appendChild(box);
@@ -96,31 +97,42 @@
     metric(strip, "sl", C.t("wb.sl"), pct(row.service_level), L.service_level, c, big);
     metric(strip, "waiting", C.t("wb.waiting"), row.waiting, L.waiting, c, big);
     tickingWait(metric(strip, "longest", C.t("wb.longest"), "—", "ok", c, big), row);
-    metric(strip, "available", C.t("wb.available"), row.available_agents, L.available, c, big);
+    metric(strip, "available", C.t("wb.available"), `${row.available_agents}`, L.available, c, big, fill(C.t("wb.logged_in"), { n: row.logged_in }));
     metric(strip, "abandon", C.t("wb.abandon"), pct(row.abandon_rate), L.abandon_rate, c, big);
     metric(strip, "asa", C.t("wb.asa"), dur(row.asa_s), L.asa, c, big);
     parent.appendChild(strip);
   }
 
-  function tileHead(tile, title, row) {
+  function tileHead(tile, title, row, withCounts) {
     const head = C.el("div", null, "wb-tile-head");
-    head.appendChild(C.el("h3", title));
+    const h3 = C.el("h3", title);
+    h3.title = title;
+    head.appendChild(h3);
     head.appendChild(C.el("p", fill(C.t("wb.target"), { pct: numFmt.format(row.target_percent), sec: row.servicelevel_s }), "wb-target"));
+    if (withCounts) {  // a group's counts are its queue rows' (offered, answered columns)
+      const counts = C.el("p", null, "wb-counts");
+      counts.appendChild(C.el("span", `${C.t("wb.offered")} ${row.offered}`, "offered"));
+      counts.appendChild(C.el("span", `${C.t("wb.answered")} ${row.answered}`, "answered"));
+      head.appendChild(counts);
+    }
     tile.appendChild(head);
-    const foot = C.el("p", null, "wb-counts");
-    foot.appendChild(C.el("span", `${C.t("wb.offered")} ${row.offered}`, "offered"));
-    foot.appendChild(C.el("span", `${C.t("wb.answered")} ${row.answered}`, "answered"));
-    foot.appendChild(C.el("span", fill(C.t("wb.logged_in"), { n: row.logged_in }), "logged"));
-    return foot;
   }
 
   function queueTable(tile, group) {
     const table = C.el("table", null, "wb-qtable");
     const thead = C.el("thead");
     const hr = C.el("tr");
-    for (const k of ["queue", "wb.sl", "wb.waiting", "wb.longest", "wb.available", "wb.abandon", "wb.asa", "wb.offered", "wb.answered"]) {
-      const th = C.el("th", C.t(k));
+    const cols = ["queue", "sl", "waiting", "longest", "available", "abandon", "asa", "offered", "answered"];
+    for (const k of cols) {
+      const th = C.el("th", null, k);
       th.scope = "col";
+      if (k === "queue") {
+        th.textContent = C.t("queue");
+      } else {  // short headings, the full words for assistive technology and on hover
+        const abbr = C.el("abbr", C.t("wb.short." + k));
+        abbr.title = C.t("wb." + k);
+        th.appendChild(abbr);
+      }
       hr.appendChild(th);
     }
     thead.appendChild(hr);
@@ -168,17 +180,19 @@
     C.clear(host);
     const total = C.el("article", null, "wb-tile wb-total");
     total.dataset.group = "all";
-    const foot = tileHead(total, C.t("wb.all_queues"), totals);
+    tileHead(total, C.t("wb.all_queues"), totals, true);
     metrics(total, totals, true);
-    total.appendChild(foot);
+    const chips = C.el("ul", null, "wb-summary wb-total-agents");
+    chips.setAttribute("aria-label", C.t("wb.agents"));
+    fillChips(chips);
+    total.appendChild(chips);
     host.appendChild(total);
     for (const g of groups) {
       const tile = C.el("article", null, "wb-tile");
       tile.dataset.group = g.skill;
-      const gfoot = tileHead(tile, cfg.skills[g.skill] || g.skill, g);
+      tileHead(tile, cfg.skills[g.skill] || g.skill, g);
       metrics(tile, g, false);
       queueTable(tile, g);
-      tile.appendChild(gfoot);
       host.appendChild(tile);
     }
     tick();
@@ -212,7 +226,11 @@
     for (let t = first; t <= last + 1; t += step) {
       slots.push(byEpoch.get(t) || { epoch: t, offered: 0, service_level: null, start: clockFmt.format(new Date(t * 1000)).slice(0, 5) });
     }
-    const W = 640, H = 220, left = 40, right = 44, top = 12, bottom = 30;
+    // drawn at the box's own pixel size, so its text is as large as the page's
+    const em = parseFloat(getComputedStyle(host).fontSize) || 16;
+    const W = Math.max(280, Math.round(host.clientWidth || 640));
+    const H = Math.round(Math.min(10 * em, Math.max(7.5 * em, W * 0.3)));
+    const left = 2.6 * em, right = 3.4 * em, top = 1.0 * em, bottom = 2.0 * em;
     const plotW = W - left - right, plotH = H - top - bottom;
     const maxOffered = Math.max(1, ...slots.map((s) => s.offered));
     const bw = plotW / slots.length;
@@ -228,7 +246,7 @@
       const d = new Date(s.epoch * 1000);
       const label = clockFmt.format(d).slice(0, 5);
       if (label.endsWith(":00") || slots.length <= 8) {
-        chart.appendChild(svg("text", { x: left + i * bw + bw / 2, y: H - 8, class: "tick", "text-anchor": "middle" }, label));
+        chart.appendChild(svg("text", { x: left + i * bw + bw / 2, y: H - 0.5 * em, class: "tick", "text-anchor": "middle" }, label));
       }
     });
     if (data.target !== null && data.target !== undefined) {
@@ -244,9 +262,9 @@
       if (s.service_level === null || s.service_level === undefined) return;
       chart.appendChild(svg("circle", { cx: left + i * bw + bw / 2, cy: ySl(s.service_level), r: 3.5, class: "sl-dot" }));
     });
-    chart.appendChild(svg("text", { x: left - 6, y: top + 10, class: "tick", "text-anchor": "end" }, maxOffered));
+    chart.appendChild(svg("text", { x: left - 6, y: top + 0.6 * em, class: "tick", "text-anchor": "end" }, maxOffered));
     chart.appendChild(svg("text", { x: left - 6, y: top + plotH, class: "tick", "text-anchor": "end" }, 0));
-    chart.appendChild(svg("text", { x: W - right + 6, y: top + 10, class: "tick" }, "100 %"));
+    chart.appendChild(svg("text", { x: W - right + 6, y: top + 0.6 * em, class: "tick" }, "100 %"));
     chart.appendChild(svg("text", { x: W - right + 6, y: top + plotH, class: "tick" }, "0 %"));
     host.appendChild(chart);
     const legend = C.el("ul", null, "wb-legend");
@@ -312,24 +330,30 @@
   }
 
   // --- agents ----------------------------------------------------------------------
-  function drawAgents() {
-    const rows = state.parts.agents;
-    if (!rows) return;
-    const list = document.getElementById("wb-agents");
-    const summary = document.getElementById("wb-agent-summary");
-    C.clear(list);
-    C.clear(summary);
-    state.agentTicks = [];
+  function fillChips(ul) {  // how many agents are in each state
+    C.clear(ul);
     const counts = {};
-    for (const a of rows) counts[a.state] = (counts[a.state] || 0) + 1;
+    for (const a of state.parts.agents || []) counts[a.state] = (counts[a.state] || 0) + 1;
     for (const s of STATE_ORDER) {
       if (s === "logged_out" || !counts[s]) continue;
       const li = C.el("li", null, "wb-chip state-" + s);
       li.dataset.state = s;
       li.appendChild(C.el("span", counts[s], "n"));
       li.appendChild(C.el("span", C.t("state." + s)));
-      summary.appendChild(li);
+      ul.appendChild(li);
     }
+  }
+
+  function drawAgents() {
+    const rows = state.parts.agents;
+    if (!rows) return;
+    const list = document.getElementById("wb-agents");
+    const summary = document.getElementById("wb-agent-summary");
+    C.clear(list);
+    state.agentTicks = [];
+    fillChips(summary);
+    const inTotals = document.querySelector("#wb-queues .wb-total-agents");
+    if (inTotals) fillChips(inTotals);
     const shown = rows.filter((a) => a.state !== "logged_out");
     shown.sort((a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state) || (a.since || 0) - (b.since || 0));
     if (!shown.length) list.appendChild(C.el("li", C.t("wb.no_agents"), "wb-muted"));
@@ -387,8 +411,9 @@
       root.dataset.connects = String(Number(root.dataset.connects) + 1);
     });
     source.addEventListener("error", () => {
-      root.dataset.state = "stale";
-      C.setText("sse-status", C.t("reconnecting"));
+      // a stream that ends on schedule reconnects by itself within a second: the board
+      // turns stale only when data stops (the watchdog in tick) or the browser gives up
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 1000);
     });
     for (const part of Object.keys(draw)) {
       source.addEventListener(part, (ev) => {
@@ -410,4 +435,9 @@
 
   connect();
   setInterval(tick, 1000);
+  let resizing = 0;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(drawChart, 200);
+  });
 })();
