@@ -218,9 +218,11 @@
       host.appendChild(C.el("p", C.t("wb.chart_empty"), "wb-muted"));
       return;
     }
-    // contiguous 15-minute slots from the first one with calls to the latest
+    // contiguous 15-minute slots up to the current one, from the first with calls but at
+    // least three hours' worth (every zone offset is a whole number of quarter hours)
     const step = data.minutes * 60;
-    const first = rows[0].epoch, last = rows[rows.length - 1].epoch;
+    const last = Math.max(rows[rows.length - 1].epoch, Math.floor(serverNow() / step) * step);
+    const first = Math.min(rows[0].epoch, last - 11 * step);
     const byEpoch = new Map(rows.map((r) => [r.epoch, r]));
     const slots = [];
     for (let t = first; t <= last + 1; t += step) {
@@ -362,8 +364,13 @@
       li.dataset.login = a.login;
       li.dataset.state = a.state;
       li.appendChild(C.el("span", a.name || a.login, "name"));
-      li.appendChild(C.el("span", C.t("state." + a.state), "state"));
-      li.appendChild(C.el("span", a.pause_reason ? C.t("pause." + a.pause_reason) : "", "reason"));
+      const line = C.el("span", null, "line2");
+      line.appendChild(C.el("span", C.t("state." + a.state), "state"));
+      if (a.pause_reason) {
+        line.appendChild(document.createTextNode(" · "));
+        line.appendChild(C.el("span", C.t("pause." + a.pause_reason), "reason"));
+      }
+      li.appendChild(line);
       const time = C.el("span", "—", "time");
       li.appendChild(time);
       state.agentTicks.push(() => { time.textContent = a.since === null ? "—" : dur(serverNow() - a.since); });

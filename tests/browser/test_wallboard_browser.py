@@ -179,3 +179,13 @@ def test_keyboard_reaches_the_chart_data(panel: Panel, open_session) -> None:  #
     assert outline != "none"  # focus is visible
     page.keyboard.press("Enter")
     expect(page.locator("#wb-chart-table tbody tr").first).to_be_visible()
+
+
+def test_english_board_uses_the_english_names(panel: Panel, open_session) -> None:  # type: ignore[no-untyped-def]
+    seed_live(panel)
+    page = _board(open_session, panel, 1366, user="sofia")  # sofia reads English
+    text = page.locator("#wallboard").inner_text()
+    assert "All queues" in text and "Network and internet" in text and "General support" in text
+    expect(page.locator('#wb-queues tr[data-queue="network_en"] th.name')).to_have_text("English")
+    assert "Red e internet" not in text
+    assert _axe(page) == []

@@ -41,6 +41,12 @@ AGENTS = [  # login, name, state, pause reason, seconds in state, queues
     ("1013", "María Fernanda Solís", "oncall", "", 611, ["email_es"]),
     ("1014", "Norma Quintero", "available", "", 64, ["erp_es", "general_es"]),
     ("1015", "Óscar Treviño", "logged_out", "", 9000, []),
+    ("1016", "Pablo Vázquez", "oncall", "", 58, ["erp_es"]),
+    ("1017", "Regina Aguilar", "oncall", "", 141, ["general_es", "general_en"]),
+    ("1018", "Santiago Medina", "available", "", 9, ["network_es"]),
+    ("1019", "Teresa Cruz", "oncall", "", 233, ["hardware_es", "email_es"]),
+    ("1020", "Ulises Salazar", "wrapup", "", 4, ["general_es"]),
+    ("1021", "Valeria Ochoa", "oncall", "", 77, ["email_es"]),
 ]
 
 
