@@ -368,7 +368,8 @@
       line.appendChild(C.el("span", C.t("state." + a.state), "state"));
       if (a.pause_reason) {
         line.appendChild(document.createTextNode(" · "));
-        line.appendChild(C.el("span", C.t("pause." + a.pause_reason), "reason"));
+        const reason = C.t("pause." + a.pause_reason);  // a reason without a label shows as typed
+        line.appendChild(C.el("span", reason === "pause." + a.pause_reason ? a.pause_reason : reason, "reason"));
       }
       li.appendChild(line);
       const time = C.el("span", "—", "time");

@@ -189,3 +189,25 @@ def test_english_board_uses_the_english_names(panel: Panel, open_session) -> Non
     expect(page.locator('#wb-queues tr[data-queue="network_en"] th.name')).to_have_text("English")
     assert "Red e internet" not in text
     assert _axe(page) == []
+
+
+def test_board_says_when_its_data_stops_and_recovers_by_itself(
+    panel: Panel,
+    open_session,  # type: ignore[no-untyped-def]
+) -> None:
+    _spanish_supervisor(panel)
+    seed_live(panel)
+    page = _board(open_session, panel, 1366)
+    banner = page.locator("#wb-stale")
+    expect(banner).to_be_hidden()
+    agents = panel.bus.keys.agents
+    members = panel.bus.r.smembers(agents)
+    panel.bus.r.delete(agents)
+    panel.bus.r.set(agents, "not a set")  # every snapshot now fails (WRONGTYPE)
+    expect(banner).to_be_visible(timeout=6000)
+    expect(page.locator("#wallboard")).to_have_attribute("data-state", "stale")
+    panel.bus.r.delete(agents)
+    panel.bus.r.sadd(agents, *members)
+    expect(banner).to_be_hidden(timeout=6000)
+    expect(page.locator("#wallboard")).to_have_attribute("data-state", "live")
+    expect(page.locator('#wb-agents [data-login="1003"] .reason')).to_have_text("comida")

@@ -355,3 +355,32 @@ def test_chart_counts_today_per_local_15_minutes(panel: Panel) -> None:
         ("09:15", 1, 0, None),
         ("10:30", 1, 1, 100.0),
     ]
+
+
+def test_feed_survives_failing_builds_and_reports_them(panel: Panel, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A build that fails is logged with its cause, the feed says it is unhealthy, and it
+    carries on by itself once the cause is gone."""
+    from cti_panel.wallboard_feed import WallboardFeed
+
+    calls = {"n": 0}
+
+    def build() -> dict[str, object]:
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise RuntimeError("redis said WRONGTYPE")
+        return {"now": time.time(), "queues": [calls["n"]], "agents": []}
+
+    feed = WallboardFeed(build, panel.bus, poll_s=0.1, retry_s=0.1, idle_s=0.5)
+    feed.subscribe()
+    seen: dict[str, int] = {}
+    parts, _built, healthy = feed.wait(seen, 3.0)
+    assert healthy is True and dict(parts)["agents"] == "[]"
+    assert feed.failures == 2 and "redis said WRONGTYPE" in caplog.text
+    # nothing new: a quiet wait returns nothing but the feed's health
+    parts, _built, healthy = feed.wait({**seen, "queues": 10**9}, 0.3)
+    assert parts == [] and healthy
+    feed.unsubscribe()
+    deadline = time.monotonic() + 3
+    while feed._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert feed._thread is None  # no board: the thread has stopped
