@@ -196,7 +196,8 @@ class Board(threading.Thread):
                     if m and int(m.group(1)) > last:
                         last = int(m.group(1))
                         self.seen.append((last, now))
-            self.reconnects += 1
+            if not self.stop.is_set():
+                self.reconnects += 1  # the stream ended or failed while measuring
 
 
 def _notices(redis_url: str, day: str, stop: threading.Event, out: list[tuple[int, float]]) -> None:
