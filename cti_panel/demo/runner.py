@@ -177,7 +177,7 @@ def _redis(
     return f"unix://{lite.socket_file}?db=0", lite
 
 
-def _database(url: str, cfg_path: Path, sup: Supervisor) -> None:
+def _database(url: str, cfg_path: Path, sup: Supervisor, redis_url: str = "") -> None:
     from cti_panel.demo.data import seed
     from servicedesk.config import load_config
     from servicedesk.db import make_engine, make_sessionmaker, session_scope
@@ -200,6 +200,15 @@ def _database(url: str, cfg_path: Path, sup: Supervisor) -> None:
         except ImportError:
             pass
         callers = seed(s, cfg)
+        if redis_url:  # the morning so far: call history and today's wallboard counters
+            from datetime import UTC, datetime
+
+            from cti_panel.demo.history import rebuild_counters, seed_call_history
+
+            now = datetime.now(UTC)
+            seed_call_history(s, cfg, [c.number for c in callers], now)
+            s.flush()
+            rebuild_counters(s, cfg, redis_url, now)
     engine.dispose()
     sup.say("db", f"{url} ready: {len(callers)} directory numbers, {len(cfg.agents)} agents")
 
@@ -250,7 +259,7 @@ def run_demo(args: argparse.Namespace) -> int:
         redis_url, lite = _redis(sup, workdir, env, args.embedded_redis)
         env["CENTRALITA_REDIS_URL"] = redis_url
         os.environ["CENTRALITA_DATABASE_URL"] = env["CENTRALITA_DATABASE_URL"]
-        _database(env["CENTRALITA_DATABASE_URL"], cfg_path, sup)
+        _database(env["CENTRALITA_DATABASE_URL"], cfg_path, sup, redis_url)
         ivr = sup.start(
             "ivr", [py, "-m", "centralita", "ivr", "--config", str(cfg_path)], env, workdir
         )

@@ -82,3 +82,44 @@ def test_a_busy_port_is_reported_not_replaced(tmp_path: Path, capsys) -> None:  
     assert f"port {port} on 127.0.0.1 is already in use" in out and "--port 0" in out
     assert "open http" not in out  # nothing started on another port
     assert claim_port(0) > 0
+
+
+def test_demo_opens_on_a_morning_already_at_work(tmp_path: Path, redis_url: str) -> None:
+    """History of finished calls, and today's counters rebuilt from it before the listener."""
+    import redis as redis_lib
+
+    from cti_panel.demo.history import rebuild_counters, seed_call_history
+    from cti_panel.wallboard import service_level, today
+    from cti_panel.wallboard_chart import intervals
+    from servicedesk.bus import COUNTER_FIELDS
+    from servicedesk.models import Call
+
+    path = tmp_path / "demo.toml"
+    path.write_text(demo_config_text(ami_port=15038, fastagi_port=14573), encoding="utf-8")
+    cfg = load_config(path)
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    Base.metadata.create_all(engine)
+    now = datetime(2026, 3, 10, 11, 0, tzinfo=ZoneInfo("America/Mexico_City"))  # mid-morning
+    with session_scope(make_sessionmaker(engine)) as s:
+        seed_call_history(s, cfg, ["+525512345678"], now)
+        rebuild_counters(s, cfg, redis_url, now)
+    with make_sessionmaker(engine)() as s:
+        calls = s.query(Call).all()
+        chart = intervals(cfg, s, now)
+    engine.dispose()
+    assert calls and all(c.ended_at <= now for c in calls)  # finished: live calls are pbxsim's
+    r = redis_lib.Redis.from_url(redis_url, decode_responses=True)
+    day = today(cfg, now)
+    offered = 0
+    for q in cfg.queue_definitions():
+        raw = r.hgetall(f"centralita:counters:{day}:{q}")
+        c = {k: int(raw.get(k, 0)) for k in COUNTER_FIELDS}
+        mine = [x for x in calls if x.queue == q]
+        assert c["offered"] == len(mine)
+        assert c["answered"] == sum(x.outcome == "answered" for x in mine)
+        offered += c["offered"]
+        if q == "general_es":
+            assert 70 <= (service_level("offered_minus_short", c) or 0) <= 99
+    assert offered == len(calls) and sum(i["offered"] for i in chart) == len(calls)
+    assert r.xlen("centralita:events:wallboard") >= 1  # a running panel hears about it
+    r.close()
