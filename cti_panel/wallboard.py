@@ -24,6 +24,7 @@ second without the server re-sending anything.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,7 @@ from servicedesk.bus import COUNTER_FIELDS, Bus
 from servicedesk.config import CentralitaConfig, QueueDefinition, WallboardThresholds
 from servicedesk.models import Incident
 
+log = logging.getLogger(__name__)
 OPEN_STATUSES = ("new", "assigned", "in_progress", "escalated")
 AGENT_STATES = ("available", "ringing", "oncall", "wrapup", "paused", "logged_out")
 
@@ -297,11 +299,22 @@ class IncidentRiskCache:
         from servicedesk.incidents import sla_status
 
         out = {p: {"at_risk": 0, "breached": 0} for p in cfg.sla.priorities}
-        with sessions() as s:
-            for inc in s.scalars(select(Incident).where(Incident.status.in_(OPEN_STATUSES))):
-                state = _worst_state(sla_status(cfg, inc, now))
-                if state in ("at_risk", "breached") and inc.priority in out:
-                    out[inc.priority][state] += 1
+        try:
+            with sessions() as s:
+                for inc in s.scalars(select(Incident).where(Incident.status.in_(OPEN_STATUSES))):
+                    if inc.priority not in out:  # one odd row never hides the others
+                        continue
+                    try:
+                        state = _worst_state(sla_status(cfg, inc, now))
+                    except Exception:
+                        log.exception("wallboard: SLA state of incident %s failed", inc.id)
+                        continue
+                    if state in ("at_risk", "breached"):
+                        out[inc.priority][state] += 1
+        except Exception:  # the database: keep the last figures, the live ones go on
+            log.exception("wallboard: reading open incidents failed")
+            self._at = time.monotonic()
+            return self._value or out
         self._value, self._at = out, time.monotonic()
         return out
 

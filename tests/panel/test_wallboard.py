@@ -384,3 +384,28 @@ def test_feed_survives_failing_builds_and_reports_them(panel: Panel, caplog) -> 
     while feed._thread is not None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert feed._thread is None  # no board: the thread has stopped
+
+
+def test_incident_figures_keep_their_last_value_when_the_database_fails(
+    panel: Panel, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    from cti_panel.wallboard import IncidentRiskCache
+    from servicedesk import incidents as core
+    from servicedesk.db import make_engine, make_sessionmaker, session_scope
+
+    engine = make_engine(panel.db_url)
+    now = datetime.now(UTC)
+    with session_scope(make_sessionmaker(engine)) as s:
+        core.create_incident(
+            s, panel.cfg, title="x", actor="system", priority="high", now=now - timedelta(days=10)
+        )
+    cache = IncidentRiskCache(ttl=0)
+    good = cache.get(panel.cfg, make_sessionmaker(engine), now)
+    assert good["high"]["breached"] == 1
+
+    def broken():  # type: ignore[no-untyped-def]
+        raise OSError("database unreachable")
+
+    assert cache.get(panel.cfg, broken, now) == good  # type: ignore[arg-type]
+    assert "reading open incidents failed" in caplog.text
+    engine.dispose()
