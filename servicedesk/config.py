@@ -228,6 +228,11 @@ class WallboardThresholds(_Strict):
     waiting_crit: int = 6
     longest_wait_warn_s: int = 30
     longest_wait_crit_s: int = 60
+    wait_warn_percent_of_target: float = 75.0  # waits amber at this share of servicelevel
+    wait_crit_percent_of_target: float = 100.0  # ... red once past the target
+    abandon_warn_percent: float = 5.0
+    abandon_crit_percent: float = 10.0
+    available_warn: int = 1  # amber at this many free agents; red: none, callers waiting
     color_ok: str = "#1b8a3a"
     color_warn: str = "#c98a00"
     color_crit: str = "#c0262d"

@@ -181,54 +181,12 @@ def seed(session: Session, cfg: CentralitaConfig, *, seed_value: int = 2026) -> 
                 )
                 session.add(contact)
         session.flush()
-        # some history so the allotment and the incident views are not empty
-        from servicedesk import incidents as core
+        # a mid-morning backlog: most tickets on track, a few at risk, one or two breached
+        from cti_panel.demo.desk import seed_incidents
 
-        contacts = session.scalars(select(Contact)).all()
-        titles = [
-            ("Sin acceso a internet en sucursal", "network"),
-            ("No sincroniza el correo en el celular", "email"),
-            ("Error al timbrar facturas en el ERP", "erp"),
-            ("Impresora del área de compras atascada", "hardware"),
-            ("Solicitud de alta de usuario", "general"),
-            ("VPN se desconecta cada 10 minutos", "network"),
-        ]
-        for i in range(40):
-            c = rng.choice(contacts)
-            title, cat = rng.choice(titles)
-            org_contract = session.scalar(
-                select(Contract).where(Contract.organisation_id == c.organisation_id)
-            )
-            created = now - timedelta(hours=rng.randint(1, 24 * 20))
-            inc = core.create_incident(
-                session,
-                cfg,
-                title=title,
-                actor="system",
-                category=cat,
-                impact=rng.choice(["high", "medium", "low"]),
-                urgency=rng.choice(["high", "medium", "low"]),
-                channel="phone",
-                reporter_id=c.id,
-                organisation_id=c.organisation_id,
-                contract_id=org_contract.id if org_contract else None,
-                now=created,
-            )
-            agent = rng.choice(cfg.agents).login
-            if i % 3:
-                core.assign(
-                    session, inc, assignee=agent, actor=agent, now=created + timedelta(minutes=5)
-                )
-            if i % 3 == 2:
-                core.start_work(session, inc, actor=agent, now=created + timedelta(minutes=9))
-            if i % 5 == 4 and inc.status == "in_progress":
-                core.resolve(
-                    session,
-                    inc,
-                    actor=agent,
-                    resolution="Se reinició el servicio",
-                    now=created + timedelta(hours=1),
-                )
+        contract_of = {c.organisation_id: c.id for c in session.scalars(select(Contract)).all()}
+        contacts = list(session.scalars(select(Contact)).all())
+        seed_incidents(session, cfg, contacts, contract_of, rng, now)
         session.flush()
         assert session.scalar(select(Incident).limit(1)) is not None
     for login in DEMO_LOGINS:

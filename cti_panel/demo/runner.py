@@ -40,6 +40,22 @@ def free_port(preferred: int = 0) -> int:
     raise RuntimeError("no free port")
 
 
+def claim_port(asked: int) -> int:
+    """The port the user asked for, or a clear error when it is taken (never a silent
+    substitute: the printed URL must be the one they expect). 0 asks for any free port."""
+    if asked == 0:
+        return free_port()
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", asked))
+        except OSError as exc:
+            raise RuntimeError(
+                f"port {asked} on 127.0.0.1 is already in use ({exc.strerror or exc}); stop what"
+                " is using it, or pass --port N (--port 0 takes any free port)"
+            ) from None
+    return asked
+
+
 def wait_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -161,7 +177,7 @@ def _redis(
     return f"unix://{lite.socket_file}?db=0", lite
 
 
-def _database(url: str, cfg_path: Path, sup: Supervisor) -> None:
+def _database(url: str, cfg_path: Path, sup: Supervisor, redis_url: str = "") -> None:
     from cti_panel.demo.data import seed
     from servicedesk.config import load_config
     from servicedesk.db import make_engine, make_sessionmaker, session_scope
@@ -184,6 +200,15 @@ def _database(url: str, cfg_path: Path, sup: Supervisor) -> None:
         except ImportError:
             pass
         callers = seed(s, cfg)
+        if redis_url:  # the morning so far: call history and today's wallboard counters
+            from datetime import UTC, datetime
+
+            from cti_panel.demo.history import rebuild_counters, seed_call_history
+
+            now = datetime.now(UTC)
+            seed_call_history(s, cfg, [c.number for c in callers], now)
+            s.flush()
+            rebuild_counters(s, cfg, redis_url, now)
     engine.dispose()
     sup.say("db", f"{url} ready: {len(callers)} directory numbers, {len(cfg.agents)} agents")
 
@@ -192,8 +217,16 @@ def run_demo(args: argparse.Namespace) -> int:
     workdir = Path(args.dir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     sup = Supervisor()
+    try:
+        panel_port = claim_port(args.port)
+    except RuntimeError as exc:
+        sup.say("demo", f"error: {exc}")
+        return 1
     ami_port, agi_port = free_port(15038), free_port(14573)
-    panel_port = free_port(args.port)
+    if (ami_port, agi_port) != (15038, 14573):
+        sup.say(
+            "demo", f"internal ports in use elsewhere: AMI on {ami_port}, FastAGI on {agi_port}"
+        )
     cfg_path = workdir / "centralita.toml"
     cfg_path.write_text(
         demo_config_text(ami_port=ami_port, fastagi_port=agi_port), encoding="utf-8"
@@ -226,7 +259,7 @@ def run_demo(args: argparse.Namespace) -> int:
         redis_url, lite = _redis(sup, workdir, env, args.embedded_redis)
         env["CENTRALITA_REDIS_URL"] = redis_url
         os.environ["CENTRALITA_DATABASE_URL"] = env["CENTRALITA_DATABASE_URL"]
-        _database(env["CENTRALITA_DATABASE_URL"], cfg_path, sup)
+        _database(env["CENTRALITA_DATABASE_URL"], cfg_path, sup, redis_url)
         ivr = sup.start(
             "ivr", [py, "-m", "centralita", "ivr", "--config", str(cfg_path)], env, workdir
         )

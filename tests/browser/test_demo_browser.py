@@ -153,7 +153,7 @@ def test_demo_call_pops_becomes_incident_and_counts_on_wallboard(
     expect(row.locator("td.offered")).not_to_have_text("0", timeout=10_000)
     answered = int(row.locator("td.answered").inner_text())
     assert answered >= 1
-    expect(wb.locator('#wb-agents tr[data-login="1001"] td.state')).to_have_text(re.compile(r"\S"))
+    expect(wb.locator('#wb-agents [data-login="1001"] .state')).to_have_text(re.compile(r"\S"))
     assert dialogs == []
     ctx.close()
     sup.close()

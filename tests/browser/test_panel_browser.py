@@ -119,7 +119,7 @@ def test_pop_to_incident_to_wallboard(panel: Panel, open_session) -> None:  # ty
         panel.bus.publish(panel.bus.keys.wallboard, {"queue": "network_es"})
         expect(row.locator("td.answered")).to_have_text("1", timeout=2000)
         expect(row.locator("td.sl")).to_have_text("100 %")
-        expect(wb.locator('#wb-agents tr[data-login="1001"] td.state')).to_have_text("available")
+        expect(wb.locator('#wb-agents [data-login="1001"] .state')).to_have_text("available")
     for s in (agent, supervisor):
         assert s.dialogs == [] and s.console_errors == []
 
