@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ami_listener.calls import CallRecord
 from servicedesk.models import QueueLogEntry
+from servicedesk.values import ascii_int
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,9 @@ OUTCOME_EVENTS = {
     "EXITEMPTY": "exit_empty",
     "EXITWITHKEY": "exit_key",
 }
+
+
+MAX_LINE = 64 * 1024  # queue_log lines are short; a longer one is garbage, read in pieces
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,7 @@ def read_file(path: str, callids: set[str], since: float = 0.0) -> dict[str, lis
     if not callids or not path or not os.path.exists(path):
         return out
     with open(path, encoding="utf-8", errors="replace") as fh:
-        for raw in fh:
+        while raw := fh.readline(MAX_LINE):  # a line without an end is read in bounded pieces
             bar = raw.find("|")
             if bar < 0:
                 continue
@@ -108,10 +112,7 @@ def table_time(value: str) -> float | None:
 
 
 def _int(value: str) -> int | None:
-    try:
-        return int(value)
-    except ValueError:
-        return None
+    return ascii_int(value)
 
 
 def apply_lines(

@@ -6,6 +6,15 @@ triggers `resync` (QueueStatus, QueueSummary, CoreShowChannels, then
 queue_log reconciliation of calls that ended unseen). `stop()` ends the link
 and flushes everything still staged.
 
+Supervision: every background task (link, flusher, wrap-up ticker, panel
+commands) runs under `servicedesk.supervise`: a crash is logged once with its
+traceback, counted and the task restarted with backoff; a task that keeps
+crashing, or a database file that vanishes or turns read-only (checked every
+second), makes the service fail (`failure`, `failed` event) so the process
+exits non-zero instead of running without recording. Redis coming back empty
+(its run marker gone) triggers `recovery`: today's counters rebuilt from the
+database and every agent's state re-published.
+
 Two rhythms: database writes are batched (`flush_interval` / `flush_max`),
 while screen-pops and agent states go to Redis as soon as the events that made
 them have been handled (`_publish_urgent`, once per chunk read from the socket,
@@ -21,23 +30,31 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from ami_listener import recovery
 from ami_listener.commands import CommandError, to_action
 from ami_listener.ingest import Ingest
 from ami_listener.link import AmiLink, Backoff
-from ami_listener.live import LivePublisher
+from ami_listener.live import LivePublisher, _fail_fast_client
 from ami_listener.queue_log import apply_lines, read_file, read_table
 from ami_listener.store import CallStore
 from ami_listener.timeutil import iso
+from servicedesk import metrics
 from servicedesk.bus import Bus
 from servicedesk.config import CentralitaConfig
+from servicedesk.preflight import DatabaseWatch
+from servicedesk.supervise import supervise
+from servicedesk.values import ascii_int
 
 log = logging.getLogger(__name__)
 
 COMMAND_MAX_AGE_MS = 5 * 60 * 1000
+WATCH_INTERVAL_S = 1.0  # database file and Redis run-marker checks
+STOP_FLUSH_TRIES = 3
 MID_CHUNK_S = 0.002  # a pop found this far into a chunk's handling leaves at once
 AGENT_STATE_DELAY_S = 0.02  # agent-state-only changes wait this long to share one send
 
@@ -67,6 +84,7 @@ class ListenerOptions:
     command_block_ms: int = 1000
     action_timeout: float = 10.0
     tune_process: bool = True  # GC and GIL settings are process-wide: the listener's own
+    database_url: str | None = None  # for the SQLite file watch (deleted / read-only)
 
 
 def queue_settings_from(cfg: CentralitaConfig) -> Callable[[str], tuple[int, int]]:
@@ -127,6 +145,7 @@ class ListenerService:
         )
         self.ingest.calls.reconciler = self._reconcile_now
         ami = conn.ami
+        self.ingest.parser.max_frame = ami.max_frame_bytes
         self.link = AmiLink(
             ami.host,
             ami.port,
@@ -151,6 +170,13 @@ class ListenerService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._urgent_scheduled = False
         self._agents_timer: asyncio.TimerHandle | None = None
+        self.failure: str | None = None  # why the service gave up (the process exits non-zero)
+        self.failed = asyncio.Event()
+        self.redis_rebuilds = 0
+        self.command_errors = 0
+        self.dbwatch = DatabaseWatch(self.opts.database_url) if self.opts.database_url else None
+        self._probe: redis.Redis | None = None
+        self._run_id = f"{time.time_ns()}"
 
     @property
     def status_key(self) -> str:
@@ -182,9 +208,9 @@ class ListenerService:
             and msg.get("Event") == "VarSet"
             and msg.get("Variable") == "CENTRALITA_CONTACT"
         ):
-            value = msg.get("Value")
-            if isinstance(value, str) and value.isdigit():
-                live.prefetch_contact(int(value))  # the IVR identified the caller: warm the cache
+            contact = ascii_int(msg.get("Value"), 1)
+            if contact is not None:
+                live.prefetch_contact(contact)  # the IVR identified the caller: warm the cache
         if self._loop is None:
             self._publish_urgent()
         elif self.ingest.outbox.pops:  # a pop: right after this chunk of events
@@ -224,16 +250,28 @@ class ListenerService:
             self.live.start_sender()
         if self.opts.tune_process:
             tune_process()
-        self._tasks = [
-            asyncio.create_task(self.link.run(), name="ami-link"),
-            asyncio.create_task(self._flusher(), name="flusher"),
-            asyncio.create_task(self._ticker(), name="wrapup-ticker"),
+        jobs: list[tuple[str, Callable[[], Any]]] = [
+            ("ami-link", self.link.run),
+            ("flusher", self._flusher),
+            ("wrapup-ticker", self._ticker),
         ]
         if self.bus is not None:
-            self._tasks.append(asyncio.create_task(self._commands(), name="commands"))
+            jobs.append(("commands", self._commands))
+        self._tasks = [
+            asyncio.create_task(supervise(name, job, self._fail), name=name) for name, job in jobs
+        ]
+
+    def _fail(self, reason: str) -> None:
+        """The service cannot go on recording: say why, once, and stop (exit non-zero)."""
+        if self.failure is None:
+            self.failure = reason
+            log.critical("listener failing: %s", reason)
+            metrics.incr("listener.fatal")
+        self._stopping.set()
+        self.failed.set()
 
     async def stop(self) -> None:
-        """Stop the link and background tasks, then flush what is still staged."""
+        """Stop the link and background tasks, then write what is still staged."""
         self._stopping.set()
         self.link.stop()
         for task in self._tasks:
@@ -244,7 +282,18 @@ class ListenerService:
                 await asyncio.wait_for(task, 5)
         if self.live is not None:
             await asyncio.to_thread(self.live.stop_sender)
-        await self.flush()
+        for attempt in range(STOP_FLUSH_TRIES):
+            if await self.flush():
+                break
+            if self.ingest.unwritten == 0 and self.live is not None:
+                break  # the records are in; only Redis is missing (live views only)
+            await asyncio.sleep(0.2 * (attempt + 1))
+        if self.ingest.unwritten:
+            log.error(
+                "stopping with %d calls not written (the database refused every retry); "
+                "the next run completes them from queue_log",
+                self.ingest.unwritten,
+            )
 
     async def run_forever(self) -> None:
         await self.start()
@@ -262,8 +311,12 @@ class ListenerService:
 
     async def _flusher(self) -> None:
         last = time.monotonic()
+        watched = 0.0
         while True:
             await asyncio.sleep(0.05)
+            if time.monotonic() - watched >= WATCH_INTERVAL_S:
+                watched = time.monotonic()
+                await self._watch()
             due = time.monotonic() - last >= self.opts.flush_interval
             if self.ingest.pending() >= self.opts.flush_max or (due and self.ingest.pending()):
                 await self.flush()
@@ -272,6 +325,74 @@ class ListenerService:
                 if self.live is not None and (self.live.pending or self.live.urgent):
                     await asyncio.to_thread(self.live.flush)
                 last = time.monotonic()
+
+    async def _watch(self) -> None:
+        """Once a second: is our database file still there and writable; did Redis lose us?"""
+        if self.dbwatch is not None:
+            problem = await asyncio.to_thread(self.dbwatch.problem)
+            if problem is not None:
+                self._fail(problem)
+                return
+        if (
+            self.bus is not None
+            and self.store is not None
+            and await asyncio.to_thread(self._marker_missing)
+        ):
+            await self.rebuild_live()
+
+    def _marker_missing(self) -> bool:
+        """True when Redis answers and our run marker is gone (restarted empty, flushed)."""
+        assert self.bus is not None
+        if self._probe is None:
+            self._probe = _fail_fast_client(self.bus.r)
+        try:
+            return not self._probe.exists(recovery.marker_key(self.bus, self.pbx_id))
+        except redis.RedisError:
+            return False  # down: nothing to rebuild yet
+
+    async def rebuild_live(self) -> None:
+        """Redis lost our state: rebuild today's counters from the records, re-publish agents."""
+        assert self.bus is not None and self.store is not None and self.factory is not None
+        batch = self.ingest.collect()
+        ok = await asyncio.to_thread(self.ingest.write, batch)
+        if self.ingest.unwritten:
+            return  # the database is behind: try again at the next check
+        tz = ZoneInfo(self.cfg.service.timezone)
+        day = recovery.today(tz, time.time())
+        queues = sorted(self.cfg.queue_definitions())
+        settings = self.ingest.calls.queue_settings
+        bus, factory, marker = self.bus, self.factory, recovery.marker_key(self.bus, self.pbx_id)
+
+        def rebuild() -> int:
+            with factory() as session:
+                found = recovery.rebuild_counters(bus, session, day, tz, settings, queues)
+            bus.r.set(marker, self._run_id)
+            return found
+
+        try:
+            found = await asyncio.to_thread(rebuild)
+        except redis.RedisError as exc:
+            log.warning("live state rebuild postponed: %s", exc)
+            return
+        agents, calls, out = self.ingest.agents, self.ingest.calls, self.ingest.outbox
+        agents.dirty.update(agents.agents)
+        for agent in agents.agents.values():
+            agents.touched_queues.update(agent.queues)
+        for queue, waiting in calls.waiting.items():
+            agents.touched_queues.add(queue)
+            for uid, entered in waiting.items():
+                out.waiting.append((queue, uid, entered))
+        self._publish_urgent()
+        self.redis_rebuilds += 1
+        metrics.incr("listener.redis_rebuilds")
+        log.warning(
+            "Redis had no live state (restarted empty?): counters of %s rebuilt from the "
+            "database for %d queues, %d agents re-published%s",
+            day,
+            found,
+            len(agents.agents),
+            "" if ok else " (Redis still failing; retrying)",
+        )
 
     async def _ticker(self) -> None:
         """Wrap-up ends on the clock too, not only when a later event arrives."""
@@ -369,12 +490,16 @@ class ListenerService:
 
     # --- panel commands ----------------------------------------------------------
     async def _commands(self) -> None:
+        """Execute panel commands in order; every entry gets a reply and moves the cursor,
+        whatever it holds (a bad entry must not stall, or on restart kill, the loop)."""
         assert self.bus is not None
         keys = self.bus.keys
         cursor_key = keys.commands + ":last_id"
-        last = await asyncio.to_thread(self.bus.r.get, cursor_key) or "0-0"
+        last: str | None = None
         while True:
             try:
+                if last is None:
+                    last = await asyncio.to_thread(self.bus.r.get, cursor_key) or "0-0"
                 entries = await asyncio.to_thread(
                     self.bus.read, keys.commands, last, self.opts.command_block_ms, 50
                 )
@@ -383,7 +508,17 @@ class ListenerService:
                 await asyncio.sleep(1.0)
                 continue
             for entry_id, fields in entries:
-                result = await self._execute(entry_id, fields)
+                try:
+                    result = await self._execute(entry_id, fields)
+                except Exception as exc:
+                    self.command_errors += 1
+                    metrics.incr("listener.command_errors")
+                    log.exception("panel command %s failed", entry_id)
+                    result = {
+                        "id": str(fields.get("id", entry_id))[:64],
+                        "response": "Error",
+                        "message": f"internal error: {type(exc).__name__}",
+                    }
                 try:
                     await asyncio.to_thread(self.bus.publish, keys.command_results, result)
                     await asyncio.to_thread(self.bus.r.set, cursor_key, entry_id)
