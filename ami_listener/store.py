@@ -298,8 +298,15 @@ class CallStore:
             error = f"{type(exc).__name__}: {_short(exc)}"
         metrics.incr("listener.rows_quarantined")
         log.error("database refused %s %r; quarantined (%s)", kind, key, error)
-        with self.factory() as session, session.begin():
-            quarantine.keep(session, f"listener:{self.pbx_id}", kind, str(key), raw, error)
+        try:
+            with self.factory() as session, session.begin():
+                quarantine.keep(session, f"listener:{self.pbx_id}", kind, str(key), raw, error)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            # no quarantine table (database not migrated?): the row is only in the log
+            metrics.incr("listener.rows_dropped")
+            log.error("quarantine failed (%s); dropped %s %r: %r", _short(exc), kind, key, raw)
         return 1
 
     def _upsert_calls(self, session: Session, calls: list[CallSnapshot]) -> None:
