@@ -283,8 +283,11 @@ class ListenerService:
         if self.live is not None:
             await asyncio.to_thread(self.live.stop_sender)
         for attempt in range(STOP_FLUSH_TRIES):
-            if await self.flush():
-                break
+            try:
+                if await self.flush():
+                    break
+            except Exception:
+                log.exception("final flush failed (attempt %d)", attempt + 1)
             if self.ingest.unwritten == 0 and self.live is not None:
                 break  # the records are in; only Redis is missing (live views only)
             await asyncio.sleep(0.2 * (attempt + 1))
