@@ -334,11 +334,11 @@ class CallTracker:
             self.reconciler(call)
             if call.source == "queue_log" and call.outcome != before:
                 self._count_reconciled(call)
-        if call.outcome is None:
+        if call.outcome is None:  # settled here: counted like any other outcome
             if call.variables.get("QUEUESTATUS") in QUEUESTATUS_OUTCOMES:
-                call.outcome = QUEUESTATUS_OUTCOMES[call.variables["QUEUESTATUS"]]
+                self._settle(call, QUEUESTATUS_OUTCOMES[call.variables["QUEUESTATUS"]], ts)
             elif call.entered_queue_at is not None:
-                call.outcome = "abandoned"
+                self._settle(call, "abandoned", ts)
             else:
                 call.outcome = "ivr_only"
         if call.hung_up_by is None:

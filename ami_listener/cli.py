@@ -76,16 +76,16 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config)
     except ConfigError as exc:
         return _fail(str(exc))
+    ami = cfg.connections.ami
+    secret = ami.secret()
+    if not secret and args.action == "run":
+        return _fail(f"the AMI secret is not set; export {ami.secret_env}")
     db_url = cfg.connections.database.resolved_url()
     problem = preflight.check_database(db_url)
     if problem:
         return _fail(problem)
     if args.action == "quarantine":
         return list_quarantine(db_url, args.limit)
-    ami = cfg.connections.ami
-    secret = ami.secret()
-    if not secret:
-        return _fail(f"the AMI secret is not set; export {ami.secret_env}")
     redis_url = cfg.connections.redis.resolved_url()
     problem = preflight.check_redis_url(redis_url) or preflight.check_host(
         ami.host, ami.port, "AMI"
@@ -99,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         return _fail(f"Redis unusable: {exc}")
     failure: list[str] = []
+
+    assert secret is not None
 
     async def main() -> None:
         service = ListenerService(

@@ -361,14 +361,21 @@ class ListenerService:
         if self.ingest.unwritten:
             return  # the database is behind: try again at the next check
         tz = ZoneInfo(self.cfg.service.timezone)
-        day = recovery.today(tz, time.time())
+        # today, and the latest days this run counted calls on (the same day when live)
+        counted = sorted(self.live.days)[-2:] if self.live is not None else []
+        days = sorted({recovery.today(tz, time.time()), *counted})
+        day = ", ".join(days)
         queues = sorted(self.cfg.queue_definitions())
         settings = self.ingest.calls.queue_settings
         bus, factory, marker = self.bus, self.factory, recovery.marker_key(self.bus, self.pbx_id)
 
         def rebuild() -> int:
-            with factory() as session:
-                found = recovery.rebuild_counters(bus, session, day, tz, settings, queues)
+            found = 0
+            # under the write lock: a batch is either wholly in the recomputation (database
+            # and counters) or wholly after it, never half (stop's final flush included)
+            with self.ingest._write_lock, factory() as session:
+                for one in days:
+                    found += recovery.rebuild_counters(bus, session, one, tz, settings, queues)
             bus.r.set(marker, self._run_id)
             return found
 
