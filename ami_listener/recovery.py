@@ -109,8 +109,10 @@ def rebuild_counters(
         figures, seen = found.get(queue, (dict.fromkeys(COUNTER_FIELDS, 0), {}))
         key = bus.keys.counters(day, queue)
         pipe.delete(key, key + ":seen")
-        pipe.hset(key, mapping={k: str(v) for k, v in figures.items()})
-        pipe.expire(key, COUNTER_TTL_S)
+        nonzero = {k: str(v) for k, v in figures.items() if v}  # as the incremental path leaves it
+        if nonzero:
+            pipe.hset(key, mapping=nonzero)
+            pipe.expire(key, COUNTER_TTL_S)
         if seen:
             pipe.hset(key + ":seen", mapping=seen)
             pipe.expire(key + ":seen", SEEN_TTL_S)

@@ -172,6 +172,7 @@ class ListenerService:
         self._agents_timer: asyncio.TimerHandle | None = None
         self.failure: str | None = None  # why the service gave up (the process exits non-zero)
         self.failed = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
         self.redis_rebuilds = 0
         self.command_errors = 0
         self.dbwatch = DatabaseWatch(self.opts.database_url) if self.opts.database_url else None
@@ -306,6 +307,12 @@ class ListenerService:
             await self.stop()
 
     async def flush(self) -> bool:
+        """Collect and write, one flush at a time: a later snapshot of a call must never be
+        overwritten by an earlier one still on its way to the database."""
+        async with self._flush_lock:
+            return await self._flush_now()
+
+    async def _flush_now(self) -> bool:
         batch = self.ingest.collect()
         return await asyncio.to_thread(self.ingest.write, batch)
 
@@ -355,9 +362,12 @@ class ListenerService:
 
     async def rebuild_live(self) -> None:
         """Redis lost our state: rebuild today's counters from the records, re-publish agents."""
+        async with self._flush_lock:
+            await self._rebuild_live()
+
+    async def _rebuild_live(self) -> None:
         assert self.bus is not None and self.store is not None and self.factory is not None
-        batch = self.ingest.collect()
-        ok = await asyncio.to_thread(self.ingest.write, batch)
+        ok = await self._flush_now()
         if self.ingest.unwritten:
             return  # the database is behind: try again at the next check
         tz = ZoneInfo(self.cfg.service.timezone)
