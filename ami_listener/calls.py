@@ -717,6 +717,28 @@ class CallTracker:
         call.ended_at = ended_at or ts
         self._finalise(call, ended_at or ts)
 
+    def adopt(self, call: CallRecord, ended_at: float | None, now: float) -> None:
+        """A queue call known only from queue_log: it began while no listener was running.
+
+        Counted like any other (offered, then its outcome); closed at once when
+        queue_log (or the absence of its channel) says it is over, otherwise
+        tracked so the AMI events still to come complete it.
+        """
+        self.calls[call.linkedid] = call
+        self.out.call(call)
+        if call.entered_queue_at is not None:
+            self._count(call, "offered")
+        if ended_at is not None:
+            self.finish_unseen(call, ended_at, now)
+            return
+        if call.outcome is None and call.queue and call.entered_queue_at is not None:
+            call.in_queue = True
+            self.waiting.setdefault(call.queue, {})[call.uniqueid] = call.entered_queue_at
+            self.out.waiting.append((call.queue, call.uniqueid, call.entered_queue_at))
+        elif call.outcome is not None:
+            self._count_reconciled(call)
+            call.left_queue = True
+
     def _count_reconciled(self, call: CallRecord) -> None:
         """Counters for an outcome learnt from queue_log (idempotent downstream)."""
         outcome = call.outcome

@@ -36,11 +36,19 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from ami_listener import recovery
+from ami_listener.calls import CallRecord
 from ami_listener.commands import CommandError, to_action
 from ami_listener.ingest import Ingest
 from ami_listener.link import AmiLink, Backoff
 from ami_listener.live import LivePublisher, _fail_fast_client
-from ami_listener.queue_log import apply_lines, read_file, read_table
+from ami_listener.queue_log import (
+    TERMINAL_EVENTS,
+    apply_lines,
+    read_file,
+    read_file_since,
+    read_table,
+    read_table_since,
+)
 from ami_listener.store import CallStore
 from ami_listener.timeutil import iso
 from servicedesk import metrics
@@ -53,6 +61,8 @@ from servicedesk.values import ascii_int
 log = logging.getLogger(__name__)
 
 COMMAND_MAX_AGE_MS = 5 * 60 * 1000
+CATCH_UP_MARGIN_S = 120.0  # queue_log is read from this long before the last thing we saw
+CATCH_UP_FRESH_S = 3600.0  # an empty database catches up on the last hour of queue_log
 WATCH_INTERVAL_S = 1.0  # database file and Redis run-marker checks
 STOP_FLUSH_TRIES = 3
 MID_CHUNK_S = 0.002  # a pop found this far into a chunk's handling leaves at once
@@ -428,6 +438,7 @@ class ListenerService:
         self._resynced.clear()
         t = self.opts.action_timeout
         calls = self.ingest.calls
+        since = await self._catch_up_since()
         calls.last_ts = max(calls.last_ts, time.time())
         now = calls.last_ts
         status = await link.send({"Action": "QueueStatus"}, as_list=True, timeout=t)
@@ -463,8 +474,53 @@ class ListenerService:
         gone = calls.resync_channels(live, now)
         if gone:
             await self._reconcile(gone, now)
+        await self._catch_up(since, live, now)
         self.resyncs += 1
         self._resynced.set()
+
+    async def _catch_up_since(self) -> float:
+        """Where queue_log may hold calls we never saw: from just before our last record."""
+        last = self.ingest.calls.last_ts
+        if not last and self.store is not None:
+            last = await asyncio.to_thread(self.store.last_activity) or 0.0
+        return last - CATCH_UP_MARGIN_S if last else time.time() - CATCH_UP_FRESH_S
+
+    async def _catch_up(self, since: float, live: dict[str, set[str]], now: float) -> None:
+        """Queue calls that began while no listener ran (a restart, a link down): from queue_log.
+
+        Without this a call that started and ended while the listener was down, or
+        was answered before it came back, would be missing from the records."""
+        source = self.cfg.connections.queue_log
+        if source.path:
+            found = await asyncio.to_thread(read_file_since, source.path, since)
+        elif source.table and self.factory is not None:
+            found = await asyncio.to_thread(read_table_since, self.factory, since)
+        else:
+            return
+        calls = self.ingest.calls
+        unknown = {
+            cid
+            for cid, lines in found.items()
+            if any(line.event == "ENTERQUEUE" for line in lines)
+            and cid not in calls.finished
+            and calls.by_uniqueid(cid) is None
+        }
+        if unknown and self.store is not None:
+            unknown -= await asyncio.to_thread(self.store.known_callids, unknown)
+        if not unknown:
+            return
+        alive = {uid for uids in live.values() for uid in uids} | set(live)
+        members = dict(self.ingest.agents.by_member_name)
+        for cid in sorted(unknown, key=lambda c: min(line.time for line in found[c])):
+            lines = found[cid]
+            call = CallRecord(linkedid=cid, uniqueid=cid, started_at=min(x.time for x in lines))
+            call.caller_uids.add(cid)
+            last = apply_lines(call, lines, members)
+            over = any(line.event in TERMINAL_EVENTS for line in lines) or cid not in alive
+            calls.adopt(call, last if over else None, now)
+        self.reconciled += len(unknown)
+        metrics.incr("listener.caught_up_from_queue_log", len(unknown))
+        log.info("caught up %d queue calls from queue_log that began while away", len(unknown))
 
     def _queue_log_lines(self, calls: list[Any]) -> dict[str, list[Any]]:
         ids: set[str] = set()

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, and_, select, update
+from sqlalchemy import Engine, String, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import (
     DataError,
@@ -487,6 +487,29 @@ class CallStore:
                     )
                 ).all()
             )
+
+    def known_callids(self, callids: Iterable[str]) -> set[str]:
+        """Which of these queue_log callids already have a call row (by uniqueid or linkedid)."""
+        ids = list(callids)
+        if not ids:
+            return set()
+        with self.factory() as session:
+            rows = session.execute(
+                select(Call.uniqueid, Call.linkedid).where(
+                    Call.pbx_id == self.pbx_id,
+                    or_(Call.uniqueid.in_(ids), Call.linkedid.in_(ids)),
+                )
+            ).all()
+        wanted = set(ids)
+        return {v for row in rows for v in row if v in wanted}
+
+    def last_activity(self) -> float | None:
+        """When this listener last recorded anything (a restart catches up from there)."""
+        with self.factory() as session:
+            latest = session.scalar(
+                select(func.max(Call.updated_at)).where(Call.pbx_id == self.pbx_id)
+            )
+        return from_dt(latest)
 
     def contact_info(self, contact_id: int | None) -> tuple[str | None, str | None]:
         """(contact name, organisation name), looked up once per contact."""

@@ -153,7 +153,7 @@ class BatchedLineHandler(logging.Handler):
 
     def _run(self) -> None:
         """The writer never dies in silence: a failure is printed with its traceback,
-        counted, and the loop goes on (the lines stay queued for the next turn)."""
+        counted, and the loop goes on."""
         while not self._stop.wait(self.interval):
             try:
                 self.flush()
