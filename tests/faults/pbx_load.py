@@ -22,6 +22,16 @@ import time
 from pathlib import Path
 
 
+def ivr_caller(prompts: list[str]) -> str | None:
+    """Keys through the IVR by prompt name: Spanish, then 0 (an agent)."""
+    last = prompts[-1] if prompts else ""
+    if "welcome" in last or "language_choice" in last:
+        return "1"
+    if "main_menu" in last:
+        return "0"
+    return ""
+
+
 async def main(args: argparse.Namespace) -> None:
     from pbxsim.behaviour import AgentAction, CallerScript
     from pbxsim.runner import tune_gc
@@ -39,7 +49,9 @@ async def main(args: argparse.Namespace) -> None:
         ami_users={cfg.connections.ami.username: args.secret},
         queue_log_path=args.queue_log,
         start_epoch=time.time(),
+        agi=(cfg.connections.fastagi.host, cfg.connections.fastagi.port) if args.ivr else None,
     )
+    callers = Path(args.callers).read_text().split() if args.callers else []
     await sim.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -48,7 +60,10 @@ async def main(args: argparse.Namespace) -> None:
     queue = args.queue
     for i in range(args.agents):
         interface = f"PJSIP/{9000 + i}"
-        sim.agent(interface, [AgentAction.answer(rng.uniform(0.3, 1.0))], num=str(9000 + i))
+        # through the IVR the agent ends the talk (the caller's clock starts at the IVR's Answer)
+        talk_s = rng.uniform(1.5, 4.0) if args.ivr else None
+        action = AgentAction.answer(rng.uniform(0.3, 1.0), talk_s)
+        sim.agent(interface, [action], num=str(9000 + i))
         await sim.action(
             "QueueAdd", Queue=queue, Interface=interface, Penalty="0", MemberName=f"Sim {i}"
         )
@@ -59,9 +74,17 @@ async def main(args: argparse.Namespace) -> None:
     while (elapsed := time.monotonic() - start) < args.seconds and not stop.is_set():
         while placed < elapsed * args.rate:
             placed += 1
+            number = callers[placed % len(callers)] if callers else f"55{5000000 + placed}"
+            talk = rng.uniform(1.0, 4.0) + 0.5
+            patience = rng.uniform(2.0, args.patience)
+            if args.ivr:  # through the real IVR: Spanish, then "speak to an agent"
+                sim.place_call(
+                    "tollfree", number, "", dtmf=ivr_caller, patience=120, queue_patience=patience
+                )
+                continue
             script = CallerScript(
-                hangup_after=rng.uniform(1.0, 4.0) + 0.5,
-                queue_patience=rng.uniform(2.0, args.patience),
+                hangup_after=talk,
+                queue_patience=patience,
                 ivr_seconds=0.3,
                 preset={
                     "CENTRALITA_ACTION": "queue",
@@ -71,11 +94,7 @@ async def main(args: argparse.Namespace) -> None:
                 },
             )
             sim.engine.place_call(
-                did,
-                f"55{5000000 + placed}",
-                f"Caller {placed}",
-                script,
-                context="centralita-inbound",
+                did, number, f"Caller {placed}", script, context="centralita-inbound"
             )
             sim.engine.poke()
         await asyncio.sleep(0.01)
@@ -100,6 +119,8 @@ if __name__ == "__main__":
     p.add_argument("--patience", type=float, default=10.0)
     p.add_argument("--agents", type=int, default=6)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--ivr", action="store_true", help="route callers through the FastAGI IVR")
+    p.add_argument("--callers", default="", help="file of caller numbers (the directory's)")
     p.add_argument("--ready-file", required=True)
     p.add_argument("--done-file", required=True)
     asyncio.run(main(p.parse_args()))

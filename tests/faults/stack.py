@@ -69,24 +69,60 @@ class Redis:
 
 
 class Stack:
-    def __init__(self, workdir: Path, redis: Redis | None = None, pbx_id: str = "pbx1") -> None:
+    def __init__(self, workdir: Path, redis: Redis | None = None, demo: bool = False) -> None:
+        """`demo`: the demo's configuration and seeded directory (for runs through the IVR)."""
         self.dir = workdir
         self.redis = redis
         self.ami_port = free_port()
+        self.agi_port = free_port()
         self.queue_log = workdir / "queue_log"
         self.queue_log.write_text("")
         self.db_path = workdir / "centralita.db"
         self.db_url = f"sqlite:///{self.db_path}"
+        self.callers = workdir / "callers.txt"
+        if demo:
+            from cti_panel.demo.data import demo_config_text
+
+            text = demo_config_text(ami_port=self.ami_port, fastagi_port=self.agi_port)
+            text = text.replace('path = "queue_log"', f'path = "{self.queue_log}"')
+        else:
+            text = (ROOT / "centralita.example.toml").read_text()
+            text = text.replace("port = 5038", f"port = {self.ami_port}", 1)
+            text = text.replace("port = 4573", f"port = {self.agi_port}", 1)
+            text = text.replace(
+                'path = "/var/log/asterisk/queue_log"', f'path = "{self.queue_log}"'
+            )
+        # a silent link is noticed within 2 s
+        text = text.replace("ping_interval = 5.0", "ping_interval = 1.0", 1)
+        text = text.replace("ping_timeout = 3.0", "ping_timeout = 1.0", 1)
+        self.config = workdir / "centralita.toml"
+        self.config.write_text(text)
         engine = make_engine(self.db_url)
         Base.metadata.create_all(engine)
         engine.dispose()
-        text = (ROOT / "centralita.example.toml").read_text()
-        text = text.replace("port = 5038", f"port = {self.ami_port}", 1)
-        text = text.replace('path = "/var/log/asterisk/queue_log"', f'path = "{self.queue_log}"')
-        self.config = workdir / "centralita.toml"
-        self.config.write_text(text)
+        if demo:
+            self._seed()
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.logs: dict[str, Path] = {}
+
+    def _seed(self) -> None:
+        from cti_panel.demo.data import seed
+        from servicedesk.config import load_config
+        from servicedesk.db import session_scope
+        from servicedesk.sync import sync_from_config
+
+        engine = make_engine(self.db_url)
+        with session_scope(make_sessionmaker(engine)) as s:
+            cfg = load_config(self.config)
+            sync_from_config(s, cfg)
+            self.callers.write_text("\n".join(c.number for c in seed(s, cfg)))
+        engine.dispose()
+
+    def start_ivr(self) -> None:
+        from cti_panel.demo.runner import wait_port
+
+        proc = self.spawn("ivr", ["-m", "centralita", "ivr", "--config", str(self.config)])
+        assert wait_port(self.agi_port, 30, proc), self.log("ivr")
 
     def env(self) -> dict[str, str]:
         env = dict(
@@ -128,7 +164,8 @@ class Stack:
             str(done),
         ]
         for key, value in opts.items():
-            argv += [f"--{key.replace('_', '-')}", str(value)]
+            flag = f"--{key.replace('_', '-')}"
+            argv += [flag] if value is True else [flag, str(value)]
         self.spawn("pbx", argv)
         wait_file(ready, 30, self.procs["pbx"])
 
