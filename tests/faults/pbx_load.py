@@ -45,7 +45,7 @@ async def main(args: argparse.Namespace) -> None:
         cfg,
         speed=1.0,
         seed=args.seed,
-        ami_port=cfg.connections.ami.port,
+        ami_port=args.ami_port or cfg.connections.ami.port,
         ami_users={cfg.connections.ami.username: args.secret},
         queue_log_path=args.queue_log,
         start_epoch=time.time(),
@@ -119,6 +119,7 @@ if __name__ == "__main__":
     p.add_argument("--patience", type=float, default=10.0)
     p.add_argument("--agents", type=int, default=6)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--ami-port", type=int, default=0, help="instead of the config's")
     p.add_argument("--ivr", action="store_true", help="route callers through the FastAGI IVR")
     p.add_argument("--callers", default="", help="file of caller numbers (the directory's)")
     p.add_argument("--ready-file", required=True)
