@@ -136,3 +136,48 @@ def test_demo_runner_gives_up_on_a_child_that_keeps_dying(tmp_path: Path) -> Non
         assert restarts == runner.RESTARTS_MAX
     finally:
         sup.stop_all()
+
+
+def test_quarantine_is_listed_for_an_admin(tmp_path: Path) -> None:
+    from servicedesk import quarantine
+    from servicedesk.db import make_engine, make_sessionmaker, session_scope
+
+    stack = Stack(tmp_path)
+    engine = make_engine(stack.db_url)
+    with session_scope(make_sessionmaker(engine)) as s:
+        quarantine.keep(
+            s,
+            "listener:pbx1",
+            "call",
+            "1795339491.0",
+            {"hold_seconds": "9" * 30},
+            "IntegrityError: CHECK constraint failed",
+        )
+    engine.dispose()
+    done = _run(stack, ["listener", "quarantine"])
+    assert done.returncode == 0, done.stderr
+    assert "1 quarantined records" in done.stdout
+    assert "'1795339491.0'" in done.stdout and "CHECK constraint failed" in done.stdout
+    assert "9" * 30 in done.stdout
+
+
+def test_database_watch_reports_deleted_replaced_and_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from servicedesk.preflight import DatabaseWatch
+
+    db = tmp_path / "w.db"
+    db.write_bytes(b"x")
+    watch = DatabaseWatch(f"sqlite:///{db}")
+    assert watch.problem() is None
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: False if m & os.W_OK else real(p, m))
+    assert "read-only" in (watch.problem() or "")  # a read-only mount refuses even root
+    monkeypatch.setattr(os, "access", real)
+    other = tmp_path / "other.db"
+    other.write_bytes(b"y")  # exists alongside: surely another inode
+    db.unlink()
+    assert "was deleted" in (watch.problem() or "")
+    os.replace(other, db)  # another file under the same name
+    assert "replaced" in (watch.problem() or "")
+    assert DatabaseWatch("postgresql://u@127.0.0.1/x").problem() is None
