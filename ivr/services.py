@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from servicedesk.config import CentralitaConfig
 from servicedesk.routing import AgentAvailability, AvailabilityView
+from servicedesk.values import DIGITS
 
 T = TypeVar("T")
 
@@ -140,7 +141,7 @@ def _fail_fast(client: Any, timeout: float) -> Any:
 
 
 def _digits(text: str, limit: int = 32) -> str:
-    return "".join(c for c in text if c.isdigit())[:limit]
+    return "".join(c for c in text if c in DIGITS)[:limit]
 
 
 class StoreServices:

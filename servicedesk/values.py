@@ -10,7 +10,8 @@ malformed input is None (the caller decides what "unknown" means there).
 from __future__ import annotations
 
 INT32_MAX = 2**31 - 1  # PostgreSQL INTEGER; SQLite's is wider, so this bounds both
-_DIGITS = frozenset("0123456789")
+DIGITS = "0123456789"  # the only digits: `c in DIGITS`, never `c.isdigit()`
+_DIGITS = frozenset(DIGITS)
 
 
 def is_ascii_digits(text: str, max_len: int = 18) -> bool:
