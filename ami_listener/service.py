@@ -416,8 +416,8 @@ class ListenerService:
         self.redis_rebuilds += 1
         metrics.incr("listener.redis_rebuilds")
         log.warning(
-            "Redis had no live state (restarted empty?): counters of %s rebuilt from the "
-            "database for %d queues, %d agents re-published%s",
+            "Redis held no live state of this listener (first start, or restarted empty): "
+            "counters of %s rebuilt from the database for %d queues, %d agents re-published%s",
             day,
             found,
             len(agents.agents),
