@@ -26,6 +26,7 @@ from urllib.parse import unquote
 
 from ami_listener.agents import AgentTracker
 from ami_listener.parser import AmiMessage, header, header_list, unescape_ami
+from servicedesk.values import INT32_MAX, ascii_int
 
 QUEUESTATUS_OUTCOMES = {
     "TIMEOUT": "timeout",
@@ -106,12 +107,10 @@ class CallRecord:
         return value or None
 
     def contact_id(self) -> int | None:
-        v = self.var("CENTRALITA_CONTACT")
-        return int(v) if v and v.isdigit() else None
+        return ascii_int(self.var("CENTRALITA_CONTACT"), 1)
 
     def incident_number(self) -> int | None:
-        v = self.var("CENTRALITA_INCIDENT")
-        return int(v) if v and v.isdigit() else None
+        return ascii_int(self.var("CENTRALITA_INCIDENT"), 1)
 
     def language(self) -> str | None:
         v = self.var("IVR_LANG")
@@ -176,11 +175,14 @@ def _ts(msg: AmiMessage, last: float) -> float:
     return value if 0.0 < value < 1e11 else last
 
 
-def _int(value: str, default: int | None = None) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+def _int(value: str, default: int | None = None, hi: int = INT32_MAX) -> int | None:
+    """ASCII digits within [0, hi] (AMI values are untrusted: '²', 30-digit HoldTimes)."""
+    number = ascii_int(value, 0, hi)
+    return default if number is None else number
+
+
+WAIT_MAX_S = 7 * 86400  # a QueueEntry Wait beyond a week is garbage, not a caller
+EPOCH_MAX = 10**11  # LoginTime: the same plausibility bound as event Timestamps
 
 
 class CallTracker:
@@ -332,11 +334,11 @@ class CallTracker:
             self.reconciler(call)
             if call.source == "queue_log" and call.outcome != before:
                 self._count_reconciled(call)
-        if call.outcome is None:
+        if call.outcome is None:  # settled here: counted like any other outcome
             if call.variables.get("QUEUESTATUS") in QUEUESTATUS_OUTCOMES:
-                call.outcome = QUEUESTATUS_OUTCOMES[call.variables["QUEUESTATUS"]]
+                self._settle(call, QUEUESTATUS_OUTCOMES[call.variables["QUEUESTATUS"]], ts)
             elif call.entered_queue_at is not None:
-                call.outcome = "abandoned"
+                self._settle(call, "abandoned", ts)
             else:
                 call.outcome = "ivr_only"
         if call.hung_up_by is None:
@@ -583,7 +585,7 @@ class CallTracker:
             header(msg, "Paused") == "1",
             header(msg, "PausedReason"),
             ts,
-            float(_int(header(msg, "LoginTime"), 0) or 0) or None,
+            float(_int(header(msg, "LoginTime"), 0, EPOCH_MAX) or 0) or None,
         )
 
     def _member_removed(self, msg: AmiMessage, ts: float) -> None:
@@ -612,7 +614,7 @@ class CallTracker:
 
     def _member_list(self, msg: AmiMessage, ts: float) -> None:
         """A QueueStatus `QueueMember` entry: the truth about one membership."""
-        login_time = _int(header(msg, "LoginTime"))
+        login_time = _int(header(msg, "LoginTime"), None, EPOCH_MAX)
         self.agents.member_seen(
             header(msg, "Queue"),
             header(msg, "Location") or header(msg, "Interface"),
@@ -647,7 +649,7 @@ class CallTracker:
         uid = header(msg, "Uniqueid")
         if not uid or uid in self.finished:
             return
-        wait = _int(header(msg, "Wait"), 0) or 0
+        wait = _int(header(msg, "Wait"), 0, WAIT_MAX_S) or 0
         call = self.by_uniqueid(uid)
         if call is None:
             call = CallRecord(linkedid=uid, uniqueid=uid, started_at=ts - wait)
@@ -714,6 +716,28 @@ class CallTracker:
         call.root_hung_up = True
         call.ended_at = ended_at or ts
         self._finalise(call, ended_at or ts)
+
+    def adopt(self, call: CallRecord, ended_at: float | None, now: float) -> None:
+        """A queue call known only from queue_log: it began while no listener was running.
+
+        Counted like any other (offered, then its outcome); closed at once when
+        queue_log (or the absence of its channel) says it is over, otherwise
+        tracked so the AMI events still to come complete it.
+        """
+        self.calls[call.linkedid] = call
+        self.out.call(call)
+        if call.entered_queue_at is not None:
+            self._count(call, "offered")
+        if ended_at is not None:
+            self.finish_unseen(call, ended_at, now)
+            return
+        if call.outcome is None and call.queue and call.entered_queue_at is not None:
+            call.in_queue = True
+            self.waiting.setdefault(call.queue, {})[call.uniqueid] = call.entered_queue_at
+            self.out.waiting.append((call.queue, call.uniqueid, call.entered_queue_at))
+        elif call.outcome is not None:
+            self._count_reconciled(call)
+            call.left_queue = True
 
     def _count_reconciled(self, call: CallRecord) -> None:
         """Counters for an outcome learnt from queue_log (idempotent downstream)."""

@@ -2,6 +2,10 @@
 
 Values are checked strictly before they reach the AMI socket: a CR or LF in
 any field would let a caller of the panel inject extra AMI headers or actions.
+Free text (member name, pause reason) also ends up in queue_log, whose fields
+are separated by `|` and whose lines by any line break a reader may honour
+(VT, FF, NEL, U+2028): only printable characters other than `|` are accepted.
+Numbers are ASCII digits in range (`str.isdigit()` is true for '²').
 """
 
 from __future__ import annotations
@@ -9,14 +13,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from servicedesk.values import ascii_int, printable_text
+
 ALLOWED = ("QueueAdd", "QueueRemove", "QueuePause", "QueuePenalty")
 _QUEUE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 _INTERFACE = re.compile(r"^(PJSIP|SIP|IAX2|Local)/[^\s,|]{1,100}$")
-_TEXT = re.compile(r"^[^\r\n\x00]{0,80}$")
+TEXT_MAX = 80
 
 
 class CommandError(ValueError):
     pass
+
+
+def _text_ok(value: str) -> bool:
+    return printable_text(value, TEXT_MAX, forbidden="|")
 
 
 def to_action(fields: dict[str, Any]) -> dict[str, str]:
@@ -26,9 +36,9 @@ def to_action(fields: dict[str, Any]) -> dict[str, str]:
         raise CommandError(f"unknown action {action!r}")
     queue = str(fields.get("queue", ""))
     interface = str(fields.get("interface", ""))
-    if not _INTERFACE.match(interface):
+    if not _INTERFACE.fullmatch(interface) or not interface.isprintable():
         raise CommandError(f"bad interface {interface!r}")
-    if queue and not _QUEUE.match(queue):
+    if queue and not _QUEUE.fullmatch(queue):
         raise CommandError(f"bad queue {queue!r}")
     if not queue and action != "QueuePause":
         raise CommandError(f"{action} needs a queue")
@@ -37,12 +47,13 @@ def to_action(fields: dict[str, Any]) -> dict[str, str]:
         out["Queue"] = queue
     if action in ("QueueAdd", "QueuePenalty"):
         penalty = str(fields.get("penalty", "0") or "0")
-        if not penalty.isdigit() or int(penalty) > 99:
+        number = ascii_int(penalty, 0, 99)
+        if number is None:
             raise CommandError(f"bad penalty {penalty!r}")
-        out["Penalty"] = penalty
+        out["Penalty"] = str(number)
     if action == "QueueAdd":
         name = str(fields.get("member_name", ""))
-        if not _TEXT.match(name):
+        if not _text_ok(name):
             raise CommandError("bad member_name")
         if name:
             out["MemberName"] = name
@@ -55,7 +66,7 @@ def to_action(fields: dict[str, Any]) -> dict[str, str]:
             raise CommandError("paused must be true or false")
         out["Paused"] = paused
         reason = str(fields.get("reason", ""))
-        if not _TEXT.match(reason):
+        if not _text_ok(reason):
             raise CommandError("bad reason")
         if reason and paused == "true":
             out["Reason"] = reason

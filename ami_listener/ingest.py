@@ -3,8 +3,12 @@
 Synchronous on purpose: the asyncio service feeds it from `data_received` and
 runs `write()` in a worker thread; the benchmark drives it directly. `collect()`
 must run on the thread that feeds events (it snapshots mutable records);
-`write()` may run anywhere. A failed database commit keeps its batch and
-retries it, merged with newer snapshots, on the next write.
+`write()` may run anywhere. A commit that fails for a transient reason
+(locked, disk full, connection lost) keeps its batch and retries it, merged
+with newer snapshots, on the next write; a row the database refuses for good is
+quarantined by the store and never blocks the others. A call whose snapshot
+cannot even be taken (a bug, a value no parser foresaw) is logged, counted and
+skipped for this flush; the stream goes on.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from ami_listener.calls import CallTracker, Outbox, QueueSettingsFn
 from ami_listener.live import LivePublisher
 from ami_listener.parser import AmiMessage, AmiParser
 from ami_listener.store import CallSnapshot, CallStore, snapshot
+from servicedesk import metrics
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +68,14 @@ class Ingest:
         self.events = 0
         self._retry = Batch()
         self._write_lock = threading.Lock()
+        self.snapshot_errors = 0
+        self.quarantined = 0
+        self.write_failures = 0  # consecutive failed commits (reset by a good one)
+
+    @property
+    def unwritten(self) -> int:
+        """Calls kept for a retry after a failed commit."""
+        return len(self._retry.calls)
 
     # --- input -------------------------------------------------------------
     def feed(self, data: bytes) -> int:
@@ -97,13 +110,22 @@ class Ingest:
         out = self.outbox
         batch = Batch()
         for lid, call in out.dirty_calls.items():
-            batch.calls[lid] = snapshot(call, self.pbx_id)
+            try:
+                batch.calls[lid] = snapshot(call, self.pbx_id)
+            except Exception:
+                self.snapshot_errors += 1
+                metrics.incr("listener.snapshot_errors")
+                log.exception("call %r could not be snapshotted; skipped this flush", lid)
         batch.changes = self.agents.changes
         batch.sessions = self.agents.sessions
         self.agents.changes = []
         self.agents.sessions = []
         if self.live is not None:
-            self.live.stage(out, self.calls, self.agents)
+            try:
+                self.live.stage(out, self.calls, self.agents)
+            except Exception:
+                metrics.incr("listener.stage_errors")
+                log.exception("live state could not be staged; sent with the next flush")
         else:
             self.agents.dirty.clear()
             self.agents.touched_queues.clear()
@@ -123,11 +145,28 @@ class Ingest:
                 self._retry = Batch()
                 if batch:
                     try:
-                        self.store.write(list(batch.calls.values()), batch.changes, batch.sessions)
-                    except Exception:
-                        log.exception("database write failed; %d calls kept", len(batch.calls))
+                        bad = self.store.write(
+                            list(batch.calls.values()), batch.changes, batch.sessions
+                        )
+                        self.quarantined += bad or 0
+                    except Exception as exc:
                         self._retry = batch
                         ok = False
+                        self.write_failures += 1
+                        metrics.incr("listener.db_write_failures")
+                        if self.write_failures == 1 or self.write_failures % 100 == 0:
+                            log.error(
+                                "database write failed (%s: %s); %d calls kept for retry",
+                                type(exc).__name__,
+                                str(exc).splitlines()[0][:300] if str(exc) else "",
+                                len(batch.calls),
+                            )
+                    else:
+                        if self.write_failures:
+                            log.info(
+                                "database writes resumed after %d failures", self.write_failures
+                            )
+                        self.write_failures = 0
             if self.live is not None:
                 ok = self.live.flush() and ok
         return ok

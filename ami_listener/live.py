@@ -125,6 +125,7 @@ class LivePublisher:
         self.rejected = 0
         self.pops_sent = 0
         self.pops_deduplicated = 0
+        self.days: set[str] = set()  # wallboard days counted by this run (for a rebuild)
         self._lock = threading.Lock()  # guards the deques
         self._send_lock = threading.Lock()  # one pipeline at a time: sends stay in order
         self._script = bus.r.register_script(COUNTER_LUA)
@@ -213,6 +214,7 @@ class LivePublisher:
             day = counter_day(call, self.tz)
             queue = call.queue or ""
             touched_days.add((day, queue))
+            self.days.add(day)
             once = f"{self.pbx_id}:{call.linkedid}:{field}"
             ops.append(("counter", day, queue, once, field, amount, op))
         for day, queue in sorted(touched_days):

@@ -15,7 +15,10 @@ them (and recorded traces contain everything).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
+
+log = logging.getLogger(__name__)
 
 AmiMessage = dict[str, "str | list[str]"]
 
@@ -110,15 +113,29 @@ def header(msg: AmiMessage, key: str, default: str = "") -> str:
     return value[0] if isinstance(value, list) else value
 
 
+MAX_FRAME = 1 << 20  # 1 MiB: no AMI message the listener uses comes near it
+
+
 class AmiParser:
-    """Feed raw bytes in any chunking; get complete messages out, in order."""
+    """Feed raw bytes in any chunking; get complete messages out, in order.
+
+    Bounded: a frame longer than `max_frame` (no separator in sight) is dropped
+    with a log line and the parser resynchronises at the next `\r\n\r\n`. Each
+    byte is searched once (the separator search resumes where the last one
+    stopped), so a peer sending megabytes without a separator costs linear time.
+    """
 
     def __init__(
         self,
         wanted_events: Iterable[str] | None = WANTED_EVENTS,
         wanted_variables: Iterable[str] | None = WANTED_VARIABLES,
+        max_frame: int = MAX_FRAME,
     ) -> None:
-        self._buf = b""
+        self._buf = bytearray()
+        self.max_frame = max_frame
+        self.oversized = 0  # frames dropped for exceeding max_frame
+        self._discarding = False  # inside an oversized frame: skip to the next separator
+        self._tail = b""  # last bytes seen while discarding (a separator may straddle reads)
         self.greeting: str | None = None
         self.skipped = 0  # events recognised and dropped unparsed
         self.frames = 0  # every complete message seen, parsed or not
@@ -133,29 +150,57 @@ class AmiParser:
 
     def reset(self) -> None:
         """A new connection starts with a greeting and an empty buffer."""
-        self._buf = b""
+        self._buf = bytearray()
+        self._discarding = False
+        self._tail = b""
         self.greeting = None
 
+    def _drop(self, size: int) -> None:
+        self.oversized += 1
+        log.warning(
+            "AMI frame over %d bytes dropped (%d bytes so far); resynchronising at the next "
+            "separator",
+            self.max_frame,
+            size,
+        )
+
     def feed(self, data: bytes) -> list[AmiMessage]:
-        buf = self._buf + data if self._buf else data
+        if self._discarding:
+            probe = self._tail + data
+            at = probe.find(SEP)
+            if at < 0:
+                self._tail = probe[-3:]
+                return []
+            self._discarding = False
+            self._tail = b""
+            data = probe[at + len(SEP) :]
+        buf = self._buf
+        searched = max(0, len(buf) - 3)  # bytes before this are known to hold no separator
+        buf += data
         if self.greeting is None:
             if len(buf) < len(GREETING_PREFIX) and GREETING_PREFIX.startswith(buf):
-                self._buf = buf
                 return []
             if buf.startswith(GREETING_PREFIX):
                 end = buf.find(b"\r\n")
                 if end < 0:
-                    self._buf = buf
+                    if len(buf) > self.max_frame:
+                        self.greeting = ""
+                        self._overflow()
                     return []
-                self.greeting = buf[len(GREETING_PREFIX) : end].decode("utf-8", "replace")
-                buf = buf[end + 2 :]
+                self.greeting = bytes(buf[len(GREETING_PREFIX) : end]).decode("utf-8", "replace")
+                del buf[: end + 2]
+                searched = 0
             else:
                 self.greeting = ""
-        if SEP not in buf:
-            self._buf = buf
+        last = buf.rfind(SEP, searched)
+        if last < 0:
+            if len(buf) > self.max_frame:
+                self._overflow()
             return []
-        frames = buf.split(SEP)
-        self._buf = frames.pop()
+        frames = bytes(buf[:last]).split(SEP)
+        del buf[: last + len(SEP)]
+        if len(buf) > self.max_frame:  # the unfinished frame after the last separator
+            self._overflow()
         out: list[AmiMessage] = []
         wanted = self._wanted
         wanted_vars = self._wanted_vars
@@ -164,6 +209,9 @@ class AmiParser:
             if not frame:
                 continue
             self.frames += 1
+            if len(frame) > self.max_frame:
+                self._drop(len(frame))
+                continue
             if wanted is not None and frame.startswith(b"Event: "):
                 nl = frame.find(b"\r\n")
                 first = frame if nl < 0 else frame[:nl]
@@ -180,6 +228,13 @@ class AmiParser:
                             continue
             out.append(parse_frame(frame.decode("utf-8", "replace")))
         return out
+
+    def _overflow(self) -> None:
+        """The frame being read is over the limit: forget it and skip to its end."""
+        self._drop(len(self._buf))
+        self._tail = bytes(self._buf[-3:])
+        self._buf = bytearray()
+        self._discarding = True
 
 
 def unescape_ami(value: str) -> str:

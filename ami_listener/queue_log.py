@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ami_listener.calls import CallRecord
 from servicedesk.models import QueueLogEntry
+from servicedesk.values import ascii_int
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,9 @@ OUTCOME_EVENTS = {
     "EXITEMPTY": "exit_empty",
     "EXITWITHKEY": "exit_key",
 }
+
+
+MAX_LINE = 64 * 1024  # queue_log lines are short; a longer one is garbage, read in pieces
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,7 @@ def read_file(path: str, callids: set[str], since: float = 0.0) -> dict[str, lis
     if not callids or not path or not os.path.exists(path):
         return out
     with open(path, encoding="utf-8", errors="replace") as fh:
-        for raw in fh:
+        while raw := fh.readline(MAX_LINE):  # a line without an end is read in bounded pieces
             bar = raw.find("|")
             if bar < 0:
                 continue
@@ -108,10 +112,7 @@ def table_time(value: str) -> float | None:
 
 
 def _int(value: str) -> int | None:
-    try:
-        return int(value)
-    except ValueError:
-        return None
+    return ascii_int(value)
 
 
 def apply_lines(
@@ -156,3 +157,40 @@ def apply_lines(
             call.hung_up_by = "caller" if ev == "ABANDON" else "system"
         call.source = "queue_log"
     return last
+
+
+TERMINAL_EVENTS = frozenset({"COMPLETECALLER", "COMPLETEAGENT", "TRANSFER", *OUTCOME_EVENTS})
+NOT_CALLS = frozenset({"MANAGER", "NONE", ""})
+
+
+def read_file_since(path: str, since: float) -> dict[str, list[QueueLogLine]]:
+    """Every call's lines from `since` on (calls that may have happened while no listener ran)."""
+    out: dict[str, list[QueueLogLine]] = {}
+    if not path or not os.path.exists(path):
+        return out
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        while raw := fh.readline(MAX_LINE):
+            line = parse_line(raw)
+            if line is None or line.time < since or line.callid in NOT_CALLS:
+                continue
+            out.setdefault(line.callid, []).append(line)
+    return out
+
+
+def read_table_since(
+    factory: sessionmaker[Session], since: float, limit: int = 200_000
+) -> dict[str, list[QueueLogLine]]:
+    """The same from the realtime table (its newest `limit` rows: `time` is text)."""
+    out: dict[str, list[QueueLogLine]] = {}
+    with factory() as session:
+        rows = session.scalars(
+            select(QueueLogEntry).order_by(QueueLogEntry.id.desc()).limit(limit)
+        ).all()
+    for r in reversed(rows):
+        when = table_time(r.time)
+        if when is None or when < since or r.callid in NOT_CALLS:
+            continue
+        data = (r.data1, r.data2, r.data3, r.data4, r.data5)
+        line = QueueLogLine(when, r.callid, r.queuename, r.agent, r.event, data)
+        out.setdefault(line.callid, []).append(line)
+    return out

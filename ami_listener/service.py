@@ -6,6 +6,15 @@ triggers `resync` (QueueStatus, QueueSummary, CoreShowChannels, then
 queue_log reconciliation of calls that ended unseen). `stop()` ends the link
 and flushes everything still staged.
 
+Supervision: every background task (link, flusher, wrap-up ticker, panel
+commands) runs under `servicedesk.supervise`: a crash is logged once with its
+traceback, counted and the task restarted with backoff; a task that keeps
+crashing, or a database file that vanishes or turns read-only (checked every
+second), makes the service fail (`failure`, `failed` event) so the process
+exits non-zero instead of running without recording. Redis coming back empty
+(its run marker gone) triggers `recovery`: today's counters rebuilt from the
+database and every agent's state re-published.
+
 Two rhythms: database writes are batched (`flush_interval` / `flush_max`),
 while screen-pops and agent states go to Redis as soon as the events that made
 them have been handled (`_publish_urgent`, once per chunk read from the socket,
@@ -21,24 +30,42 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from ami_listener import recovery
+from ami_listener.calls import CallRecord
 from ami_listener.commands import CommandError, to_action
 from ami_listener.ingest import Ingest
 from ami_listener.link import AmiLink, Backoff
-from ami_listener.live import LivePublisher
-from ami_listener.queue_log import apply_lines, read_file, read_table
+from ami_listener.live import LivePublisher, _fail_fast_client
+from ami_listener.queue_log import (
+    TERMINAL_EVENTS,
+    apply_lines,
+    read_file,
+    read_file_since,
+    read_table,
+    read_table_since,
+)
 from ami_listener.store import CallStore
 from ami_listener.timeutil import iso
 from centralita.logsetup import CALL_LINKEDID
+from servicedesk import metrics
 from servicedesk.bus import Bus
 from servicedesk.config import CentralitaConfig
+from servicedesk.preflight import DatabaseWatch
+from servicedesk.supervise import supervise
+from servicedesk.values import ascii_int
 
 log = logging.getLogger(__name__)
 
 COMMAND_MAX_AGE_MS = 5 * 60 * 1000
+CATCH_UP_MARGIN_S = 120.0  # queue_log is read from this long before the last thing we saw
+CATCH_UP_FRESH_S = 3600.0  # an empty database catches up on the last hour of queue_log
+WATCH_INTERVAL_S = 1.0  # database file and Redis run-marker checks
+STOP_FLUSH_TRIES = 3
 MID_CHUNK_S = 0.002  # a pop found this far into a chunk's handling leaves at once
 AGENT_STATE_DELAY_S = 0.02  # agent-state-only changes wait this long to share one send
 
@@ -67,6 +94,7 @@ class ListenerOptions:
     command_block_ms: int = 1000
     action_timeout: float = 10.0
     tune_process: bool = True  # GC and GIL settings are process-wide: the listener's own
+    database_url: str | None = None  # for the SQLite file watch (deleted / read-only)
 
 
 def queue_settings_from(cfg: CentralitaConfig) -> Callable[[str], tuple[int, int]]:
@@ -128,6 +156,7 @@ class ListenerService:
         )
         self.ingest.calls.reconciler = self._reconcile_now
         ami = conn.ami
+        self.ingest.parser.max_frame = ami.max_frame_bytes
         self.link = AmiLink(
             ami.host,
             ami.port,
@@ -151,6 +180,14 @@ class ListenerService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._urgent_scheduled = False
         self._agents_timer: asyncio.TimerHandle | None = None
+        self.failure: str | None = None  # why the service gave up (the process exits non-zero)
+        self.failed = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+        self.redis_rebuilds = 0
+        self.command_errors = 0
+        self.dbwatch = DatabaseWatch(self.opts.database_url) if self.opts.database_url else None
+        self._probe: redis.Redis | None = None
+        self._run_id = f"{time.time_ns()}"
 
     @property
     def status_key(self) -> str:
@@ -183,9 +220,9 @@ class ListenerService:
             and msg.get("Event") == "VarSet"
             and msg.get("Variable") == "CENTRALITA_CONTACT"
         ):
-            value = msg.get("Value")
-            if isinstance(value, str) and value.isdigit():
-                live.prefetch_contact(int(value))  # the IVR identified the caller: warm the cache
+            contact = ascii_int(msg.get("Value"), 1)
+            if contact is not None:
+                live.prefetch_contact(contact)  # the IVR identified the caller: warm the cache
         if self._loop is None:
             self._publish_urgent()
         elif self.ingest.outbox.pops:  # a pop: right after this chunk of events
@@ -225,16 +262,28 @@ class ListenerService:
             self.live.start_sender()
         if self.opts.tune_process:
             tune_process()
-        self._tasks = [
-            asyncio.create_task(self.link.run(), name="ami-link"),
-            asyncio.create_task(self._flusher(), name="flusher"),
-            asyncio.create_task(self._ticker(), name="wrapup-ticker"),
+        jobs: list[tuple[str, Callable[[], Any]]] = [
+            ("ami-link", self.link.run),
+            ("flusher", self._flusher),
+            ("wrapup-ticker", self._ticker),
         ]
         if self.bus is not None:
-            self._tasks.append(asyncio.create_task(self._commands(), name="commands"))
+            jobs.append(("commands", self._commands))
+        self._tasks = [
+            asyncio.create_task(supervise(name, job, self._fail), name=name) for name, job in jobs
+        ]
+
+    def _fail(self, reason: str) -> None:
+        """The service cannot go on recording: say why, once, and stop (exit non-zero)."""
+        if self.failure is None:
+            self.failure = reason
+            log.critical("listener failing: %s", reason)
+            metrics.incr("listener.fatal")
+        self._stopping.set()
+        self.failed.set()
 
     async def stop(self) -> None:
-        """Stop the link and background tasks, then flush what is still staged."""
+        """Stop the link and background tasks, then write what is still staged."""
         self._stopping.set()
         self.link.stop()
         for task in self._tasks:
@@ -245,7 +294,21 @@ class ListenerService:
                 await asyncio.wait_for(task, 5)
         if self.live is not None:
             await asyncio.to_thread(self.live.stop_sender)
-        await self.flush()
+        for attempt in range(STOP_FLUSH_TRIES):
+            try:
+                if await self.flush():
+                    break
+            except Exception:
+                log.exception("final flush failed (attempt %d)", attempt + 1)
+            if self.ingest.unwritten == 0 and self.live is not None:
+                break  # the records are in; only Redis is missing (live views only)
+            await asyncio.sleep(0.2 * (attempt + 1))
+        if self.ingest.unwritten:
+            log.error(
+                "stopping with %d calls not written (the database refused every retry); "
+                "the next run completes them from queue_log",
+                self.ingest.unwritten,
+            )
 
     async def run_forever(self) -> None:
         await self.start()
@@ -255,6 +318,12 @@ class ListenerService:
             await self.stop()
 
     async def flush(self) -> bool:
+        """Collect and write, one flush at a time: a later snapshot of a call must never be
+        overwritten by an earlier one still on its way to the database."""
+        async with self._flush_lock:
+            return await self._flush_now()
+
+    async def _flush_now(self) -> bool:
         batch = self.ingest.collect()
         return await asyncio.to_thread(self.ingest.write, batch)
 
@@ -263,8 +332,12 @@ class ListenerService:
 
     async def _flusher(self) -> None:
         last = time.monotonic()
+        watched = 0.0
         while True:
             await asyncio.sleep(0.05)
+            if time.monotonic() - watched >= WATCH_INTERVAL_S:
+                watched = time.monotonic()
+                await self._watch()
             due = time.monotonic() - last >= self.opts.flush_interval
             if self.ingest.pending() >= self.opts.flush_max or (due and self.ingest.pending()):
                 await self.flush()
@@ -273,6 +346,84 @@ class ListenerService:
                 if self.live is not None and (self.live.pending or self.live.urgent):
                     await asyncio.to_thread(self.live.flush)
                 last = time.monotonic()
+
+    async def _watch(self) -> None:
+        """Once a second: is our database file still there and writable; did Redis lose us?"""
+        if self.dbwatch is not None:
+            problem = await asyncio.to_thread(self.dbwatch.problem)
+            if problem is not None:
+                self._fail(problem)
+                return
+        if (
+            self.bus is not None
+            and self.store is not None
+            and await asyncio.to_thread(self._marker_missing)
+        ):
+            await self.rebuild_live()
+
+    def _marker_missing(self) -> bool:
+        """True when Redis answers and our run marker is gone (restarted empty, flushed)."""
+        assert self.bus is not None
+        if self._probe is None:
+            self._probe = _fail_fast_client(self.bus.r)
+        try:
+            return not self._probe.exists(recovery.marker_key(self.bus, self.pbx_id))
+        except redis.RedisError:
+            return False  # down: nothing to rebuild yet
+
+    async def rebuild_live(self) -> None:
+        """Redis lost our state: rebuild today's counters from the records, re-publish agents."""
+        async with self._flush_lock:
+            await self._rebuild_live()
+
+    async def _rebuild_live(self) -> None:
+        assert self.bus is not None and self.store is not None and self.factory is not None
+        ok = await self._flush_now()
+        if self.ingest.unwritten:
+            return  # the database is behind: try again at the next check
+        tz = ZoneInfo(self.cfg.service.timezone)
+        # today, and the latest days this run counted calls on (the same day when live)
+        counted = sorted(self.live.days)[-2:] if self.live is not None else []
+        days = sorted({recovery.today(tz, time.time()), *counted})
+        day = ", ".join(days)
+        queues = sorted(self.cfg.queue_definitions())
+        settings = self.ingest.calls.queue_settings
+        bus, factory, marker = self.bus, self.factory, recovery.marker_key(self.bus, self.pbx_id)
+
+        def rebuild() -> int:
+            found = 0
+            # under the write lock: a batch is either wholly in the recomputation (database
+            # and counters) or wholly after it, never half (stop's final flush included)
+            with self.ingest._write_lock, factory() as session:
+                for one in days:
+                    found += recovery.rebuild_counters(bus, session, one, tz, settings, queues)
+            bus.r.set(marker, self._run_id)
+            return found
+
+        try:
+            found = await asyncio.to_thread(rebuild)
+        except redis.RedisError as exc:
+            log.warning("live state rebuild postponed: %s", exc)
+            return
+        agents, calls, out = self.ingest.agents, self.ingest.calls, self.ingest.outbox
+        agents.dirty.update(agents.agents)
+        for agent in agents.agents.values():
+            agents.touched_queues.update(agent.queues)
+        for queue, waiting in calls.waiting.items():
+            agents.touched_queues.add(queue)
+            for uid, entered in waiting.items():
+                out.waiting.append((queue, uid, entered))
+        self._publish_urgent()
+        self.redis_rebuilds += 1
+        metrics.incr("listener.redis_rebuilds")
+        log.warning(
+            "Redis held no live state of this listener (first start, or restarted empty): "
+            "counters of %s rebuilt from the database for %d queues, %d agents re-published%s",
+            day,
+            found,
+            len(agents.agents),
+            "" if ok else " (Redis still failing; retrying)",
+        )
 
     async def _ticker(self) -> None:
         """Wrap-up ends on the clock too, not only when a later event arrives."""
@@ -288,6 +439,7 @@ class ListenerService:
         self._resynced.clear()
         t = self.opts.action_timeout
         calls = self.ingest.calls
+        since = await self._catch_up_since()
         calls.last_ts = max(calls.last_ts, time.time())
         now = calls.last_ts
         status = await link.send({"Action": "QueueStatus"}, as_list=True, timeout=t)
@@ -323,8 +475,53 @@ class ListenerService:
         gone = calls.resync_channels(live, now)
         if gone:
             await self._reconcile(gone, now)
+        await self._catch_up(since, live, now)
         self.resyncs += 1
         self._resynced.set()
+
+    async def _catch_up_since(self) -> float:
+        """Where queue_log may hold calls we never saw: from just before our last record."""
+        last = self.ingest.calls.last_ts
+        if not last and self.store is not None:
+            last = await asyncio.to_thread(self.store.last_activity) or 0.0
+        return last - CATCH_UP_MARGIN_S if last else time.time() - CATCH_UP_FRESH_S
+
+    async def _catch_up(self, since: float, live: dict[str, set[str]], now: float) -> None:
+        """Queue calls that began while no listener ran (a restart, a link down): from queue_log.
+
+        Without this a call that started and ended while the listener was down, or
+        was answered before it came back, would be missing from the records."""
+        source = self.cfg.connections.queue_log
+        if source.path:
+            found = await asyncio.to_thread(read_file_since, source.path, since)
+        elif source.table and self.factory is not None:
+            found = await asyncio.to_thread(read_table_since, self.factory, since)
+        else:
+            return
+        calls = self.ingest.calls
+        unknown = {
+            cid
+            for cid, lines in found.items()
+            if any(line.event == "ENTERQUEUE" for line in lines)
+            and cid not in calls.finished
+            and calls.by_uniqueid(cid) is None
+        }
+        if unknown and self.store is not None:
+            unknown -= await asyncio.to_thread(self.store.known_callids, unknown)
+        if not unknown:
+            return
+        alive = {uid for uids in live.values() for uid in uids} | set(live)
+        members = dict(self.ingest.agents.by_member_name)
+        for cid in sorted(unknown, key=lambda c: min(line.time for line in found[c])):
+            lines = found[cid]
+            call = CallRecord(linkedid=cid, uniqueid=cid, started_at=min(x.time for x in lines))
+            call.caller_uids.add(cid)
+            last = apply_lines(call, lines, members)
+            over = any(line.event in TERMINAL_EVENTS for line in lines) or cid not in alive
+            calls.adopt(call, last if over else None, now)
+        self.reconciled += len(unknown)
+        metrics.incr("listener.caught_up_from_queue_log", len(unknown))
+        log.info("caught up %d queue calls from queue_log that began while away", len(unknown))
 
     def _queue_log_lines(self, calls: list[Any]) -> dict[str, list[Any]]:
         ids: set[str] = set()
@@ -370,12 +567,16 @@ class ListenerService:
 
     # --- panel commands ----------------------------------------------------------
     async def _commands(self) -> None:
+        """Execute panel commands in order; every entry gets a reply and moves the cursor,
+        whatever it holds (a bad entry must not stall, or on restart kill, the loop)."""
         assert self.bus is not None
         keys = self.bus.keys
         cursor_key = keys.commands + ":last_id"
-        last = await asyncio.to_thread(self.bus.r.get, cursor_key) or "0-0"
+        last: str | None = None
         while True:
             try:
+                if last is None:
+                    last = await asyncio.to_thread(self.bus.r.get, cursor_key) or "0-0"
                 entries = await asyncio.to_thread(
                     self.bus.read, keys.commands, last, self.opts.command_block_ms, 50
                 )
@@ -384,7 +585,17 @@ class ListenerService:
                 await asyncio.sleep(1.0)
                 continue
             for entry_id, fields in entries:
-                result = await self._execute(entry_id, fields)
+                try:
+                    result = await self._execute(entry_id, fields)
+                except Exception as exc:
+                    self.command_errors += 1
+                    metrics.incr("listener.command_errors")
+                    log.exception("panel command %s failed", entry_id)
+                    result = {
+                        "id": str(fields.get("id", entry_id))[:64],
+                        "response": "Error",
+                        "message": f"internal error: {type(exc).__name__}",
+                    }
                 try:
                     await asyncio.to_thread(self.bus.publish, keys.command_results, result)
                     await asyncio.to_thread(self.bus.r.set, cursor_key, entry_id)

@@ -11,17 +11,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, select, update
+from sqlalchemy import Engine, String, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from ami_listener.agents import AgentChange, SessionChange
 from ami_listener.calls import CallRecord, Ring
 from ami_listener.timeutil import from_dt, to_dt
+from servicedesk import metrics, quarantine
 from servicedesk.models import (
     AgentSession,
     AgentStateChange,
@@ -120,6 +129,92 @@ def _cut(value: str | None, n: int) -> str | None:
     return None if value is None else value[:n]
 
 
+_LENGTHS: dict[str, dict[str, int]] = {}
+
+
+def _lengths(table: Any) -> dict[str, int]:
+    """Column name -> VARCHAR length of a table (cached)."""
+    found = _LENGTHS.get(table.name)
+    if found is None:
+        found = {
+            c.name: c.type.length
+            for c in table.columns
+            if isinstance(c.type, String) and getattr(c.type, "length", None)
+        }
+        _LENGTHS[table.name] = found
+    return found
+
+
+def _clean(value: str, n: int) -> str:
+    """Bounded to the column and free of NUL (PostgreSQL refuses it; SQLite keeps it)."""
+    value = value[:n]
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
+def _bounded(table: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `row` with every string cut to its column's size, on either engine."""
+    lengths = _lengths(table)
+    out = dict(row)
+    for name, n in lengths.items():
+        value = out.get(name)
+        if isinstance(value, str) and (len(value) > n or "\x00" in value):
+            out[name] = _clean(value, n)
+    return out
+
+
+def _bounded_session(s: SessionChange) -> SessionChange:
+    lengths = _lengths(AgentSession.__table__)
+    return SessionChange(
+        _clean(s.login, lengths["agent_login"]),
+        _clean(s.interface, lengths["interface"]),
+        _clean(s.queue, lengths["queue"]),
+        s.penalty,
+        s.login_at,
+        s.logout_at,
+    )
+
+
+def _raw_call(call: CallSnapshot) -> dict[str, Any]:
+    return {**call.row, "rings": call.rings}
+
+
+def _short(exc: BaseException, n: int = 300) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:n]
+
+
+TRANSIENT_MARKERS = (
+    "locked",
+    "busy",
+    "disk is full",
+    "database or disk is full",
+    "disk i/o error",
+    "unable to open database",
+    "readonly database",
+    "connection",
+    "server closed",
+    "terminating",
+    "timeout",
+    "could not receive",
+    "could not send",
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying the same batch later (the database, not the row, is the problem)."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, (IntegrityError, DataError, ProgrammingError)):
+            return False
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            message = str(exc.orig).lower()
+            dialect = type(exc.orig).__module__
+            return dialect.startswith("psycopg") or any(m in message for m in TRANSIENT_MARKERS)
+        return False
+    return isinstance(exc, (ConnectionError, TimeoutError))
+
+
 def _insert(engine: Engine, table: Any) -> Any:
     if engine.dialect.name == "postgresql":
         return postgresql.insert(table)
@@ -134,6 +229,7 @@ class CallStore:
         assert isinstance(bind, Engine), "session factory must be bound to an engine"
         self.engine: Engine = bind
         self._contacts: dict[int, tuple[str | None, str | None]] = {}
+        self._known_contacts: set[int] = set()
 
     # --- writes ---------------------------------------------------------
     def write(
@@ -141,14 +237,77 @@ class CallStore:
         calls: list[CallSnapshot],
         changes: Iterable[AgentChange] = (),
         sessions: Iterable[SessionChange] = (),
+    ) -> int:
+        """Write a batch; returns how many rows were quarantined.
+
+        One transaction for the whole batch first. If the database refuses it for
+        a transient reason (locked, disk full, connection lost) the exception
+        propagates and the caller keeps the batch for a retry. Any other refusal
+        means a bad row: the rows are then written one by one, each in its own
+        transaction, and a row that fails is quarantined with its raw values and
+        the error — every other row lands.
+        """
+        changes, sessions = list(changes), list(sessions)
+        try:
+            with self.factory() as session, session.begin():
+                self._write_rows(session, calls, changes, sessions)
+            return 0
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("batch refused (%s); writing its rows one by one", _short(exc))
+        bad = 0
+        for call in calls:
+            bad += self._one("call", call.row["linkedid"], _raw_call(call), [call], [], [])
+        for change in changes:
+            bad += self._one("agent_change", change.login, asdict(change), [], [change], [])
+        for sess in sessions:
+            bad += self._one("agent_session", sess.login, asdict(sess), [], [], [sess])
+        return bad
+
+    def _write_rows(
+        self,
+        session: Session,
+        calls: list[CallSnapshot],
+        changes: list[AgentChange],
+        sessions: list[SessionChange],
     ) -> None:
-        """One transaction per batch; raises on failure so the caller keeps the batch."""
-        with self.factory() as session, session.begin():
-            if calls:
-                self._upsert_calls(session, calls)
-            self._insert_changes(session, list(changes))
-            for s in sessions:
-                self._session(session, s)
+        if calls:
+            self._upsert_calls(session, calls)
+        self._insert_changes(session, changes)
+        for s in sessions:
+            self._session(session, s)
+
+    def _one(
+        self,
+        kind: str,
+        key: str,
+        raw: dict[str, Any],
+        calls: list[CallSnapshot],
+        changes: list[AgentChange],
+        sessions: list[SessionChange],
+    ) -> int:
+        """Write one row alone; quarantine it if the database refuses it for good."""
+        try:
+            with self.factory() as session, session.begin():
+                self._write_rows(session, calls, changes, sessions)
+            return 0
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            error = f"{type(exc).__name__}: {_short(exc)}"
+        metrics.incr("listener.rows_quarantined")
+        log.error("database refused %s %r; quarantined (%s)", kind, key, error)
+        try:
+            with self.factory() as session, session.begin():
+                quarantine.keep(session, f"listener:{self.pbx_id}", kind, str(key), raw, error)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            # no quarantine table (database not migrated?): the row is only in the log
+            metrics.incr("listener.rows_dropped")
+            log.error("quarantine failed (%s); dropped %s %r: %r", _short(exc), kind, key, raw)
+        return 1
 
     def _upsert_calls(self, session: Session, calls: list[CallSnapshot]) -> None:
         table = Call.__table__
@@ -157,7 +316,8 @@ class CallStore:
             index_elements=["pbx_id", "linkedid"],
             set_={c: getattr(stmt.excluded, c) for c in CALL_UPDATE_COLUMNS},
         )
-        rows = [c.row for c in calls]
+        rows = [_bounded(table, c.row) for c in calls]
+        self._unknown_contacts_to_null(session, rows)
         session.execute(stmt, rows)
         with_rings = [c for c in calls if c.rings]
         if not with_rings:
@@ -181,7 +341,7 @@ class CallStore:
                 if key in seen:
                     continue
                 seen.add(key)
-                ring_rows.append({"call_id": call_id, **r})
+                ring_rows.append(_bounded(RingAttempt.__table__, {"call_id": call_id, **r}))
         if ring_rows:
             rstmt = _insert(self.engine, RingAttempt.__table__)
             rstmt = rstmt.on_conflict_do_update(
@@ -197,23 +357,46 @@ class CallStore:
     def _insert_changes(self, session: Session, changes: list[AgentChange]) -> None:
         if not changes:
             return
+        table = AgentStateChange.__table__
         rows = [
-            {
-                "pbx_id": self.pbx_id,
-                "agent_login": c.login,
-                "at": to_dt(c.at),
-                "kind": c.kind,
-                "reason": (c.reason or None) and c.reason[:80],
-                "queue": c.queue,
-            }
+            _bounded(
+                table,
+                {
+                    "pbx_id": self.pbx_id,
+                    "agent_login": c.login,
+                    "at": to_dt(c.at),
+                    "kind": c.kind,
+                    "reason": c.reason or None,
+                    "queue": c.queue,
+                },
+            )
             for c in changes
         ]
-        stmt = _insert(self.engine, AgentStateChange.__table__).on_conflict_do_nothing(
+        stmt = _insert(self.engine, table).on_conflict_do_nothing(
             index_elements=["pbx_id", "agent_login", "at", "kind", "queue"]
         )
         session.execute(stmt, rows)
 
+    def _unknown_contacts_to_null(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """A contact id the directory does not know is stored as "unknown contact" (NULL),
+        never a foreign-key error that would refuse the call."""
+        wanted = {r["contact_id"] for r in rows if r.get("contact_id") is not None}
+        unknown = wanted - self._known_contacts
+        if unknown:
+            found = set(session.scalars(select(Contact.id).where(Contact.id.in_(unknown))).all())
+            if len(self._known_contacts) > 200_000:
+                self._known_contacts.clear()
+            self._known_contacts.update(found)
+            unknown -= found
+        if not unknown:
+            return
+        for r in rows:
+            if r.get("contact_id") in unknown:
+                metrics.incr("listener.unknown_contact")
+                r["contact_id"] = None
+
     def _session(self, session: Session, s: SessionChange) -> None:
+        s = _bounded_session(s)
         login_at = to_dt(s.login_at)
         existing = session.execute(
             select(AgentSession.id, AgentSession.logout_at).where(
@@ -304,6 +487,29 @@ class CallStore:
                     )
                 ).all()
             )
+
+    def known_callids(self, callids: Iterable[str]) -> set[str]:
+        """Which of these queue_log callids already have a call row (by uniqueid or linkedid)."""
+        ids = list(callids)
+        if not ids:
+            return set()
+        with self.factory() as session:
+            rows = session.execute(
+                select(Call.uniqueid, Call.linkedid).where(
+                    Call.pbx_id == self.pbx_id,
+                    or_(Call.uniqueid.in_(ids), Call.linkedid.in_(ids)),
+                )
+            ).all()
+        wanted = set(ids)
+        return {v for row in rows for v in row if v in wanted}
+
+    def last_activity(self) -> float | None:
+        """When this listener last recorded anything (a restart catches up from there)."""
+        with self.factory() as session:
+            latest = session.scalar(
+                select(func.max(Call.updated_at)).where(Call.pbx_id == self.pbx_id)
+            )
+        return from_dt(latest)
 
     def contact_info(self, contact_id: int | None) -> tuple[str | None, str | None]:
         """(contact name, organisation name), looked up once per contact."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from servicedesk.values import is_ascii_digits
+
 # res_agi reads commands into a 2048-byte buffer; longer lines are cut there.
 MAX_COMMAND_BYTES = 2000
 
@@ -137,12 +139,12 @@ def parse_result_line(line: str) -> AgiReply | None:
         cut = tail.rfind("endpos=")
         if cut >= 0 and (cut == 0 or tail[cut - 1] == " "):
             num = tail[cut + 7 :]
-            if num.isdigit() or (num[:1] == "-" and num[1:].isdigit()):
+            if is_ascii_digits(num) or (num[:1] == "-" and is_ascii_digits(num[1:])):
                 endpos = int(num)
                 tail = tail[:cut].rstrip(" ")
         data = tail[1:-1] if tail.startswith("(") and tail.endswith(")") else tail
         return AgiReply(200, token, data, endpos, line)
-    if len(line) < 3 or not line[:3].isdigit() or (len(line) > 3 and line[3] != " "):
+    if len(line) < 3 or not is_ascii_digits(line[:3]) or (len(line) > 3 and line[3] != " "):
         return None
     code = int(line[:3])
     if code == 200:

@@ -152,8 +152,19 @@ class BatchedLineHandler(logging.Handler):
                 pass
 
     def _run(self) -> None:
+        """The writer never dies in silence: a failure is printed with its traceback,
+        counted, and the loop goes on."""
         while not self._stop.wait(self.interval):
-            self.flush()
+            try:
+                self.flush()
+            except Exception:
+                import sys
+                import traceback
+
+                from servicedesk import metrics
+
+                metrics.incr("task.call-log-writer.crashes")
+                traceback.print_exc(file=sys.__stderr__)
 
     def close(self) -> None:
         self._stop.set()

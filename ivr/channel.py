@@ -20,6 +20,7 @@ from ivr.agi_protocol import (
     command_line,
     constant_line,
 )
+from servicedesk.values import DIGITS
 
 # Commands whose `result=-1` means the channel hung up during them.
 _HANGUP_ON_MINUS_ONE = frozenset(
@@ -112,7 +113,7 @@ class CommandChannel(ABC):
         return _digit_from_result(await self._send("WAIT FOR DIGIT", line))
 
     async def say_digits(self, digits: str, escape_digits: str = "") -> str:
-        clean = "".join(c for c in str(digits) if c.isdigit())
+        clean = "".join(c for c in str(digits) if c in DIGITS)
         return _digit_from_result(await self.command("SAY DIGITS", clean, escape_digits))
 
     async def say_number(self, number: int, escape_digits: str = "") -> str:

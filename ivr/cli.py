@@ -1,4 +1,10 @@
-"""`centralita ivr --config FILE`: the FastAGI server, until SIGINT/SIGTERM (graceful)."""
+"""`centralita ivr --config FILE`: the FastAGI server, until SIGINT/SIGTERM (graceful).
+
+Exit codes: 0 after a clean stop; 2 for a start-up problem (one line on stderr:
+missing or unwritable database, bad Redis URL); 1 when the database file was
+deleted or turned read-only under the running server (checked every second),
+so a supervisor restarts it against the real file instead of a ghost.
+"""
 
 from __future__ import annotations
 
@@ -58,14 +64,20 @@ def _serve_metrics(cfg: Any, server: Any) -> Any:
     return start_health_server(m.host, m.ivr_port, "ivr", lambda: readiness(server))
 
 
+DB_WATCH_INTERVAL_S = 1.0
+
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    import faulthandler
     import logging
     import signal
     import sys
 
+    from servicedesk import preflight
     from servicedesk.config import ConfigError, load_config
 
+    faulthandler.enable()  # a SIGBUS from a vanished WAL file leaves a traceback, not silence
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
@@ -81,6 +93,14 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, EnvFileError) as exc:
             print(f"centralita ivr: connections.env_file: {exc}", file=sys.stderr)
             return 2
+    db_url = cfg.connections.database.resolved_url()
+    problem = preflight.check_database(db_url, table="contact") or preflight.check_redis_url(
+        cfg.connections.redis.resolved_url()
+    )
+    if problem:
+        print(f"centralita ivr: {problem}", file=sys.stderr)
+        return 2
+    failure: list[str] = []
     from centralita.logsetup import configure_logging, log_format
     from ivr.calllog import LOG_FORMAT, install_call_log
 
@@ -100,13 +120,35 @@ def run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+
+        watch = preflight.DatabaseWatch(db_url)
+
+        async def watch_database() -> None:
+            while not stop.is_set():
+                await asyncio.sleep(DB_WATCH_INTERVAL_S)
+                problem = await asyncio.to_thread(watch.problem)
+                if problem:
+                    logging.getLogger("centralita.ivr").critical("stopping: %s", problem)
+                    failure.append(problem)
+                    stop.set()
+
+        def fatal(reason: str) -> None:
+            failure.append(reason)
+            stop.set()
+
+        watcher = asyncio.create_task(supervise("db-watch", watch_database, fatal))
         try:
             await server.serve_until(stop, grace=args.grace)
         finally:
+            watcher.cancel()
             if health is not None:
                 health.stop()
 
     from ivr.eventloop import run as run_loop
+    from servicedesk.supervise import supervise
 
     run_loop(serve())
+    if failure:
+        print(f"centralita ivr: stopped: {failure[0]}", file=sys.stderr)
+        return 1
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from servicedesk.config import CentralitaConfig
 from servicedesk.routing import AgentAvailability, AvailabilityView
+from servicedesk.values import DIGITS
 
 T = TypeVar("T")
 
@@ -147,6 +149,21 @@ class _TtlCache:
             self._inflight.pop(key, None)
 
 
+LIVE_TIMEOUT_S = 0.2  # a live (Redis) read never holds a caller longer than this
+log = logging.getLogger("centralita.ivr.services")
+
+
+def _fail_fast(client: Any, timeout: float) -> Any:
+    """Live reads through a client with a short socket timeout and no retries."""
+    import redis
+
+    if isinstance(client, redis.Redis) and isinstance(client.connection_pool, redis.ConnectionPool):
+        from servicedesk.bus import fail_fast_client
+
+        return fail_fast_client(client, timeout)
+    return client
+
+
 SURVEY_MATCH_WAIT_S = 3.0
 
 
@@ -210,7 +227,7 @@ def message_texts(
 
 
 def _digits(text: str, limit: int = 32) -> str:
-    return "".join(c for c in text if c.isdigit())[:limit]
+    return "".join(c for c in text if c in DIGITS)[:limit]
 
 
 class StoreServices:
@@ -227,12 +244,14 @@ class StoreServices:
         region: str | None = None,
         clock: Callable[[], datetime] | None = None,
         db_timeout: float = 5.0,
+        live_timeout: float = LIVE_TIMEOUT_S,
     ) -> None:
         from servicedesk.bus import Keys
 
         self.cfg = cfg
         self.sessions = session_factory
-        self.redis = redis_client
+        self.redis = _fail_fast(redis_client, live_timeout)
+        self.live_degraded = False  # the last live read failed: routing without live state
         self.keys = Keys(prefix or cfg.connections.redis.key_prefix)
         self.region = region or cfg.service.default_region
         self._clock = clock
@@ -482,6 +501,24 @@ class StoreServices:
             await asyncio.sleep(0.25)
 
     # --- Redis live state (cached, shared by all sessions) -------------------
+    def _degraded(self, exc: BaseException) -> None:
+        """Recorded: counted every time, logged when the degraded path starts."""
+        from servicedesk import metrics
+
+        metrics.incr("ivr.redis_degraded")
+        if not self.live_degraded:
+            self.live_degraded = True
+            log.warning(
+                "live state unavailable (%s: %s): routing without overflow or wait estimates",
+                type(exc).__name__,
+                exc,
+            )
+
+    def _recovered(self) -> None:
+        if self.live_degraded:
+            self.live_degraded = False
+            log.info("live state available again")
+
     async def availability(self) -> AvailabilityView | None:
         if self.redis is None:
             return None
@@ -498,8 +535,10 @@ class StoreServices:
         async def fetch() -> AvailabilityView | None:
             try:
                 states = await asyncio.to_thread(fetch_states)
-            except Exception:
+            except Exception as exc:
+                self._degraded(exc)
                 return None  # no live state: route without overflow rather than fail
+            self._recovered()
             return None if states is None else AgentAvailability.from_states(states)
 
         return await self._cache.get("availability", fetch)
@@ -541,9 +580,12 @@ class StoreServices:
 
         async def fetch() -> QueueStats | None:
             try:
-                return await asyncio.to_thread(fetch_stats)
-            except Exception:
-                return None
+                stats = await asyncio.to_thread(fetch_stats)
+            except Exception as exc:
+                self._degraded(exc)
+                return None  # no estimate rather than a caller in silence
+            self._recovered()
+            return stats
 
         return await self._cache.get(f"queue:{queue}", fetch)
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 STREAM_MAXLEN = 10_000
 
@@ -127,3 +129,20 @@ class Bus:
 
     def get_state(self, key: str) -> dict[str, str]:
         return dict(self.r.hgetall(key))
+
+
+def fail_fast_client(client: redis.Redis, timeout: float = 0.2) -> redis.Redis:
+    """A client to the same server that gives up within `timeout` seconds and never retries.
+
+    Why: redis-py's default has no socket timeout, so a hung server (SIGSTOP, a
+    blackholed route) holds the caller for as long as the kernel keeps the
+    socket — an IVR caller in silence. Live reads use this and fall back.
+    """
+    pool = client.connection_pool
+    kwargs = dict(pool.connection_kwargs)
+    kwargs.update(socket_timeout=timeout, retry=Retry(NoBackoff(), 0), retry_on_timeout=False)
+    if "path" not in kwargs:  # TCP (a unix socket connects at once or not at all)
+        kwargs["socket_connect_timeout"] = timeout
+    return redis.Redis(
+        connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs)
+    )

@@ -405,6 +405,7 @@ class AmiConnection(_Strict):
     secret_env: str = "CENTRALITA_AMI_SECRET"
     ping_interval: float = Field(default=5.0, gt=0)
     ping_timeout: float = Field(default=3.0, gt=0)
+    max_frame_bytes: int = Field(default=1 << 20, ge=4096)  # longer AMI frames are dropped
     permit: list[str] = Field(default_factory=lambda: ["127.0.0.1/255.255.255.255"])
 
     def secret(self) -> str | None:

@@ -466,3 +466,23 @@ class CallbackRequest(Base):
     language: Mapped[str] = mapped_column(String(2), default="es")
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+
+
+# --- faults: rows the database refused, kept for an admin ----------------------
+class QuarantinedRow(Base):
+    """A record the database rejected, kept with its raw values and the error.
+
+    Why: one bad value (a 30-digit HoldTime, an unknown foreign key) must not
+    block every later write nor vanish; it waits here, counted and listable
+    (`centralita listener quarantine`), while every other row lands.
+    """
+
+    __tablename__ = "quarantined_row"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    source: Mapped[str] = mapped_column(String(64))  # e.g. "listener:pbx1"
+    kind: Mapped[str] = mapped_column(String(32))  # call | agent_change | agent_session
+    key: Mapped[str] = mapped_column(String(200))  # natural key, e.g. the call's linkedid
+    raw: Mapped[str] = mapped_column(Text)  # JSON of the values as received
+    error: Mapped[str] = mapped_column(Text)

@@ -4,6 +4,9 @@ Order: Redis, database (migrate + seed), IVR (FastAGI), pbxsim traffic (AMI
 server), listener, panel. Children run in their own process groups so the
 terminal's Ctrl-C reaches only this supervisor, which then stops them in
 reverse order (SIGTERM, then SIGKILL after a grace period) and waits for each.
+A child that dies on its own is restarted with the same command line, and the
+supervisor says so; one that keeps dying (more than `RESTARTS_MAX` times in
+`RESTART_WINDOW_S`) stops the demo.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from typing import Any
 from cti_panel.demo.data import DEMO_LOGINS, demo_config_text
 
 GRACE_S = 8.0
+RESTARTS_MAX = 5
+RESTART_WINDOW_S = 60.0
 REDIS_PATHS = ("/usr/bin/redis-server", "/usr/local/bin/redis-server")
 
 
@@ -74,6 +79,10 @@ class Child:
     name: str
     proc: subprocess.Popen[bytes]
     pump: threading.Thread | None = None
+    argv: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    restarts: list[float] = field(default_factory=list)  # monotonic times of restarts
 
 
 @dataclass
@@ -88,7 +97,14 @@ class Supervisor:
             sys.stdout.flush()
 
     def start(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> Child:
-        proc = subprocess.Popen(
+        child = Child(name, self._spawn(argv, env, cwd), argv=argv, env=env, cwd=cwd)
+        self._pump(child)
+        self.children.append(child)
+        return child
+
+    @staticmethod
+    def _spawn(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             argv,
             env=env,
             cwd=cwd,
@@ -97,7 +113,9 @@ class Supervisor:
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops us in order
         )
-        child = Child(name, proc)
+
+    def _pump(self, child: Child) -> None:
+        proc, name = child.proc, child.name
 
         def pump() -> None:
             assert proc.stdout is not None
@@ -109,8 +127,31 @@ class Supervisor:
 
         child.pump = threading.Thread(target=pump, daemon=True, name=f"pump-{name}")
         child.pump.start()
-        self.children.append(child)
-        return child
+
+    def restart(self, child: Child) -> bool:
+        """Start a dead child again with its command line; False once it keeps dying."""
+        now = time.monotonic()
+        child.restarts = [t for t in child.restarts if now - t < RESTART_WINDOW_S]
+        if len(child.restarts) >= RESTARTS_MAX:
+            self.say(
+                "demo",
+                f"{child.name} died {len(child.restarts) + 1} times in "
+                f"{RESTART_WINDOW_S:.0f} s; giving up",
+            )
+            return False
+        child.restarts.append(now)
+        code = child.proc.returncode
+        if child.pump is not None:
+            child.pump.join(timeout=2)
+        assert child.cwd is not None
+        child.proc = self._spawn(child.argv, child.env, child.cwd)
+        self._pump(child)
+        self.say(
+            "demo",
+            f"{child.name} crashed (exit code {code}); restarted it "
+            f"(restart {len(child.restarts)}, pid {child.proc.pid})",
+        )
+        return True
 
     def crashed(self) -> Child | None:
         return next((c for c in self.children if c.proc.poll() is not None), None)
@@ -327,8 +368,8 @@ def run_demo(args: argparse.Namespace) -> int:
             if deadline and time.monotonic() > deadline:
                 break
             dead = sup.crashed()
-            if dead is not None:
-                sup.say("demo", f"{dead.name} stopped unexpectedly; shutting the demo down")
+            if dead is not None and not sup.restart(dead):
+                sup.say("demo", f"{dead.name} keeps stopping; shutting the demo down")
                 return_code = 1
                 break
             stop.wait(0.5)

@@ -18,13 +18,13 @@ from __future__ import annotations
 from ivr.channel import AgiChannel
 from ivr.prompts import SURVEY_DIGITS, sound
 from ivr.services import CallerIdentity, IvrServices, decode_ivr_var, message_reason
+from servicedesk.values import DIGITS, ascii_int
 
 
 async def _identity(ch: AgiChannel) -> CallerIdentity | None:
     contact = (await ch.get_variable("CENTRALITA_CONTACT") or "").strip()
-    if contact.isdigit():
-        return CallerIdentity(status="found", contact_id=int(contact))
-    return None
+    contact_id = ascii_int(contact, 1)
+    return None if contact_id is None else CallerIdentity(status="found", contact_id=contact_id)
 
 
 async def _language(ch: AgiChannel) -> str:
@@ -60,7 +60,7 @@ def voicemail_script(svc: IvrServices):
 
 def callback_script(svc: IvrServices):
     async def run(ch: AgiChannel) -> None:
-        number = "".join(c for c in ch.env.get("agi_callerid", "") if c.isdigit())
+        number = "".join(c for c in ch.env.get("agi_callerid", "") if c in DIGITS)
         if not number:
             await ch.verbose("centralita callback: no caller number to call back", 1)
             return

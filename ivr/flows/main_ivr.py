@@ -40,6 +40,7 @@ from ivr.services import CallerIdentity, IvrServices, encode_ivr_var, estimated_
 from servicedesk.calendar import BusinessCalendar
 from servicedesk.config import CentralitaConfig, LineConfig
 from servicedesk.routing import RouteDecision, line_defaults, route
+from servicedesk.values import DIGITS
 
 IDENTIFY_WAIT_S = 3.0  # longest we wait for the ANI lookup once the caller is ready
 WITHHELD = frozenset({"", "unknown", "anonymous", "restricted", "private", "withheld"})
@@ -99,7 +100,7 @@ class IvrFlow:
         if hit is not None:
             return hit
         for key in ("agi_extension", "agi_dnid"):
-            value = "".join(c for c in env.get(key, "") if c.isdigit())
+            value = "".join(c for c in env.get(key, "") if c in DIGITS)
             if len(value) >= 3:
                 found = self.cfg.line_by_did(value)
                 if found is not None:
@@ -172,7 +173,7 @@ class IvrCall:
         if callerid.isascii() and callerid.isdigit():  # the usual case: plain digits
             ani = callerid[:32]
         else:
-            ani = "".join(c for c in callerid if c.isdigit() or c == "+")[:32]
+            ani = "".join(c for c in callerid if c in DIGITS or c == "+")[:32]
         st = CallState(line_name, line, env.get("agi_language", "") or line.language, ani)
         if line_known:
             st.defaults = flow.defaults[line_name]

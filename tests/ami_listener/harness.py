@@ -92,6 +92,7 @@ def queue_log_calls(path: Path) -> dict[str, dict[str, Any]]:
             rec["position"] = int(data[2])
         elif event == "CONNECT":
             rec["hold"] = int(data[0])
+            rec["connect_at"] = int(epoch)
         elif event in ("COMPLETECALLER", "COMPLETEAGENT"):
             rec["outcome"] = "answered"
             rec["hold"], rec["talk"] = int(data[0]), int(data[1])
