@@ -438,7 +438,7 @@ def breaches(
             ).where(*where, late)
         ):
             out.append(Breach(number, title, priority, clock, created, due_at, done_at))
-    out.sort(key=lambda b: (b.created_at, b.number, b.clock))
+    out.sort(key=lambda b: (b.created_at, b.number, b.clock == "resolution"))
     return out
 
 

@@ -140,9 +140,7 @@ def test_random_rows_sql_equals_python(session_factory: sessionmaker[Session]) -
         # one organisation's callers only
         scoped = CallScope(month.start, month.end, org_id)
         got = per_queue_sql(s, scoped)
-        theirs = {
-            c.uniqueid for c in s.query(Call).filter(Call.contact_id.is_not(None)).all()
-        }
+        theirs = {c.uniqueid for c in s.query(Call).filter(Call.contact_id.is_not(None)).all()}
         mine = [c for c in calls if c.callid in theirs]
         want_org = {q: f.as_dict() for q, f in aggregate.by_queue(mine, rules_for).items()}
         assert got == want_org and 0 < sum(f["offered"] for f in got.values()) < sum(
