@@ -9,6 +9,7 @@ text (without the XML prolog, ready to embed in HTML).
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections.abc import Sequence
 
@@ -38,12 +39,17 @@ plt.rcParams.update(
 )
 
 
-def _svg(fig: plt.Figure) -> str:
+_IDS = re.compile(r'(id="|href="#|url\(#)([^")]+)')
+
+
+def _svg(fig: plt.Figure, name: str) -> str:
+    """The figure as SVG whose ids carry `name`, so several charts can share one page
+    (matplotlib numbers ids per figure; two charts would otherwise clash)."""
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg") :]
+    return _IDS.sub(lambda m: f"{m.group(1)}{name}-{m.group(2)}", text[text.index("<svg") :])
 
 
 def sl_per_day(
@@ -69,7 +75,7 @@ def sl_per_day(
         ax.set_xticks(list(xs))
         ax.set_xticklabels(labels, rotation=90, fontsize=6)
         ax.set_title(title, loc="left")
-        return _svg(fig)
+        return _svg(fig, "sl-day")
 
 
 def heatmap(
@@ -90,7 +96,7 @@ def heatmap(
             spine.set_visible(False)
         fig.colorbar(im, ax=ax, fraction=0.03, pad=0.01)
         ax.set_title(title, loc="left")
-        return _svg(fig)
+        return _svg(fig, "heat")
 
 
 def horizontal_bars(labels: Sequence[str], values: Sequence[int], title: str) -> str:
@@ -108,7 +114,7 @@ def horizontal_bars(labels: Sequence[str], values: Sequence[int], title: str) ->
         ax.set_yticklabels(labels)
         ax.set_xlim(0, top * 1.12)
         ax.set_title(title, loc="left")
-        return _svg(fig)
+        return _svg(fig, "abandon")
 
 
 def compliance(
@@ -145,7 +151,7 @@ def compliance(
         ax.set_xlim(-0.6, len(priorities) - 0.4)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, 1.13), ncol=2, fontsize=7, frameon=False)
         ax.set_title(title, loc="left")
-        return _svg(fig)
+        return _svg(fig, "sla")
 
 
 def allotment_usage(
@@ -165,4 +171,4 @@ def allotment_usage(
         ax.set_yticklabels(labels, fontsize=6)
         ax.set_xlim(0, max([limit, *percents]) * 1.15)
         ax.set_title(title, loc="left")
-        return _svg(fig)
+        return _svg(fig, "allot")
