@@ -777,6 +777,10 @@ def show(value: Value, kind: str, lang: Lang) -> str:
 
 
 _ENV.filters["show"] = show
+_ENV.filters["b64"] = lambda text: base64.b64encode(text.encode()).decode("ascii")
+CSS = (Path(__file__).resolve().parent / "templates" / "service_report.css").read_text(
+    encoding="utf-8"
+)
 
 
 def logo_data_uri(path: str | None) -> str | None:
@@ -803,7 +807,9 @@ def to_html(
     standalone: bool = True,
     for_print: bool = True,
 ) -> str:
-    """The report as HTML: a whole page (`standalone`) or a fragment for the panel."""
+    """The report as HTML: a whole page (`standalone`: styles and SVG inline) or a
+    fragment for the panel, whose CSP allows no inline styles (charts as data: images,
+    the stylesheet linked as `CSS`)."""
     tz = ZoneInfo(report.timezone)
     scope = report.scope
     if scope.contract:
@@ -829,6 +835,8 @@ def to_html(
         sla_rules=defs.sla_table(cfg, lang),
         excess=defs.excess_rule(cfg, lang),
         standalone=standalone,
+        inline_svg=standalone,
+        css=CSS,
     )
 
 

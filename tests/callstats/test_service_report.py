@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from callstats import erlang, service_render
-from callstats.service_report import ScopeError, Scope, build, resolve_scope
+from callstats.service_report import Scope, ScopeError, build, resolve_scope
 from callstats.staffing import history_plan_for_month
 from servicedesk.config import CentralitaConfig
 from tests.callstats.service_fixture import ALFA, AS_OF, BETA, seed_month
