@@ -738,5 +738,7 @@ def build(
     )
     if edition == "internal":
         report.agents = agent_lines(session, cfg, scope, start, end, as_of)
-        report.staffing = history_plan_for_month(session, cfg, year, month)
+        # the desk's own calls for this month are counted already unless scoped or replaced
+        reuse = slots if scope.organisation_id is None and calls is None else None
+        report.staffing = history_plan_for_month(session, cfg, year, month, reuse)
     return report

@@ -116,6 +116,10 @@ def slot_figures(
 
     `queues` names the queues whose rules differ from the defaults (those of the
     configuration); any other queue gets `rules_for`'s default rules.
+
+    The window admits a row without an entered time only when it is a joinempty
+    refusal, so every condition below tests the stored outcome directly (one
+    cheap comparison per aggregate and row): `open` is what no outcome claims.
     """
     names = set(queues)
     names |= {
@@ -124,12 +128,13 @@ def slot_figures(
     }
     sl = _per_queue(names, rules_for, "servicelevel")
     short = _per_queue(names, rules_for, "short_abandon")
-    outcome = _mapped_outcome()
     hold = func.coalesce(Call.hold_seconds, 0)
     when_at = func.coalesce(Call.entered_queue_at, Call.started_at)
     slot = epoch_seconds(session, when_at) // SLOT_SECONDS
+    outcome = Call.outcome
     answered = outcome.in_(("answered", "transferred"))
     aster = outcome.in_(("abandoned", "timeout", "exit_empty", "withdraw"))
+    closed = outcome.in_(_CLOSED)
 
     def n(cond: ColumnElement[bool]) -> Any:
         return func.sum(case((cond, 1), else_=0))
@@ -139,8 +144,8 @@ def slot_figures(
         select(
             queue.label("q_key"),
             slot.label("slot_key"),
-            n(outcome == "join_empty"),
-            n(outcome != "join_empty"),
+            n(Call.entered_queue_at.is_(None)),
+            func.count(Call.entered_queue_at),
             n(answered),
             n(outcome == "transferred"),
             n(and_(answered, hold <= sl)),
@@ -148,26 +153,13 @@ def slot_figures(
             n(and_(outcome == "abandoned", hold < short)),
             n(outcome == "timeout"),
             n(outcome == "exit_empty"),
-            n(outcome == "exit_key"),
+            n(outcome.in_(("exit_key", "callback_requested"))),
             n(outcome == "withdraw"),
-            n(outcome == "open"),
             func.sum(case((answered, hold), else_=0)),
-            func.sum(
-                case((and_(answered, Call.talk_seconds.is_not(None)), Call.talk_seconds), else_=0)
-            ),
-            n(and_(answered, Call.talk_seconds.is_not(None))),
-            func.max(
-                case(
-                    (
-                        and_(
-                            Call.hold_seconds.is_not(None), outcome.not_in(("open", "join_empty"))
-                        ),
-                        Call.hold_seconds,
-                    ),
-                    else_=0,
-                )
-            ),
-            func.max(case((answered, hold), else_=0)),
+            func.sum(case((answered, Call.talk_seconds), else_=0)),
+            func.count(case((answered, Call.talk_seconds))),
+            func.max(case((closed, Call.hold_seconds))),
+            func.max(case((answered, hold))),
             n(aster),
             n(and_(aster, hold <= sl)),
         )
@@ -193,7 +185,6 @@ def slot_figures(
             exit_empty,
             exit_key,
             withdraw,
-            open_n,
             hold_total,
             talk_total,
             talk_count,
@@ -202,6 +193,7 @@ def slot_figures(
             aster_n,
             aster_sl,
         ) = (int(v or 0) for v in row[2:])
+        closed_n = answered_n + abandoned + timeout + exit_empty + exit_key + withdraw
         out[(q, int(row[1]))] = Figures(
             offered=offered_n,
             answered=answered_n,
@@ -214,7 +206,7 @@ def slot_figures(
             join_empty=join_empty,
             exit_key=exit_key,
             withdraw=withdraw,
-            open=open_n,
+            open=offered_n - closed_n,
             hold_answered_total=hold_total,
             talk_total=talk_total,
             talk_count=talk_count,
@@ -237,6 +229,19 @@ def slot_figures(
         if fig is not None:
             fig.ring_noanswer += int(count)
     return out
+
+
+# outcomes that close a queue entry (an entered call with any other outcome is still open)
+_CLOSED = (
+    "answered",
+    "transferred",
+    "abandoned",
+    "timeout",
+    "exit_empty",
+    "exit_key",
+    "callback_requested",
+    "withdraw",
+)
 
 
 def slot_figures_from_calls(

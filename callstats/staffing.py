@@ -76,18 +76,27 @@ def plan(
     history_end: datetime,
     *,
     organisation_id: int | None = None,
+    known: dict[tuple[str, int], Figures] | None = None,
+    known_from: datetime | None = None,
 ) -> StaffingPlan:
-    """Needs per (queue, weekday, half-hour) from the calls in [history_start, history_end)."""
+    """Needs per (queue, weekday, half-hour) from the calls in [history_start, history_end).
+
+    `known` (slot figures already counted for [known_from, history_end), e.g. by the
+    monthly report) spares counting that part again.
+    """
     tz = ZoneInfo(cfg.service.timezone)
     st = cfg.reports.staffing
     rules_for = aggregate.rules_from_config(cfg)
     settings_for = aggregate.settings_from_config(cfg)
+    upto = known_from if known is not None and known_from is not None else history_end
     slots = slot_figures(
         session,
-        CallScope(history_start, history_end, organisation_id),
+        CallScope(history_start, upto, organisation_id),
         rules_for,
         cfg.queue_definitions(),
     )
+    if known is not None and known_from is not None:
+        slots.update(known)
     local_of: dict[int, datetime] = {}
     buckets: dict[Key, Figures] = {}
     per_queue: dict[str, Figures] = {}
@@ -155,16 +164,21 @@ def plan(
 
 
 def history_plan_for_month(
-    session: Session, cfg: CentralitaConfig, year: int, month: int
+    session: Session,
+    cfg: CentralitaConfig,
+    year: int,
+    month: int,
+    month_slots: dict[tuple[str, int], Figures] | None = None,
 ) -> StaffingPlan:
     """The plan from the `history_months` months ending with (year, month), checked
-    against the agents logged in during that month."""
+    against the agents logged in during that month. `month_slots`: that month's
+    desk-wide slot figures when the caller has them already."""
     tz = ZoneInfo(cfg.service.timezone)
     n = cfg.reports.staffing.history_months
     fy, fm = _months_before(year, month, n - 1)
     start, _ = month_bounds(fy, fm, tz)
     month_start, end = month_bounds(year, month, tz)
-    p = plan(session, cfg, start, end)
+    p = plan(session, cfg, start, end, known=month_slots, known_from=month_start)
     check_logged_in(session, cfg, p, month_start, end)
     return p
 

@@ -150,6 +150,9 @@ def test_agents_and_staffing(month, session_factory, example_config) -> None:  #
     with session_factory() as s:
         r = _alfa(s, example_config, "internal")
         plan = history_plan_for_month(s, example_config, 2026, 3)
+        desk = build(s, example_config, 2026, 3, edition="internal", as_of=AS_OF)
+    # the desk report reuses its month's counts for staffing: the same plan
+    assert desk.staffing is not None and desk.staffing.needs == plan.needs
     a = {line.agent: line for line in r.agents}["1001"]
     assert (a.figures.answered, a.figures.talk_total) == (2, 300)
     assert a.time.logged_in_s == 8 * 3600 and a.time.paused_s == 45 * 60
