@@ -61,16 +61,14 @@ def sl_per_day(
 ) -> str:
     """Bars of the daily service level (green at or above target, red below) and the target line."""
     with _LOCK:
-        fig, ax = plt.subplots(figsize=(7.0, 2.4))
+        fig, ax = plt.subplots(figsize=(7.0, 2.0))
         xs = range(len(labels))
         heights = [v or 0.0 for v in values]
         colors = [GREY if v is None else (OK if v >= target else BAD) for v in values]
         ax.bar(xs, heights, color=colors, width=0.75)
         ax.axhline(target, color="#111827", linestyle="--", linewidth=1)
-        ax.text(
-            len(labels) - 0.5, target + 1.5, f"{target_label} {target:g} %", ha="right", fontsize=7
-        )
-        ax.set_ylim(0, 105)
+        ax.text(-0.5, 107, f"- - {target_label} {target:g} %", ha="left", fontsize=7)
+        ax.set_ylim(0, 114)
         ax.set_ylabel("%")
         ax.set_xticks(list(xs))
         ax.set_xticklabels(labels, rotation=90, fontsize=6)
@@ -83,7 +81,7 @@ def heatmap(
 ) -> str:
     """Offered calls per local day (rows) and hour of day (columns)."""
     with _LOCK:
-        height = max(2.2, 0.16 * len(rows) + 0.9)
+        height = max(2.0, 0.12 * len(rows) + 0.8)
         fig, ax = plt.subplots(figsize=(7.0, height))
         cmap = LinearSegmentedColormap.from_list("calls", ["#f7fbff", LIGHT, BLUE, "#0b2f55"])
         im = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest")
@@ -127,7 +125,7 @@ def compliance(
 ) -> str:
     """Response and resolution compliance per priority, with the two target lines."""
     with _LOCK:
-        fig, ax = plt.subplots(figsize=(7.0, 2.3))
+        fig, ax = plt.subplots(figsize=(7.0, 1.9))
         xs = range(len(priorities))
         w = 0.38
         ax.bar([x - w / 2 for x in xs], [v or 0 for v in response], w, color=BLUE, label=names[0])
@@ -149,7 +147,9 @@ def compliance(
         ax.set_xticks(list(xs))
         ax.set_xticklabels(priorities)
         ax.set_xlim(-0.6, len(priorities) - 0.4)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, 1.13), ncol=2, fontsize=7, frameon=False)
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7, frameon=False
+        )
         ax.set_title(title, loc="left")
         return _svg(fig, "sla")
 

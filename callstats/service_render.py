@@ -404,6 +404,10 @@ def satisfaction_grid(report: ServiceReport, lang: Lang) -> Grid:
 
 
 def contracts_grid(report: ServiceReport, cfg: CentralitaConfig, lang: Lang) -> Grid:
+    def plan_name(key: str) -> str:
+        plan = cfg.contracts.plans.get(key)
+        return plan.description if plan is not None and plan.description else key
+
     months = [f"{y:04d}-{m:02d}" for y, m in report.excess_months]
     cols = [
         ("contract", "text"),
@@ -419,7 +423,11 @@ def contracts_grid(report: ServiceReport, cfg: CentralitaConfig, lang: Lang) -> 
         ("flagged", "text"),
     ]
     headers = [
-        rt.t(c, lang) if not c.startswith("used_") else f"{rt.t('used', lang)} {c[5:]}"
+        f"{rt.t('used', lang)} {c[5:]}"
+        if c.startswith("used_")
+        else f"{rt.t('used', lang)} {months[-1]}"
+        if c == "used"
+        else rt.t(c, lang)
         for c, _ in cols
     ]
     g = Grid(
@@ -442,7 +450,7 @@ def contracts_grid(report: ServiceReport, cfg: CentralitaConfig, lang: Lang) -> 
             [
                 a.contract,
                 a.organisation,
-                a.plan,
+                plan_name(a.plan),
                 rt.t(f"p_{a.priority}", lang),
                 *a.history[:-1],
                 a.used,
@@ -637,6 +645,7 @@ def sections(
         "calls_by_day",
         rt.t("s_calls_day", lang),
         [_compact("calls_by_day", rt.t("s_calls_day", lang), ("day", "text"), days, lang)],
+        page_break=False,
     )
     by_hour = Section(
         "calls_by_hour",
