@@ -224,8 +224,8 @@ T: dict[str, tuple[str, str]] = {
         "{n} intervals flagged of {total}.",
     ),
     "staffing_flagged_only": (
-        "Se listan los intervalos marcados; todos están en la versión XLSX.",
-        "Flagged intervals are listed; all of them are in the XLSX.",
+        "Se listan hasta 120 intervalos marcados, los de mayor diferencia primero; todos los intervalos están en la versión XLSX.",
+        "Up to 120 flagged intervals are listed, the widest gaps first; every interval is in the XLSX.",
     ),
     # charts
     "ch_sl_day": (
@@ -235,7 +235,10 @@ T: dict[str, tuple[str, str]] = {
     "ch_heat": ("Llamadas recibidas por día y hora", "Calls offered per day and hour"),
     "ch_abandon": ("Causas de no atención", "Why calls were not answered"),
     "ch_sla": ("Cumplimiento de SLA por prioridad", "SLA compliance per priority"),
-    "ch_allot": ("Uso de la bolsa de tickets", "Ticket allotment usage"),
+    "ch_allot": (
+        "Uso de la bolsa de tickets (% de lo asignado)",
+        "Ticket allotment usage (% of allotted)",
+    ),
 }
 
 

@@ -406,7 +406,8 @@ def satisfaction_grid(report: ServiceReport, lang: Lang) -> Grid:
 def contracts_grid(report: ServiceReport, cfg: CentralitaConfig, lang: Lang) -> Grid:
     def plan_name(key: str) -> str:
         plan = cfg.contracts.plans.get(key)
-        return plan.description if plan is not None and plan.description else key
+        # the description's first clause ("Avanzado, con guardia 24x7…" → "Avanzado")
+        return plan.description.split(",")[0] if plan is not None and plan.description else key
 
     months = [f"{y:04d}-{m:02d}" for y, m in report.excess_months]
     cols = [
@@ -515,6 +516,10 @@ def pauses_grid(report: ServiceReport, lang: Lang) -> Grid:
     return g
 
 
+STAFFING_LISTED = 120  # flagged intervals listed in HTML/PDF
+ALLOTMENT_BARS = 30  # bars in the allotment chart (the most used first when there are more)
+
+
 def staffing_grid(report: ServiceReport, lang: Lang, flagged_only: bool) -> Grid:
     cols = [
         ("queue", "text"),
@@ -539,9 +544,12 @@ def staffing_grid(report: ServiceReport, lang: Lang, flagged_only: bool) -> Grid
     plan = report.staffing
     if plan is None:
         return g
-    for n in plan.needs:
-        if flagged_only and not n.flag:
-            continue
+    needs = plan.needs
+    if flagged_only:
+        # the widest gaps first, as many as a reader can act on; every interval is in the XLSX
+        gap = {id(n): abs((n.logged_in or 0.0) - n.needed) for n in needs}
+        needs = sorted(plan.flagged(), key=lambda n: -gap[id(n)])[:STAFFING_LISTED]
+    for n in needs:
         g.rows.append(
             [
                 n.queue,
@@ -748,6 +756,8 @@ def _add_charts(
         )
     )
     usage = [a for a in report.allotments if a.percent is not None]
+    if len(usage) > ALLOTMENT_BARS:
+        usage = sorted(usage, key=lambda a: -(a.percent or 0.0))[:ALLOTMENT_BARS]
     if usage:
         contracts.charts.append(
             charts.allotment_usage(
