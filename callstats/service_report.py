@@ -32,6 +32,7 @@ from callstats.definitions import EXIT_OUTCOMES, Figures, QueueCall, QueueRules
 from callstats.sql_figures import (
     CallScope,
     agent_figures,
+    configured_queues,
     merge,
     slot_figures,
     slot_figures_from_calls,
@@ -272,7 +273,7 @@ def _call_figures(
     if calls is not None:
         return slot_figures_from_calls(calls, rules_for, start.timestamp(), end.timestamp())
     return slot_figures(
-        session, CallScope(start, end, scope.organisation_id), rules_for, cfg.queue_definitions()
+        session, CallScope(start, end, scope.organisation_id), rules_for, configured_queues(cfg)
     )
 
 
@@ -599,7 +600,9 @@ def agent_lines(
     as_of: datetime,
 ) -> list[AgentLine]:
     rules_for = aggregate.rules_from_config(cfg)
-    figs = agent_figures(session, CallScope(start, end, scope.organisation_id), rules_for)
+    figs = agent_figures(
+        session, CallScope(start, end, scope.organisation_id), rules_for, configured_queues(cfg)
+    )
     times = agent_times(session, start, end, as_of)
     pauses = pauses_by_reason(session, start, end, as_of)
     names = {a.login: a.name for a in cfg.agents}

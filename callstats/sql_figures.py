@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from callstats.aggregate import AgentFigures, RulesFor
 from callstats.definitions import Figures, QueueCall, QueueRules
+from servicedesk.config import CentralitaConfig
 from servicedesk.models import Call, Contact, RingAttempt
 
 SLOT_SECONDS = 900
@@ -55,21 +56,6 @@ def epoch_seconds(session: Session, column: Any) -> ColumnElement[Any]:
     if session.get_bind().dialect.name == "sqlite":
         return cast(func.strftime("%s", column), Integer)
     return cast(func.floor(func.extract("epoch", column)), Integer)
-
-
-def _mapped_outcome() -> ColumnElement[str]:
-    """Call.outcome → QueueCall.outcome, as `records.queue_call_from_row` maps it."""
-    entered = Call.entered_queue_at.is_not(None)
-    return case(
-        (and_(Call.entered_queue_at.is_(None), Call.outcome == "join_empty"), "join_empty"),
-        (and_(entered, Call.outcome.in_(("answered", "transferred", "abandoned"))), Call.outcome),
-        (
-            and_(entered, Call.outcome.in_(("timeout", "exit_empty", "exit_key", "withdraw"))),
-            Call.outcome,
-        ),
-        (and_(entered, Call.outcome == "callback_requested"), "exit_key"),
-        else_="open",
-    )
 
 
 def window(scope: CallScope) -> ColumnElement[bool]:
@@ -109,6 +95,23 @@ def _per_queue(queues: Iterable[str], rules_for: RulesFor, attr: str) -> ColumnE
     return case(whens, value=Call.queue, else_=default)
 
 
+def _rule_queues(session: Session, scope: CallScope, queues: Iterable[str]) -> set[str]:
+    """The queues whose rules the SQL must spell out: those given (every queue the
+    configuration names; any other gets the defaults), else those in the data."""
+    names = set(queues)
+    if names:
+        return names
+    return {
+        q or ""
+        for (q,) in session.execute(select(Call.queue).where(*_where(scope)).distinct()).all()
+    }
+
+
+def configured_queues(cfg: CentralitaConfig) -> set[str]:
+    """Every queue name the configuration gives settings to."""
+    return set(cfg.queue_definitions()) | set(cfg.queues)
+
+
 def slot_figures(
     session: Session, scope: CallScope, rules_for: RulesFor, queues: Iterable[str] = ()
 ) -> dict[tuple[str, Slot], Figures]:
@@ -121,11 +124,7 @@ def slot_figures(
     refusal, so every condition below tests the stored outcome directly (one
     cheap comparison per aggregate and row): `open` is what no outcome claims.
     """
-    names = set(queues)
-    names |= {
-        q or ""
-        for (q,) in session.execute(select(Call.queue).where(*_where(scope)).distinct()).all()
-    }
+    names = _rule_queues(session, scope, queues)
     sl = _per_queue(names, rules_for, "servicelevel")
     short = _per_queue(names, rules_for, "short_abandon")
     hold = func.coalesce(Call.hold_seconds, 0)
@@ -281,14 +280,11 @@ def merge(
 
 
 def agent_figures(
-    session: Session, scope: CallScope, rules_for: RulesFor
+    session: Session, scope: CallScope, rules_for: RulesFor, queues: Iterable[str] = ()
 ) -> dict[str, AgentFigures]:
     """Per agent (login, else member name), as `aggregate.by_agent` counts them."""
-    names = {
-        q or "" for (q,) in session.execute(select(Call.queue).where(*_where(scope)).distinct())
-    }
-    sl = _per_queue(names, rules_for, "servicelevel")
-    outcome = _mapped_outcome()
+    sl = _per_queue(_rule_queues(session, scope, queues), rules_for, "servicelevel")
+    outcome = Call.outcome
     answered = outcome.in_(("answered", "transferred"))
     hold = func.coalesce(Call.hold_seconds, 0)
     # `row.agent_login or row.agent_member`: an empty login falls back to the member

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from callstats import aggregate, erlang
 from callstats.definitions import Figures
-from callstats.sql_figures import CallScope, slot_figures
+from callstats.sql_figures import CallScope, configured_queues, slot_figures
 from servicedesk.config import CentralitaConfig
 from servicedesk.contracts import month_bounds
 from servicedesk.models import AgentSession
@@ -93,7 +93,7 @@ def plan(
         session,
         CallScope(history_start, upto, organisation_id),
         rules_for,
-        cfg.queue_definitions(),
+        configured_queues(cfg),
     )
     if known is not None and known_from is not None:
         slots.update(known)
