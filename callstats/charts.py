@@ -33,7 +33,7 @@ plt.rcParams.update(
         "axes.spines.top": False,
         "axes.spines.right": False,
         "axes.titlesize": 9,
-        "svg.fonttype": "path",
+        "svg.fonttype": "none",
         "svg.hashsalt": "centralita",  # stable ids: the same data gives the same SVG
     }
 )
