@@ -136,7 +136,8 @@ def slot_figures(
     closed = outcome.in_(_CLOSED)
 
     def n(cond: ColumnElement[bool]) -> Any:
-        return func.sum(case((cond, 1), else_=0))
+        # aggregate FILTER: PostgreSQL and SQLite (3.30+) skip the row before aggregating
+        return func.count().filter(cond)
 
     queue = func.coalesce(Call.queue, "")
     stmt = (
@@ -154,11 +155,11 @@ def slot_figures(
             n(outcome == "exit_empty"),
             n(outcome.in_(("exit_key", "callback_requested"))),
             n(outcome == "withdraw"),
-            func.sum(case((answered, hold), else_=0)),
-            func.sum(case((answered, Call.talk_seconds), else_=0)),
-            func.count(case((answered, Call.talk_seconds))),
-            func.max(case((closed, Call.hold_seconds))),
-            func.max(case((answered, hold))),
+            func.sum(hold).filter(answered),
+            func.sum(Call.talk_seconds).filter(answered),
+            func.count(Call.talk_seconds).filter(answered),
+            func.max(Call.hold_seconds).filter(closed),
+            func.max(hold).filter(answered),
             n(aster),
             n(and_(aster, hold <= sl)),
         )
