@@ -5,6 +5,7 @@ missing, unconfigured or not migrated."""
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import io
@@ -25,6 +26,10 @@ from centralita.cli import main as centralita_main
 from tests.callstats.service_fixture import ALFA, BETA, seed_month
 
 ROOT = Path(__file__).resolve().parents[2]
+# a 1×1 PNG
+LOGO_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 EXAMPLE = (ROOT / "centralita.example.toml").read_text(encoding="utf-8")
 
 
@@ -111,7 +116,13 @@ def seeded_db(db_url: str, engine, session_factory: sessionmaker[Session]) -> st
 
 
 def test_monthly_files(seeded_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    cfg = str(write_config(tmp_path, seeded_db))
+    # the desk's name and logo from [reports]; the logo's path is relative to the config file
+    (tmp_path / "logo.png").write_bytes(LOGO_PNG)
+    cfg = str(
+        write_config(
+            tmp_path, seeded_db, '\n[reports]\ndesk_name = "Mesa TI Anáhuac"\nlogo = "logo.png"\n'
+        )
+    )
     base = ["stats", "monthly", "--config", cfg, "--month", "2026-03"]
     pdf, xlsx, html = tmp_path / "r.pdf", tmp_path / "r.xlsx", tmp_path / "r.html"
     assert (
@@ -122,6 +133,7 @@ def test_monthly_files(seeded_db: str, tmp_path: Path, capsys: pytest.CaptureFix
         ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "Informe mensual de servicio" in text and ALFA in text  # Spanish by default
+    assert "Mesa TI Anáhuac" in text
     assert (
         centralita_main(
             [*base, "--contract", "A-1", "--lang", "en", "--format", "xlsx", "--out", str(xlsx)]
