@@ -171,12 +171,44 @@ def _interval():  # type: ignore[no-untyped-def]
     return day, int(minutes), interval_report(cfg, calls, start, end, int(minutes))
 
 
+def _interval_chart(report, lang: str) -> str | None:  # type: ignore[no-untyped-def]
+    """SL per interval, all queues, as answered within ÷ answered (each call against its
+    own queue's threshold), against the desk's target; base64 SVG for an <img>."""
+    import base64
+
+    from callstats import charts
+    from callstats import report_text as rt
+
+    per: dict[str, list[int]] = {}
+    for row in report.table("intervals").records():
+        acc = per.setdefault(str(row["interval"])[11:16], [0, 0])
+        acc[0] += int(row["answered_within_sl"] or 0)
+        acc[1] += int(row["answered"] or 0)
+    if not per:
+        return None
+    labels = sorted(per)
+    values = [None if per[k][1] == 0 else 100.0 * per[k][0] / per[k][1] for k in labels]
+    title = f"{rt.t('k_sl', lang)} ({rt.t('f_answered', lang)})"  # type: ignore[arg-type]
+    svg = charts.sl_per_day(
+        labels,
+        values,
+        ctx().cfg.reports.targets.service_level_percent,
+        title,
+        rt.t("target", lang),  # type: ignore[arg-type]
+    )
+    return base64.b64encode(svg.encode()).decode("ascii")
+
+
 @bp.route("/interval")
 @roles_required(*STAFF)
 def interval():  # type: ignore[no-untyped-def]
     day, minutes, report = _interval()
     return render_template(
-        "reports_interval.html", report=report, day=day.isoformat(), minutes=minutes
+        "reports_interval.html",
+        report=report,
+        day=day.isoformat(),
+        minutes=minutes,
+        chart=_interval_chart(report, _lang()),
     )
 
 

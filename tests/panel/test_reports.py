@@ -55,6 +55,7 @@ def test_supervisor_sees_and_downloads_the_monthly_report(panel: Panel) -> None:
     assert total["offered"] == 9  # the whole desk: Alfa's 8 and Beta's 1
     interval = client.get("/reports/interval?day=2026-03-02&minutes=60")
     assert interval.status_code == 200 and "network_es" in interval.get_data(as_text=True)
+    assert 'class="report-chart"' in interval.get_data(as_text=True)
     csv_text = client.get("/reports/interval.csv?day=2026-03-02&minutes=60").get_data(as_text=True)
     assert "intervals,2026-03-02T10:00:00-06:00,network_es,3" in csv_text
 
