@@ -343,23 +343,25 @@ def _staffing(args: argparse.Namespace) -> int:
     ]
     days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     t = Table("staffing", f"Agents per half-hour for the week of {plan.week_of}", cols)
-    for n in plan.needs:
-        if args.all or n.flag:
-            t.rows.append(
-                [
-                    n.queue,
-                    days[n.weekday],
-                    n.start.strftime("%H:%M"),
-                    n.calls,
-                    n.aht,
-                    n.handle,
-                    n.needed,
-                    n.scheduled,
-                    n.service_level,
-                    n.logged_in,
-                    n.flag,
-                ]
-            )
+    needs = plan.needs
+    if not args.all:  # the flagged intervals, widest gap between need and logged-in first
+        needs = sorted(plan.flagged(), key=lambda n: -abs((n.logged_in or 0.0) - n.needed))
+    for n in needs:
+        t.rows.append(
+            [
+                n.queue,
+                days[n.weekday],
+                n.start.strftime("%H:%M"),
+                n.calls,
+                n.aht,
+                n.handle,
+                n.needed,
+                n.scheduled,
+                n.service_level,
+                n.logged_in,
+                n.flag,
+            ]
+        )
     report = Report(
         "staffing",
         f"{cfg.service.name}: staffing from history",
