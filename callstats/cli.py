@@ -1,8 +1,10 @@
-"""`centralita stats interval | monthly | erlang`: reports on the command line.
+"""`centralita stats interval | monthly | staffing | recipients | erlang`.
 
 Calls come from the database's call records unless `--queue-log PATH` (the
 file) or `--queue-log-table` (Asterisk's realtime table in the same database)
 is given; incidents, satisfaction and contracts always come from the database.
+The database is opened by `callstats.database`, which never creates one and
+turns every way it can be unusable into one line naming the fix.
 """
 
 from __future__ import annotations
