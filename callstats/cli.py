@@ -1,8 +1,10 @@
-"""`centralita stats interval | monthly | erlang`: reports on the command line.
+"""`centralita stats interval | monthly | staffing | recipients | erlang`.
 
 Calls come from the database's call records unless `--queue-log PATH` (the
 file) or `--queue-log-table` (Asterisk's realtime table in the same database)
 is given; incidents, satisfaction and contracts always come from the database.
+The database is opened by `callstats.database`, which never creates one and
+turns every way it can be unusable into one line naming the fix.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     stats = sub.add_parser("stats", help="interval and monthly reports, Erlang C staffing")
     ssub = stats.add_subparsers(dest="stats_command", required=True, metavar="REPORT")
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(
+        p: argparse.ArgumentParser, formats: tuple[str, ...] = ("text", "csv", "json")
+    ) -> None:
         p.add_argument("--config", required=True, help="centralita.toml")
         p.add_argument("--queue-log", metavar="PATH", help="read calls from this queue_log file")
         p.add_argument(
@@ -25,8 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             action="store_true",
             help="read calls from the realtime queue_log table",
         )
-        p.add_argument("--format", choices=("text", "csv", "json"), default="text")
-        p.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+        p.add_argument("--format", choices=formats, default="text")
+        p.add_argument(
+            "--output", "--out", "-o", metavar="FILE", help="write here instead of stdout"
+        )
 
     iv = ssub.add_parser("interval", help="per queue per 15/30/60-minute interval")
     common(iv)
@@ -35,11 +41,45 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     iv.add_argument("--minutes", type=int, choices=(15, 30, 60), default=30)
     iv.set_defaults(func=_interval)
 
-    mo = ssub.add_parser("monthly", help="calls, SLA compliance, satisfaction, contracts")
-    common(mo)
+    mo = ssub.add_parser(
+        "monthly", help="the monthly service report (overall, per organisation or contract)"
+    )
+    common(mo, formats=("text", "csv", "json", "html", "pdf", "xlsx"))
     mo.add_argument("--month", help="YYYY-MM (default: the previous month)")
     mo.add_argument("--from", dest="start", help="any date in the month (instead of --month)")
+    scope = mo.add_mutually_exclusive_group()
+    scope.add_argument("--organisation", help="one organisation (name or customer number)")
+    scope.add_argument("--contract", help="one contract (its number)")
+    mo.add_argument("--lang", choices=("es", "en"), help="default: [reports] language (es)")
+    mo.add_argument(
+        "--edition",
+        choices=("client", "internal"),
+        default="client",
+        help="internal adds agents and staffing",
+    )
+    mo.add_argument(
+        "--send",
+        action="store_true",
+        help="e-mail each organisation's report contacts their PDF (and XLSX)",
+    )
     mo.set_defaults(func=_monthly)
+
+    sf = ssub.add_parser("staffing", help="Erlang C per queue and half-hour for next week")
+    sf.add_argument("--config", required=True, help="centralita.toml")
+    sf.add_argument("--date", help="YYYY-MM-DD: plan the week after this day (default: today)")
+    sf.add_argument("--all", action="store_true", help="every interval, not only flagged ones")
+    sf.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    sf.add_argument("--output", "--out", "-o", metavar="FILE", help="write here instead of stdout")
+    sf.set_defaults(func=_staffing)
+
+    rc = ssub.add_parser("recipients", help="who receives each organisation's monthly report")
+    rc.add_argument("--config", required=True, help="centralita.toml")
+    rc.add_argument("action", choices=("list", "add", "remove"))
+    rc.add_argument("--organisation", help="name or customer number (add, remove)")
+    rc.add_argument("--email", help="address (add, remove)")
+    rc.add_argument("--name", help="the person's name (add)")
+    rc.add_argument("--lang", choices=("es", "en"), default="es", help="report language (add)")
+    rc.set_defaults(func=_recipients)
 
     er = ssub.add_parser("erlang", help="agents needed for a service level (Erlang C)")
     er.add_argument("--calls-per-hour", type=float, required=True)
@@ -66,10 +106,10 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _load(path: str):  # type: ignore[no-untyped-def]
     from servicedesk.config import load_config
 
-    return load_config(args.config)
+    return load_config(path)
 
 
 def _calls(args: argparse.Namespace, cfg, session):  # type: ignore[no-untyped-def]
@@ -98,18 +138,30 @@ def _emit(args: argparse.Namespace, report) -> int:  # type: ignore[no-untyped-d
     return 0
 
 
-def _session(cfg):  # type: ignore[no-untyped-def]
-    from servicedesk.db import make_engine, make_sessionmaker
+def _open(cfg, config_path: str, tables: tuple[str, ...] | None = None):  # type: ignore[no-untyped-def]
+    """(engine, session) on the configured database; DatabaseUnavailable says what to do."""
+    from callstats.database import NEEDED_TABLES, open_engine
+    from servicedesk.db import make_sessionmaker
 
-    engine = make_engine(cfg.connections.database.resolved_url())
+    engine = open_engine(cfg, config_path, tables or NEEDED_TABLES)
     return engine, make_sessionmaker(engine)()
+
+
+def _logo(cfg, config_path: str) -> str | None:  # type: ignore[no-untyped-def]
+    """The configured logo, relative paths taken from the config file's folder."""
+    from pathlib import Path
+
+    if not cfg.reports.logo:
+        return None
+    p = Path(cfg.reports.logo)
+    return str(p if p.is_absolute() else Path(config_path).resolve().parent / p)
 
 
 def _interval(args: argparse.Namespace) -> int:
     from servicedesk.config import ConfigError
 
     try:
-        cfg = _load(args)
+        cfg = _load(args.config)
     except ConfigError as exc:
         return _fail(f"{args.config}: {exc}")
     tz = ZoneInfo(cfg.service.timezone)
@@ -124,10 +176,14 @@ def _interval(args: argparse.Namespace) -> int:
         return _fail(f"bad --from/--to: {exc}")
     if end <= start:
         return _fail("--to must be after --from")
+    from callstats.database import DatabaseUnavailable
     from callstats.records import load_calls
     from callstats.reports import interval_report
 
-    engine, session = _session(cfg)
+    try:
+        engine, session = _open(cfg, args.config)
+    except DatabaseUnavailable as exc:
+        return _fail(str(exc))
     try:
         calls, source = _calls(args, cfg, session)
         if calls is None:
@@ -139,35 +195,256 @@ def _interval(args: argparse.Namespace) -> int:
     return _emit(args, report)
 
 
+def _month_of(args: argparse.Namespace, tz: ZoneInfo) -> tuple[int, int]:
+    from callstats.reports import parse_month
+
+    if args.month:
+        return parse_month(args.month)
+    if args.start:
+        d = parse_when(args.start, tz)
+        return d.year, d.month
+    first = datetime.now(tz).date().replace(day=1) - timedelta(days=1)
+    return first.year, first.month
+
+
 def _monthly(args: argparse.Namespace) -> int:
+    from callstats.database import DatabaseUnavailable
     from servicedesk.config import ConfigError
 
     try:
-        cfg = _load(args)
+        cfg = _load(args.config)
     except ConfigError as exc:
         return _fail(f"{args.config}: {exc}")
-    from callstats.reports import monthly_report, parse_month
-
     tz = ZoneInfo(cfg.service.timezone)
     try:
-        if args.month:
-            year, month = parse_month(args.month)
-        elif args.start:
-            d = parse_when(args.start, tz)
-            year, month = d.year, d.month
-        else:
-            first = datetime.now(tz).date().replace(day=1) - timedelta(days=1)
-            year, month = first.year, first.month
+        year, month = _month_of(args, tz)
     except ValueError as exc:
         return _fail(str(exc))
-    engine, session = _session(cfg)
+    binary = args.format in ("pdf", "xlsx")
+    if binary and not args.output and not args.send:
+        return _fail(f"--format {args.format} writes a file: give --out FILE")
+    if args.send and (args.output or args.contract or args.edition == "internal"):
+        return _fail(
+            "--send e-mails each organisation its client report: no --out, --contract or --edition internal"
+        )
+    tables = ("call", "incident", "organisation", "contract", "agent_session")
+    if args.send:
+        tables += ("report_recipient",)
     try:
+        engine, session = _open(cfg, args.config, tables)
+    except DatabaseUnavailable as exc:
+        return _fail(str(exc))
+    from callstats import service_render
+    from callstats.service_report import ScopeError, build, resolve_scope
+
+    try:
+        try:
+            scope = resolve_scope(session, args.organisation, args.contract)
+        except ScopeError as exc:
+            return _fail(str(exc))
+        if args.send:
+            return _send(args, cfg, session, year, month, scope.organisation_id)
         calls, source = _calls(args, cfg, session)
-        report = monthly_report(session, cfg, year, month, calls=calls, source=source)
+        report = build(
+            session,
+            cfg,
+            year,
+            month,
+            scope=scope,
+            edition=args.edition,
+            calls=calls,
+            calls_source=source,
+        )
+        lang = args.lang or cfg.reports.language
+        logo = _logo(cfg, args.config)
+        if args.format == "pdf":
+            data: bytes | str = service_render.to_pdf(report, cfg, lang, logo=logo)
+        elif args.format == "xlsx":
+            data = service_render.to_xlsx(report, cfg, lang)
+        elif args.format == "html":
+            data = service_render.to_html(report, cfg, lang, logo=logo)
+        else:
+            from callstats.reports import RENDERERS
+
+            data = RENDERERS[args.format](service_render.to_report(report, cfg, lang))
     finally:
         session.close()
         engine.dispose()
-    return _emit(args, report)
+    return _write(args.output, data)
+
+
+def _write(path: str | None, data: bytes | str) -> int:
+    if path is None:
+        sys.stdout.write(data if isinstance(data, str) else data.decode())
+        return 0
+    try:
+        if isinstance(data, bytes):
+            with open(path, "wb") as fh:
+                fh.write(data)
+        else:
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                fh.write(data)
+    except OSError as exc:
+        return _fail(f"cannot write {path}: {exc.strerror}")
+    return 0
+
+
+def _send(args, cfg, session, year: int, month: int, organisation_id: int | None) -> int:  # type: ignore[no-untyped-def]
+    from callstats.delivery import send_monthly
+
+    results = send_monthly(
+        session, cfg, year, month, organisation_id=organisation_id, logo=_logo(cfg, args.config)
+    )
+    if not results:
+        return _fail("no report recipients: add them with `centralita stats recipients add`")
+    failed = 0
+    for r in results:
+        status = "sent" if r.error is None else f"FAILED: {r.error}"
+        print(f"{r.organisation} [{r.language}] -> {', '.join(r.recipients)}: {status}")
+        failed += r.error is not None
+    return 1 if failed else 0
+
+
+def _staffing(args: argparse.Namespace) -> int:
+    from callstats.database import DatabaseUnavailable
+    from servicedesk.config import ConfigError
+
+    try:
+        cfg = _load(args.config)
+    except ConfigError as exc:
+        return _fail(f"{args.config}: {exc}")
+    tz = ZoneInfo(cfg.service.timezone)
+    try:
+        today = date.fromisoformat(args.date) if args.date else datetime.now(tz).date()
+    except ValueError:
+        return _fail(f"--date must be YYYY-MM-DD (got {args.date!r})")
+    try:
+        engine, session = _open(cfg, args.config)
+    except DatabaseUnavailable as exc:
+        return _fail(str(exc))
+    from callstats.reports import RENDERERS, Report, Table
+    from callstats.staffing import next_week_plan
+
+    try:
+        plan = next_week_plan(session, cfg, today)
+    finally:
+        session.close()
+        engine.dispose()
+    cols = [
+        "queue",
+        "weekday",
+        "interval",
+        "calls",
+        "aht_s",
+        "handle_s",
+        "needed",
+        "scheduled",
+        "predicted_sl_percent",
+        "logged_in",
+        "flag",
+    ]
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    t = Table("staffing", f"Agents per half-hour for the week of {plan.week_of}", cols)
+    needs = plan.needs
+    if not args.all:  # the flagged intervals, widest gap between need and logged-in first
+        needs = sorted(plan.flagged(), key=lambda n: -abs((n.logged_in or 0.0) - n.needed))
+    for n in needs:
+        t.rows.append(
+            [
+                n.queue,
+                days[n.weekday],
+                n.start.strftime("%H:%M"),
+                n.calls,
+                n.aht,
+                n.handle,
+                n.needed,
+                n.scheduled,
+                n.service_level,
+                n.logged_in,
+                n.flag,
+            ]
+        )
+    report = Report(
+        "staffing",
+        f"{cfg.service.name}: staffing from history",
+        {
+            "history_from": plan.history_from.isoformat(),
+            "history_to": plan.history_to.isoformat(),
+            "week_of": str(plan.week_of),
+            "shrinkage_percent": f"{plan.shrinkage_percent:g}",
+            "max_occupancy_percent": f"{plan.max_occupancy_percent:g}",
+            "intervals": str(len(plan.needs)),
+            "flagged": str(len(plan.flagged())),
+        },
+        [t],
+    )
+    return _write(args.output, RENDERERS[args.format](report))
+
+
+def _recipients(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from callstats.database import DatabaseUnavailable
+    from callstats.service_report import ScopeError, resolve_scope
+    from servicedesk.config import ConfigError
+    from servicedesk.models import Organisation, ReportRecipient
+
+    try:
+        cfg = _load(args.config)
+    except ConfigError as exc:
+        return _fail(f"{args.config}: {exc}")
+    try:
+        engine, session = _open(cfg, args.config, ("organisation", "report_recipient"))
+    except DatabaseUnavailable as exc:
+        return _fail(str(exc))
+    try:
+        if args.action == "list":
+            for org, email, name, lang, active in session.execute(
+                select(
+                    Organisation.name,
+                    ReportRecipient.email,
+                    ReportRecipient.name,
+                    ReportRecipient.language,
+                    ReportRecipient.active,
+                )
+                .join(Organisation, Organisation.id == ReportRecipient.organisation_id)
+                .order_by(Organisation.name, ReportRecipient.email)
+            ):
+                state = "" if active else " (inactive)"
+                print(f"{org}: {email} {name or ''} [{lang}]{state}".replace("  ", " "))
+            return 0
+        if not args.organisation or not args.email:
+            return _fail(f"recipients {args.action} needs --organisation and --email")
+        email = args.email.strip()
+        if "@" not in email or any(c.isspace() or c in ",;<>" for c in email):
+            return _fail(f"not an e-mail address: {email!r}")
+        try:
+            scope = resolve_scope(session, args.organisation)
+        except ScopeError as exc:
+            return _fail(str(exc))
+        existing = session.scalar(
+            select(ReportRecipient).where(
+                ReportRecipient.organisation_id == scope.organisation_id,
+                ReportRecipient.email == email,
+            )
+        )
+        if args.action == "add":
+            if existing is None:
+                existing = ReportRecipient(organisation_id=scope.organisation_id, email=email)
+                session.add(existing)
+            existing.name = args.name
+            existing.language = args.lang
+            existing.active = True
+        elif existing is None:
+            return _fail(f"{email} does not receive {scope.organisation}'s report")
+        else:
+            session.delete(existing)
+        session.commit()
+        print(f"{scope.organisation}: {email} {'added' if args.action == 'add' else 'removed'}")
+        return 0
+    finally:
+        session.close()
+        engine.dispose()
 
 
 def _erlang(args: argparse.Namespace) -> int:

@@ -102,4 +102,7 @@ def create_app(
     from cti_panel import views_ops
 
     app.register_blueprint(views_ops.bp)
+    from cti_panel import views_reports
+
+    app.register_blueprint(views_reports.bp)
     return app

@@ -27,7 +27,7 @@ def strings() -> dict[str, str]:
         {
             "wb.all_queues": _("All queues"),
             "wb.sl": _("Service level"),
-            "wb.target": _("target {pct} % in {sec} s"),
+            "wb.target": _("target {pct} in {sec} s"),  # pct carries its own % sign
             "wb.waiting": _("Waiting"),
             "wb.longest": _("Longest wait"),
             "wb.available": _("Available"),

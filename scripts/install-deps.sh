@@ -26,7 +26,9 @@ APT=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -q)
 command -v "$BASE_PY" >/dev/null 2>&1 \
   || die "no Python interpreter '$BASE_PY'" "install python3 (apt-get install python3) or set PYTHON=/path/to/python3"
 
-DEBS=(redis-server postgresql chromium espeak-ng sox systemd)
+# WeasyPrint (the PDF reports) needs Pango and fonts; poppler-utils reads PDFs in the tests;
+# systemd-analyze checks the generated units.
+DEBS=(redis-server postgresql chromium espeak-ng sox systemd libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils)
 # `python3 -m venv` needs ensurepip, which Debian ships apart in python3-venv.
 if ! "$BASE_PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then
   DEBS+=("python3-venv")

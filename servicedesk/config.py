@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from servicedesk.report_config import ReportsConfig
+
 Language = Literal["es", "en"]
 Priority = Literal["critical", "high", "medium", "low", "planned"]
 PRIORITIES: tuple[Priority, ...] = ("critical", "high", "medium", "low", "planned")
@@ -551,6 +553,7 @@ class CentralitaConfig(_Strict):
     contracts: ContractsConfig
     escalation: EscalationConfig
     panel: PanelConfig = Field(default_factory=PanelConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @field_validator("calendars", "lines", "skills")
     @classmethod

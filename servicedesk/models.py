@@ -486,3 +486,31 @@ class QuarantinedRow(Base):
     key: Mapped[str] = mapped_column(String(200))  # natural key, e.g. the call's linkedid
     raw: Mapped[str] = mapped_column(Text)  # JSON of the values as received
     error: Mapped[str] = mapped_column(Text)
+
+
+# --- Service reports (branch reports) ------------------------------------
+
+
+class ReportRecipient(Base):
+    """Who receives an organisation's monthly service report, and in which language."""
+
+    __tablename__ = "report_recipient"
+    __table_args__ = (UniqueConstraint("organisation_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(2), default="es")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+# The monthly report's GROUP BYs range over these times; (queue, entered) cannot serve
+# a scan of every queue, and the incident counts go by when things were resolved/closed.
+Index("ix_call_entered_queue_at", Call.entered_queue_at)
+Index("ix_incident_org_created", Incident.organisation_id, Incident.created_at)
+Index("ix_incident_resolved_at", Incident.resolved_at)
+Index("ix_incident_closed_at", Incident.closed_at)
+Index("ix_agent_session_login_at", AgentSession.login_at)

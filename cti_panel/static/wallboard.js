@@ -108,7 +108,7 @@
     const h3 = C.el("h3", title);
     h3.title = title;
     head.appendChild(h3);
-    head.appendChild(C.el("p", fill(C.t("wb.target"), { pct: numFmt.format(row.target_percent), sec: row.servicelevel_s }), "wb-target"));
+    head.appendChild(C.el("p", fill(C.t("wb.target"), { pct: `${numFmt.format(row.target_percent)}\u00a0%`, sec: row.servicelevel_s }), "wb-target"));
     if (withCounts) {  // a group's counts are its queue rows' (offered, answered columns)
       const counts = C.el("p", null, "wb-counts");
       counts.appendChild(C.el("span", `${C.t("wb.offered")} ${row.offered}`, "offered"));
