@@ -32,7 +32,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: {args.config}: {exc}", file=sys.stderr)
         return 1
     try:
-        app = create_app(cfg, secure_cookies=not args.insecure_cookies)
+        app = create_app(
+            cfg, secure_cookies=not args.insecure_cookies, config_path=str(args.config)
+        )
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -11,7 +11,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Response, abort, jsonify, request
 from flask_login import current_user
 
-from cti_panel.context import ctx
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,17 +69,6 @@ def public(view: F) -> F:
     """Marks a view as deliberately open (login, health); the route audit test allows only these."""
     view.public = True  # type: ignore[attr-defined]
     return view
-
-
-def login_rate_exceeded(username: str, ip: str) -> bool:
-    """Counts an attempt for username+IP in Redis (shared by every worker); True once over the limit."""
-    c = ctx()
-    key = f"{c.bus.keys.prefix}:panel:login:{username.lower()[:64]}:{ip}"
-    pipe = c.bus.r.pipeline()
-    pipe.set(key, 0, ex=60, nx=True)  # the window starts at the first attempt (Redis 6.2 too)
-    pipe.incr(key)
-    _, count = pipe.execute()
-    return int(count) > c.cfg.panel.login_attempts_per_minute
 
 
 def set_security_headers(resp: Response) -> Response:

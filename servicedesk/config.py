@@ -327,6 +327,7 @@ class AgentConfig(_Strict):
     languages: list[Language] = Field(min_length=1)
     skills: dict[str, int]
     email: str | None = None
+    tier: int = Field(default=1, ge=1, le=3, description="support level: 1 desk, 2 and 3 escalation")
 
     @field_validator("skills")
     @classmethod
@@ -343,6 +344,8 @@ class ContractPlan(_Strict):
     """Monthly ticket allotment per priority, and whether critical has 24x7 cover."""
 
     description: str = ""
+    label_es: str = ""  # the plan's name shown to people; default: the description's first clause
+    label_en: str = ""
     allotments: dict[Priority, int]
     critical_24x7: bool = False
 

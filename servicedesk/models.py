@@ -466,3 +466,19 @@ class CallbackRequest(Base):
     language: Mapped[str] = mapped_column(String(2), default="es")
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+
+
+# --- Panel administration audit trail (branch panel-work) ------------------
+
+
+class PanelAudit(Base):
+    """One row per administrative change to panel accounts: who, what, to whom, when."""
+
+    __tablename__ = "panel_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

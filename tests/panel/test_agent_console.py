@@ -151,6 +151,7 @@ def _directory(panel: Panel) -> dict[str, int]:
             contact_id=contact.id,
             started_at=now,
             queue="network_es",
+            agent_login="1001",  # answered by ana
         )
         s.add(call)
         s.flush()
