@@ -333,6 +333,8 @@ def js_strings() -> dict[str, str]:
             "link_call": _("Link this call"),
             "created": _("Incident created:"),
             "plan": _("plan"),
+            "picker_found": _("%(n)s found; use the arrow keys and Enter to choose."),
+            "picker_none": _("Nobody found."),
             "linked": _("Call linked to"),
             "saved": _("Saved."),
             "error": _("Error:"),

@@ -236,3 +236,14 @@ def link_call(number: int):  # type: ignore[no-untyped-def]
 def wallboard():  # type: ignore[no-untyped-def]
     c = ctx()
     return jsonify(snapshot(c.cfg, c.bus, c.sessions, c.risk))
+
+
+@bp.route("/contacts")
+@roles_required(*ALL_ROLES)
+def contacts():  # type: ignore[no-untyped-def]
+    """The contact picker's search: names, organisations and phones only (no contract or
+    incidents: the full card needs a call, see /api/caller)."""
+    from cti_panel.contact_search import search_contacts
+
+    q = str(request.args.get("q") or "")
+    return jsonify(results=search_contacts(db(), q, ctx().cfg.service.default_region))

@@ -125,7 +125,9 @@
     C.setText("pop-ivr", words.ivr || "—");
     if (isNewCall) {
       document.getElementById("inc-call-id").value = pop.call_id || "";
-      document.getElementById("inc-contact-id").value = pop.contact_id || "";
+      document.getElementById("pop-reporter").dispatchEvent(new CustomEvent("contact-set", {
+        detail: { id: pop.contact_id, name: pop.contact_name || "", organisation: pop.organisation || "" },
+      }));
       const cat = document.getElementById("inc-category");
       if (pop.category && [...cat.options].some((o) => o.value === pop.category)) cat.value = pop.category;
       C.setText("incident-result", "");
