@@ -25,6 +25,7 @@ def console():  # type: ignore[no-untyped-def]
     agent = agent_config(cfg, current_user.agent_login)
     if agent is None and current_user.role == "admin":
         return redirect(url_for("admin.index"))
+    ctx().bus.r.ping()  # a live view: with Redis down, say so (503) instead of a dead console
     return render_template(
         "agent.html",
         agent=agent,
