@@ -148,11 +148,18 @@ def caller():  # type: ignore[no-untyped-def]
 
 
 def _call_by_linkedid(linkedid: str) -> Call | None:
-    return db().scalar(
-        select(Call).where(
-            Call.pbx_id == ctx().cfg.connections.pbx_id, Call.linkedid == linkedid[:64]
-        )
+    """The recorded call, or (for the agent it popped to) a stub the listener completes."""
+    c = ctx()
+    call = db().scalar(
+        select(Call).where(Call.pbx_id == c.cfg.connections.pbx_id, Call.linkedid == linkedid[:64])
     )
+    if call is None and current_user.agent_login and linkedid:
+        from cti_panel.call_stub import call_from_pop
+
+        call = call_from_pop(
+            db(), c.bus, c.cfg.connections.pbx_id, current_user.agent_login, linkedid
+        )
+    return call
 
 
 @bp.route("/calls/<linkedid>/wrapup", methods=["POST"])

@@ -116,6 +116,8 @@
     C.setText("pop-org", pop.organisation || "—");
     const words = pop.words || {};
     C.setText("pop-queue", words.queue || "—");
+    document.getElementById("pop-queue").dataset.queue = pop.queue || "";
+    document.getElementById("pop-category").dataset.category = pop.category || "";
     C.setText("pop-language", words.language || "—");
     C.setText("pop-wait", C.duration(pop.wait_s));
     C.setText("pop-category", words.category || "—");
