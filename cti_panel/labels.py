@@ -183,7 +183,23 @@ class Names:
         q = self.cfg.queue_definitions().get(name)
         if q is None:
             return name
-        return f"{self.skill(q.skill)} ({label(LANGUAGE, q.language).lower()})"
+        return f"{self.skill(q.skill)} ({self.language(q.language)})"
+
+    def language(self, code: str | None) -> str:
+        """'español' inside a Spanish sentence, 'Spanish' in English."""
+        words = label(LANGUAGE, code)
+        return words.lower() if self.lang == "es" else words
+
+    def calendar(self, code: str | None) -> str:
+        cal = self.cfg.calendars.get(code or "")
+        if cal is None:
+            return code or ""
+        return (cal.label_en if self.lang == "en" else cal.label_es) or (code or "")
+
+    def zone(self, tz: str) -> str:
+        from cti_panel.localtime import zone_label
+
+        return zone_label(tz, self.lang)
 
     def line(self, code: str | None) -> str:
         if not code:
@@ -297,9 +313,9 @@ def ivr_sentence(choices: dict[str, str], names: Names) -> str:
         if shown:
             parts.append(_("asked about %(number)s", number=shown))
     if choices.get("lang_key") and choices.get("lang"):
-        parts.append(_("chose %(language)s", language=label(LANGUAGE, choices["lang"]).lower()))
+        parts.append(_("chose %(language)s", language=names.language(choices["lang"])))
     elif choices.get("lang"):
-        parts.append(_("speaks %(language)s", language=label(LANGUAGE, choices["lang"]).lower()))
+        parts.append(_("speaks %(language)s", language=names.language(choices["lang"])))
     if choices.get("ident"):
         parts.append(label(IDENT, choices["ident"]))
     if choices.get("hours"):

@@ -88,6 +88,8 @@ class CalendarConfig(_Strict):
     """Weekly hours in a time zone, minus public holidays and extra closed days."""
 
     timezone: str
+    label_es: str = ""  # the calendar's name shown to people (default: its key)
+    label_en: str = ""
     always_open: bool = False
     hours: dict[str, list[Shift]] = Field(default_factory=dict)
     holidays: HolidaySource | None = None
