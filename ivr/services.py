@@ -315,10 +315,17 @@ class StoreServices:
             inc = create_incident(
                 session,
                 self.cfg,
-                title=f"Voice message from {caller}",
+                # stored words, read on the desk: in the caller's language, no codes
+                title=(
+                    f"Mensaje de voz de {caller}"
+                    if language == "es"
+                    else f"Voice message from {caller}"
+                ),
                 actor="ivr",
                 description=(
-                    f"Voice message left after hours (uniqueid {uniqueid}, language {language})."
+                    f"Mensaje de voz dejado fuera de horario, en español (llamada {uniqueid})."
+                    if language == "es"
+                    else f"Voice message left after hours, in English (call {uniqueid})."
                 ),
                 category=category if category in self.cfg.skills else None,
                 channel="phone",

@@ -422,7 +422,17 @@ class DatabaseConnection(_Strict):
     url_env: str = "CENTRALITA_DATABASE_URL"
 
     def resolved_url(self) -> str:
-        return os.environ.get(self.url_env) or self.url
+        """The URL in force; a relative SQLite file lives in the state directory
+        (servicedesk.paths), never in whatever directory a command runs from."""
+        url = os.environ.get(self.url_env) or self.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix:
+            rel = url[len(prefix) :]
+            if not rel.startswith(":memory:"):
+                from servicedesk.paths import state_dir
+
+                return prefix + str(state_dir() / rel)
+        return url
 
 
 class RedisConnection(_Strict):

@@ -51,3 +51,14 @@ def test_starting_the_panel_and_embedded_redis_leaves_the_checkout_clean(
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in mo_files} == mo_before
     assert not (ROOT / "centralita-redis.rdb").exists() and not (ROOT / ".centralita").exists()
     assert list((tmp_path / "state").glob("centralita-redis.rdb*"))
+
+
+def test_a_relative_sqlite_file_lives_in_the_state_dir(
+    example_config: CentralitaConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CENTRALITA_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("CENTRALITA_DATABASE_URL", raising=False)
+    url = example_config.connections.database.resolved_url()
+    assert url == f"sqlite:///{tmp_path / 'state' / 'centralita.db'}"
+    monkeypatch.setenv("CENTRALITA_DATABASE_URL", "sqlite:////srv/x.db")
+    assert example_config.connections.database.resolved_url() == "sqlite:////srv/x.db"
