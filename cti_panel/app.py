@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
 
 from flask import Flask
 from flask_babel import Babel
@@ -89,10 +88,9 @@ def create_app(
     @login.user_loader
     def _load(user_id: str):  # type: ignore[no-untyped-def]
         from cti_panel.context import db
+        from cti_panel.params import BadNumber, parse_id
         from cti_panel.users import LoginUser
         from servicedesk.models import PanelUser
-
-        from cti_panel.params import BadNumber, parse_id
 
         try:
             uid = parse_id(user_id, "user")

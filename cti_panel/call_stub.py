@@ -28,7 +28,9 @@ def _pop_of(bus: Bus, login: str, linkedid: str) -> dict[str, str] | None:
     return None
 
 
-def call_from_pop(session: Session, bus: Bus, pbx_id: str, login: str, linkedid: str) -> Call | None:
+def call_from_pop(
+    session: Session, bus: Bus, pbx_id: str, login: str, linkedid: str
+) -> Call | None:
     pop = _pop_of(bus, login, linkedid)
     if pop is None:
         return None

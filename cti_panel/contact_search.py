@@ -8,6 +8,7 @@ otherwise its ASCII digits are matched as the tail of the stored E.164.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -46,10 +47,8 @@ def search_contacts(session: Session, query: str, region: str = "MX") -> list[di
     digits = "".join(_ASCII_DIGIT.findall(q))
     if len(digits) >= 4 and len(digits) >= len(q.replace(" ", "")) // 2:
         tails = {digits[-10:]}
-        try:
+        with contextlib.suppress(PhoneError, phonenumbers.NumberParseException):
             tails.add(normalise_phone(q, region).e164.lstrip("+")[-10:])
-        except (PhoneError, phonenumbers.NumberParseException):
-            pass
         conds.append(
             Contact.id.in_(
                 select(ContactPhone.contact_id).where(

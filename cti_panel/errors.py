@@ -20,15 +20,34 @@ log = logging.getLogger("centralita.panel")
 
 def _texts(code: int) -> tuple[str, str]:
     return {
-        400: (_("This request could not be read"), _("A value in it is not valid. Go back and check what you typed.")),
+        400: (
+            _("This request could not be read"),
+            _("A value in it is not valid. Go back and check what you typed."),
+        ),
         401: (_("Please log in"), _("Log in to see this page.")),
-        403: (_("Not for your role"), _("Your account may not open this page. Ask a supervisor or an administrator if you need it.")),
-        404: (_("Page not found"), _("Nothing is at this address. It may have been moved, or the number is wrong.")),
+        403: (
+            _("Not for your role"),
+            _(
+                "Your account may not open this page. Ask a supervisor or an administrator if you need it."
+            ),
+        ),
+        404: (
+            _("Page not found"),
+            _("Nothing is at this address. It may have been moved, or the number is wrong."),
+        ),
         405: (_("Not allowed here"), _("This page cannot be used this way.")),
         413: (_("Too much data"), _("What was sent is too large.")),
         429: (_("Too many attempts"), _("Wait a moment and try again.")),
-        500: (_("Something went wrong"), _("The panel hit an unexpected error; it has been logged. Try again in a moment.")),
-        503: (_("Live data is unavailable"), _("The live service (Redis) cannot be reached. Incidents and search still work; live views come back on their own.")),
+        500: (
+            _("Something went wrong"),
+            _("The panel hit an unexpected error; it has been logged. Try again in a moment."),
+        ),
+        503: (
+            _("Live data is unavailable"),
+            _(
+                "The live service (Redis) cannot be reached. Incidents and search still work; live views come back on their own."
+            ),
+        ),
     }.get(code, (_("Error"), _("The request could not be completed.")))
 
 
@@ -40,7 +59,9 @@ def render_error(code: int, detail: str = ""):  # type: ignore[no-untyped-def]
     title, message = _texts(code)
     if _wants_json():
         return jsonify(error=detail or message, title=title), code
-    return render_template("errors.html", code=code, title=title, message=message, detail=detail), code
+    return render_template(
+        "errors.html", code=code, title=title, message=message, detail=detail
+    ), code
 
 
 def register_error_pages(app: Flask) -> None:

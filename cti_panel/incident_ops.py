@@ -187,7 +187,9 @@ def apply_action(
     if action not in allowed:
         if not policy.may_work(session, cfg, who, inc):
             raise FormError(
-                _("You may not change this incident: it is not yours and not waiting in your skills.")
+                _(
+                    "You may not change this incident: it is not yours and not waiting in your skills."
+                )
             )
         raise FormError(
             _(

@@ -44,9 +44,7 @@ def relative(value: datetime | None, lang: str, now: datetime | None = None) -> 
     return format_timedelta(delta, add_direction=True, threshold=1.0, locale=lang)
 
 
-def time_tag(
-    value: datetime | None, tz: str, lang: str, *, with_relative: bool = False
-) -> Markup:
+def time_tag(value: datetime | None, tz: str, lang: str, *, with_relative: bool = False) -> Markup:
     """`<time datetime="UTC ISO" title="... zone">local</time>`, optionally '(hace 3 min)'."""
     if value is None:
         return Markup("—")

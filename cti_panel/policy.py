@@ -103,7 +103,11 @@ def allowed_actions(
     actions = lifecycle_actions(inc)
     if not may_work(session, cfg, actor, inc):
         return set()
-    if not actor.staff and "assign" in actions and inc.assignee_login not in (None, actor.agent_login):
+    if (
+        not actor.staff
+        and "assign" in actions
+        and inc.assignee_login not in (None, actor.agent_login)
+    ):
         actions.discard("assign")
     return actions
 

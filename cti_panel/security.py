@@ -11,7 +11,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Response, abort, jsonify, request
 from flask_login import current_user
 
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 ALL_ROLES = ("agent", "supervisor", "admin")
@@ -49,13 +48,21 @@ def roles_required(*roles: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 if _wants_json():
-                    return jsonify(error="login required"), 401
+                    from flask_babel import gettext as _
+
+                    return jsonify(error=_("Log in to see this page.")), 401
                 from flask import redirect, url_for
 
                 return redirect(url_for("auth.login", next=request.full_path))
             if current_user.role not in allowed:
                 if _wants_json():
-                    return jsonify(error="forbidden"), 403
+                    from flask_babel import gettext as _
+
+                    return jsonify(
+                        error=_(
+                            "Your account may not open this page. Ask a supervisor or an administrator if you need it."
+                        )
+                    ), 403
                 abort(403)
             return view(*args, **kwargs)
 

@@ -17,6 +17,7 @@ keeps working (throttled per worker) instead of failing with a 500.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -96,7 +97,9 @@ class LoginThrottle:
         except (TypeError, ValueError):  # a damaged entry counts as none, never blocks
             return 0, 0.0
 
-    def check(self, username: str, ip: str, *, known_device: bool, now: float | None = None) -> Verdict:
+    def check(
+        self, username: str, ip: str, *, known_device: bool, now: float | None = None
+    ) -> Verdict:
         now = time.time() if now is None else now
         ip_key, user_key = self._keys(username, ip)
         waits = []
@@ -104,7 +107,9 @@ class LoginThrottle:
         waits.append(last + _delay(n, self.limits.ip_free, self.limits.ip_cap_s) - now)
         if not known_device:
             n, last = self._read(user_key, now)
-            waits.append(last + _delay(n, self.limits.account_free, self.limits.account_cap_s) - now)
+            waits.append(
+                last + _delay(n, self.limits.account_free, self.limits.account_cap_s) - now
+            )
         wait = max(waits)
         return Verdict(True) if wait <= 0 else Verdict(False, int(wait) + 1)
 
@@ -123,7 +128,5 @@ class LoginThrottle:
     def succeeded(self, username: str, ip: str) -> None:
         for key in self._keys(username, ip):
             _memory.clear(key)
-            try:
+            with contextlib.suppress(redis.RedisError):
                 self.r.delete(key)
-            except redis.RedisError:
-                pass

@@ -59,7 +59,11 @@ def _clean_fields(form: Any, user: PanelUser | None) -> dict[str, Any]:
         )
         if other is not None and (user is None or other.id != user.id):
             raise AdminError(
-                _("Agent %(agent)s is already linked to the account %(user)s.", agent=agent, user=other.username)
+                _(
+                    "Agent %(agent)s is already linked to the account %(user)s.",
+                    agent=agent,
+                    user=other.username,
+                )
             )
     language = str(form.get("language") or "es")
     if language not in ("es", "en"):
@@ -104,7 +108,9 @@ def create():  # type: ignore[no-untyped-def]
     except AdminError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.index"))
-    user = PanelUser(username=username, password_hash=hash_password(password), active=True, **fields)
+    user = PanelUser(
+        username=username, password_hash=hash_password(password), active=True, **fields
+    )
     db().add(user)
     _audit("create", username, **fields)
     db().commit()
@@ -124,9 +130,7 @@ def edit(user_id: int):  # type: ignore[no-untyped-def]
         except AdminError as exc:
             flash(str(exc), "error")
             return redirect(url_for("admin.edit", user_id=user.id))
-        changes = {
-            k: [getattr(user, k), v] for k, v in fields.items() if getattr(user, k) != v
-        }
+        changes = {k: [getattr(user, k), v] for k, v in fields.items() if getattr(user, k) != v}
         for k, v in fields.items():
             setattr(user, k, v)
         if changes:
@@ -152,7 +156,10 @@ def set_active(user_id: int):  # type: ignore[no-untyped-def]
         user.active = active
         _audit("enable" if active else "disable", user.username)
         db().commit()
-        flash(_("Account enabled.") if active else _("Account disabled: it can no longer log in."), "ok")
+        flash(
+            _("Account enabled.") if active else _("Account disabled: it can no longer log in."),
+            "ok",
+        )
     return redirect(url_for("admin.edit", user_id=user.id))
 
 
@@ -189,9 +196,15 @@ def delete(user_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/audit")
 @roles_required("admin")
 def audit():  # type: ignore[no-untyped-def]
-    rows = db().scalars(
-        select(PanelAudit).order_by(PanelAudit.at.desc(), PanelAudit.id.desc()).limit(AUDIT_PAGE)
-    ).all()
+    rows = (
+        db()
+        .scalars(
+            select(PanelAudit)
+            .order_by(PanelAudit.at.desc(), PanelAudit.id.desc())
+            .limit(AUDIT_PAGE)
+        )
+        .all()
+    )
     return render_template("admin_audit.html", rows=rows)
 
 

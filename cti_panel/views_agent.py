@@ -113,7 +113,19 @@ def pop_in_words() -> Callable[[str, dict[str, str]], dict[str, object]]:
             "priority": label(PRIORITY, pop.get("priority")) if pop.get("priority") else "—",
             "ivr": names.ivr_sentence({str(k): str(v) for k, v in choices.items()}),
             "at": at_text,
+            "caller_num": _readable_number(pop.get("caller_num") or "", cfg.service.default_region),
         }
         return {**pop, "words": words}
 
     return transform
+
+
+def _readable_number(raw: str, region: str) -> str:
+    """'+525512340001' -> '+52 55 1234 0001'; anything unparseable is shown as it came."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return raw
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from cti_panel import incident_ops, policy
 from cti_panel.caller import caller_card, incident_summary
-from cti_panel.params import parse_id
-from cti_panel.views_incidents import current_actor
 from cti_panel.context import ctx, db
 from cti_panel.membership import agent_config, command, memberships, send_and_wait
+from cti_panel.params import parse_id
 from cti_panel.security import ALL_ROLES, STAFF, roles_required
 from cti_panel.views_agent import AGENT_ROLES
+from cti_panel.views_incidents import current_actor
 from cti_panel.wallboard import snapshot
 from servicedesk.models import Call
 
@@ -55,10 +55,17 @@ def _worded(results: list[dict[str, str]]) -> list[dict[str, str]]:
         if r.get("response") == "Pending":
             outcome = _("waiting for the PBX…")
         elif r.get("response") == "Success":
-            outcome = label(AMI_MESSAGE, r.get("message")) if r.get("message") in AMI_MESSAGE else _("done")
+            outcome = (
+                label(AMI_MESSAGE, r.get("message"))
+                if r.get("message") in AMI_MESSAGE
+                else _("done")
+            )
         else:
             known = r.get("message") in AMI_MESSAGE
-            outcome = _("not done: %(why)s", why=label(AMI_MESSAGE, r.get("message")) if known else _("the PBX refused it"))
+            outcome = _(
+                "not done: %(why)s",
+                why=label(AMI_MESSAGE, r.get("message")) if known else _("the PBX refused it"),
+            )
         out.append({**r, "text": f"{what} — {outcome}"})
     return out
 

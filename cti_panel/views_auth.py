@@ -79,7 +79,7 @@ def _remember_device(resp, username: str):  # type: ignore[no-untyped-def]
 
 
 def _throttle():  # type: ignore[no-untyped-def]
-    from cti_panel.throttle import LoginThrottle, Limits
+    from cti_panel.throttle import Limits, LoginThrottle
 
     c = ctx()
     limits = c.login_limits or Limits(account_free=c.cfg.panel.login_attempts_per_minute)
@@ -121,7 +121,10 @@ def login():  # type: ignore[no-untyped-def]
         if not verdict.allowed:
             retry_after = verdict.retry_after_s
             flash(
-                _("Too many failed attempts. Try again in %(seconds)s seconds.", seconds=retry_after),
+                _(
+                    "Too many failed attempts. Try again in %(seconds)s seconds.",
+                    seconds=retry_after,
+                ),
                 "error",
             )
             status = 429

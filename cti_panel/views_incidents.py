@@ -12,8 +12,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from cti_panel import incident_ops, policy
-from cti_panel.params import page_number, parse_id
 from cti_panel.context import ctx, db
+from cti_panel.params import page_number, parse_id
 from cti_panel.security import ALL_ROLES, roles_required
 from cti_panel.wallboard import _worst_state
 from servicedesk import incidents as core_incidents

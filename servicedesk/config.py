@@ -329,7 +329,7 @@ class AgentConfig(_Strict):
     languages: list[Language] = Field(min_length=1)
     skills: dict[str, int]
     email: str | None = None
-    tier: int = Field(default=1, ge=1, le=3, description="support level: 1 desk, 2 and 3 escalation")
+    tier: int = Field(default=1, ge=1, le=3)  # support level: 1 desk, 2 and 3 escalation
 
     @field_validator("skills")
     @classmethod

@@ -111,7 +111,7 @@
     status.textContent = C.t("pop." + pop.type);
     status.dataset.state = pop.type;
     C.setText("pop-caller-name", pop.caller_name || pop.contact_name || C.t("unknown_caller"));
-    C.setText("pop-caller-num", pop.caller_num);
+    C.setText("pop-caller-num", (pop.words || {}).caller_num || pop.caller_num);
     C.setText("pop-contact", pop.contact_name || C.t("unknown_caller"));
     C.setText("pop-org", pop.organisation || "—");
     const words = pop.words || {};
@@ -137,7 +137,7 @@
     }
     const log = document.getElementById("pop-log");
     const who = pop.contact_name || pop.caller_name || C.t("unknown_caller");
-    const li = C.el("li", `${words.at || ""} · ${C.t("pop." + pop.type)} · ${who} ${pop.caller_num || ""}`);
+    const li = C.el("li", `${words.at || ""} · ${C.t("pop." + pop.type)} · ${who} ${words.caller_num || ""}`);
     li.dataset.callId = pop.call_id || "";
     li.dataset.type = pop.type || "";
     log.appendChild(li);

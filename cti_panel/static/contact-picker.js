@@ -39,6 +39,7 @@
       hidden.value = String(c.id);
       input.value = c.name;
       C.setText(chosen.id, [c.name, c.organisation, (c.phones || [])[0]].filter(Boolean).join(" · "));
+      C.setText(status.id, "");
       root.dispatchEvent(new CustomEvent("contact-picked", { detail: c, bubbles: true }));
       close();
     }

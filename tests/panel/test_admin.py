@@ -24,7 +24,10 @@ def _user(panel: Panel, username: str) -> PanelUser | None:
 def _audit(panel: Panel) -> list[tuple[str, str, str]]:
     engine = make_engine(panel.db_url)
     with make_sessionmaker(engine)() as s:
-        rows = [(a.actor, a.action, a.target) for a in s.scalars(select(PanelAudit).order_by(PanelAudit.id))]
+        rows = [
+            (a.actor, a.action, a.target)
+            for a in s.scalars(select(PanelAudit).order_by(PanelAudit.id))
+        ]
     engine.dispose()
     return rows
 
@@ -74,7 +77,9 @@ def test_admin_lands_on_administration_and_manages_accounts(panel: Panel) -> Non
 
     # reset: a generated password shown once; the old one stops working
     page = client.post(f"/admin/users/{carla.id}/password", data={"csrf_token": token})
-    new_pw = re.search(r'<code id="new-password">([^<]+)</code>', page.get_data(as_text=True)).group(1)
+    new_pw = re.search(
+        r'<code id="new-password">([^<]+)</code>', page.get_data(as_text=True)
+    ).group(1)
     other = panel.app.test_client()
     login(other, "carla", new_pw)
     stale = panel.app.test_client()
@@ -91,7 +96,9 @@ def test_admin_lands_on_administration_and_manages_accounts(panel: Panel) -> Non
     assert other.get("/incidents/").status_code == 302
     t = csrf_from(stale.get("/login").get_data(as_text=True))
     assert (
-        stale.post("/login", data={"username": "carla", "password": new_pw, "csrf_token": t}).status_code
+        stale.post(
+            "/login", data={"username": "carla", "password": new_pw, "csrf_token": t}
+        ).status_code
         == 401
     )
     # the admin cannot disable or delete themself

@@ -160,3 +160,22 @@ def test_malformed_numbers_are_400_or_404_with_a_friendly_page(panel: Panel) -> 
     assert client.get("/api/caller?incident=²").status_code == 400
     page = client.get("/no/such/page").get_data(as_text=True)
     assert "Page not found" in page and "Werkzeug" not in page and "Not Found" not in page
+
+
+def test_an_unexpected_error_is_a_friendly_500_and_is_logged(panel: Panel, caplog) -> None:  # type: ignore[no-untyped-def]
+    from cti_panel.security import roles_required
+
+    @roles_required("agent", "supervisor", "admin")
+    def boom():  # type: ignore[no-untyped-def]
+        raise RuntimeError("kaput")
+
+    panel.app.add_url_rule("/boom", "boom", boom)
+    client = panel.app.test_client()
+    login(client, "ana")
+    with caplog.at_level("ERROR", logger="centralita.panel"):
+        r = client.get("/boom")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 500 and "Algo salió mal" in html and "kaput" not in html
+    assert "Traceback" not in html and any(
+        "kaput" in (rec.exc_text or str(rec.exc_info)) for rec in caplog.records
+    )

@@ -86,9 +86,7 @@ def test_agent_cannot_act_on_others_incidents_even_by_posting(panel: Panel) -> N
     _seed(panel)
     client = panel.app.test_client()
     token = login(client, "ana")
-    r = client.post(
-        "/incidents/2/assign", data={"csrf_token": token, "assignee": "1001"}
-    )
+    r = client.post("/incidents/2/assign", data={"csrf_token": token, "assignee": "1001"})
     assert r.status_code == 302
     page = client.get("/incidents/2").get_data(as_text=True)
     assert "No puede cambiar este incidente" in page and 'id="refusal-assign"' in page
@@ -162,12 +160,9 @@ def test_contact_cards_only_through_own_calls_or_staff(panel: Panel) -> None:
     assert sofia.get(f"/api/caller?contact_id={ids['contact']}").status_code == 200
     # wrap-up of someone else's call is refused
     h = {"X-CSRFToken": login(panel.app.test_client(), "bruno")}
-    assert (
-        bruno.post(
-            "/api/calls/1800000000.7/wrapup", json={"code": "info_given"}, headers=h
-        ).status_code
-        in (400, 403)
-    )
+    assert bruno.post(
+        "/api/calls/1800000000.7/wrapup", json={"code": "info_given"}, headers=h
+    ).status_code in (400, 403)
 
 
 def test_local_times_on_the_incident_page(panel: Panel) -> None:

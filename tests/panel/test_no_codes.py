@@ -14,7 +14,13 @@ from babel.messages.pofile import read_po
 
 from asterisk_conf.prompt_catalogue import AFTER_HOURS_DIGITS, MAIN_MENU_DIGITS
 from cti_panel import labels
-from servicedesk.models import CALL_OUTCOMES, CHANNELS, HANGUP_PARTIES, INCIDENT_STATUSES, PRIORITIES
+from servicedesk.models import (
+    CALL_OUTCOMES,
+    CHANNELS,
+    HANGUP_PARTIES,
+    INCIDENT_STATUSES,
+    PRIORITIES,
+)
 from tests.panel.conftest import Panel, login
 from tests.panel.contract import publish_pop
 
@@ -22,7 +28,17 @@ ROOT = Path(__file__).resolve().parents[2]
 PANEL = ROOT / "cti_panel"
 # words spelled the same in both languages
 SAME_IN_BOTH = {
-    "VIP", "ASA", "AHT", "web", "plan", "no", "Error", "Error:", "%(s)s s", "ext. %(ext)s", "s",
+    "VIP",
+    "ASA",
+    "AHT",
+    "web",
+    "plan",
+    "no",
+    "Error",
+    "Error:",
+    "%(s)s s",
+    "ext. %(ext)s",
+    "s",
     "supervisor",
 }
 
@@ -30,7 +46,19 @@ SAME_IN_BOTH = {
 def _extracted(tmp_path: Path) -> list[str]:
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l", "-o", str(pot), "."],
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-o",
+            str(pot),
+            ".",
+        ],
         cwd=PANEL,
         check=True,
         capture_output=True,
@@ -139,7 +167,9 @@ def test_rendered_pages_show_no_codes(panel: Panel) -> None:
 
     engine = make_engine(panel.db_url)
     with session_scope(make_sessionmaker(engine)) as s:
-        inc = core.create_incident(s, panel.cfg, title="Sin red", actor="ivr", category="network", channel="phone")
+        inc = core.create_incident(
+            s, panel.cfg, title="Sin red", actor="ivr", category="network", channel="phone"
+        )
         core.start_work(s, inc, actor="1001")
         call = Call(
             pbx_id=panel.cfg.connections.pbx_id,
@@ -159,7 +189,15 @@ def test_rendered_pages_show_no_codes(panel: Panel) -> None:
     for user in ("ana", "sofia", "root"):
         client = panel.app.test_client()
         login(client, user)
-        for path in ("/incidents/", "/incidents/1", "/incidents/new", "/admin/", "/admin/config", "/admin/audit", "/agent/"):
+        for path in (
+            "/incidents/",
+            "/incidents/1",
+            "/incidents/new",
+            "/admin/",
+            "/admin/config",
+            "/admin/audit",
+            "/agent/",
+        ):
             r = client.get(path)
             if r.status_code != 200:
                 continue
