@@ -118,6 +118,11 @@ def test_incident_times_are_the_desks_local_times(panel: Panel, browser, base_ur
             expect(page.locator(locator)).to_have_text(expected)
         expect(page.locator("#inc-times")).to_contain_text("hora de México")
         expect(page.locator("#inc-created .rel")).to_contain_text("hace")
+        # the relative words follow the clock without a reload
+        page.clock.install(time=CREATED.timestamp() + 6 * 60 + 25)
+        page.reload()
+        page.clock.run_for(31_000)
+        expect(page.locator("#inc-created .rel")).to_have_text("(hace 7 minutos)")
     finally:
         context.close()
 
