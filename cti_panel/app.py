@@ -87,17 +87,9 @@ def create_app(
 
     @login.user_loader
     def _load(user_id: str):  # type: ignore[no-untyped-def]
-        from cti_panel.context import db
-        from cti_panel.params import BadNumber, parse_id
-        from cti_panel.users import LoginUser
-        from servicedesk.models import PanelUser
+        from cti_panel.users import load_session_user
 
-        try:
-            uid = parse_id(user_id, "user")
-        except BadNumber:
-            uid = None
-        user = db().get(PanelUser, uid) if uid is not None else None
-        return LoginUser.from_model(user) if user is not None and user.active else None
+        return load_session_user(user_id)
 
     from cti_panel import (
         views_admin,

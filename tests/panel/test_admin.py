@@ -76,7 +76,11 @@ def test_admin_lands_on_administration_and_manages_accounts(panel: Panel) -> Non
     assert (carla.role, carla.agent_login, carla.language) == ("supervisor", None, "en")
 
     # reset: a generated password shown once; the old one stops working
+    before_reset = panel.app.test_client()
+    login(before_reset, "carla", "una-clave-larga-1")
+    assert before_reset.get("/incidents/").status_code == 200
     page = client.post(f"/admin/users/{carla.id}/password", data={"csrf_token": token})
+    assert before_reset.get("/incidents/").status_code == 302  # her open session ended
     new_pw = re.search(
         r'<code id="new-password">([^<]+)</code>', page.get_data(as_text=True)
     ).group(1)
