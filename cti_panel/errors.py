@@ -74,10 +74,13 @@ def register_error_pages(app: Flask) -> None:
             return render_error(400, _("The form expired. Reload the page and try again."))
         return render_error(code)
 
-    @app.errorhandler(redis.RedisError)
     def _redis(exc: redis.RedisError):  # type: ignore[no-untyped-def]
         log.warning("Redis unavailable for %s: %s", request.path, exc)
         return render_error(ServiceUnavailable.code)
+
+    # unreachable or slow Redis is an outage (503); any other Redis error is a bug (500)
+    app.register_error_handler(redis.ConnectionError, _redis)
+    app.register_error_handler(redis.TimeoutError, _redis)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from servicedesk.db import make_engine, make_sessionmaker, session_scope
 from servicedesk.models import Call, Contact, Incident, Organisation
 from tests.panel.conftest import Panel, login
 
-BAD = ["²", "1" * 30, "-1", "0x1f", "1e3", "\x00", "' OR 1=1 --", "٣", ""]
+BAD = ["²", "1" * 30, "-1", "0x1f", "1e3", "\x00", "' OR 1=1 --", "٣", "1-٣", ""]
 QUERY_PARAMS = [
     "q",
     "organisation",
