@@ -153,9 +153,25 @@ ADMIN_FIELD = {"role": _l("role"), "agent_login": _l("agent"), "language": _l("l
 
 
 def label(table: dict[str, object], code: str | None) -> str:
+    """The words for `code`: the built-in table, else `[panel.labels]` from the config
+    (for a site's own pause reasons or wrap-up codes), else the code itself."""
     if code is None:
         return ""
-    return str(table.get(code, code))
+    if code in table:
+        return str(table[code])
+    return configured_label(code) or code
+
+
+def configured_label(code: str) -> str:
+    from flask import current_app, has_app_context
+    from flask_babel import get_locale
+
+    if not has_app_context() or "centralita" not in current_app.extensions:
+        return ""
+    words = current_app.extensions["centralita"].cfg.panel.labels.get(code)
+    if words is None:
+        return ""
+    return words.en if str(get_locale() or "es") == "en" else words.es
 
 
 class Names:
@@ -340,6 +356,10 @@ def js_strings() -> dict[str, str]:
     out.update({f"prio.{k}": str(v) for k, v in PRIORITY.items()})
     out.update({f"status.{k}": str(v) for k, v in STATUS.items()})
     out.update({f"pause.{k}": str(v) for k, v in PAUSE.items()})
+    from flask import current_app
+
+    for reason in current_app.extensions["centralita"].cfg.panel.pause_reasons:
+        out.setdefault(f"pause.{reason}", label(PAUSE, reason))
     out.update({f"cmd.{k}": str(v) for k, v in COMMAND.items()})
     out.update({f"lang.{k}": str(v) for k, v in LANGUAGE.items()})
     out.update(

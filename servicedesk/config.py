@@ -460,6 +460,13 @@ class Connections(_Strict):
     pbx_id: str = Field(default="pbx1", pattern=r"^[A-Za-z0-9_-]{1,32}$")
 
 
+class CodeLabel(_Strict):
+    """What people read for a configured code (a pause reason, a wrap-up code)."""
+
+    es: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
 class PanelConfig(_Strict):
     pause_reasons: list[str] = Field(
         default_factory=lambda: ["lunch", "break", "training", "backoffice", "meeting"]
@@ -474,6 +481,7 @@ class PanelConfig(_Strict):
     )
     secret_key_env: str = "CENTRALITA_SECRET_KEY"
     login_attempts_per_minute: int = Field(default=5, ge=1)
+    labels: dict[str, CodeLabel] = Field(default_factory=dict)  # words for custom codes
 
 
 class ServiceConfig(_Strict):

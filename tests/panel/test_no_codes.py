@@ -112,7 +112,7 @@ def test_every_stored_code_has_words(panel: Panel, lang: str) -> None:
             assert names.queue(q) != q and "_" not in names.queue(q)
         for plan in cfg.contracts.plans:
             assert names.plan(plan) and names.plan(plan) != plan
-        assert names.plan("intermediate") == ("Intermedio" if lang == "es" else "Intermediate")
+        assert names.plan("intermediate") == "Intermedio"  # the plan's name in the config
         for line in cfg.lines:
             assert names.line(line) != line
         for a in cfg.agents:
@@ -206,3 +206,23 @@ def test_rendered_pages_show_no_codes(panel: Panel) -> None:
             assert codes == set(), (user, path, codes)
             for raw in ("in_progress", "network_es", "intermediate", "exit_empty", "Forbidden"):
                 assert raw not in text, (user, path, raw)
+
+
+def test_a_sites_own_pause_reason_reads_from_the_config(panel: Panel) -> None:
+    from servicedesk.config import CodeLabel
+
+    panel.cfg.panel.pause_reasons.append("coaching")
+    panel.cfg.panel.labels["coaching"] = CodeLabel(es="retroalimentación", en="coaching session")
+    try:
+        for lang, words in (("es", "retroalimentación"), ("en", "coaching session")):
+            with panel.app.test_request_context(headers={"Accept-Language": lang}):
+                assert labels.label(labels.PAUSE, "coaching") == words
+                assert labels.js_strings()["pause.coaching"] == words
+        client = panel.app.test_client()
+        login(client, "ana")
+        assert '<option value="coaching">retroalimentación</option>' in client.get(
+            "/agent/"
+        ).get_data(as_text=True)
+    finally:
+        panel.cfg.panel.pause_reasons.remove("coaching")
+        del panel.cfg.panel.labels["coaching"]
