@@ -62,6 +62,14 @@ def create_app(
         MAX_CONTENT_LENGTH=256 * 1024,
     )
     app.jinja_env.autoescape = True
+    proxies = os.environ.get("CENTRALITA_PANEL_PROXIES", "0").strip()
+    if proxies not in ("", "0"):  # behind N reverse proxies: trust their X-Forwarded-For
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        if not (proxies.isascii() and proxies.isdecimal() and int(proxies) <= 5):
+            raise RuntimeError("CENTRALITA_PANEL_PROXIES must be a number from 0 to 5")
+        n = int(proxies)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
 
     if bus is None:
         url = redis_url if redis_url is not None else cfg.connections.redis.resolved_url()

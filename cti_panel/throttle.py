@@ -7,8 +7,10 @@ Two counters of *failed* attempts, shared by every worker through Redis:
   that account must wait a growing delay (at most `account_cap_s`, one minute),
   so a distributed guesser gets a handful of tries a minute.
 A browser that has logged into the account before carries a signed "known
-device" cookie and is exempt from the account delay: an attacker who hammers
-`ana` from elsewhere slows down only strangers, never Ana at her own desk.
+device" cookie naming that account and is exempt from both delays: an attacker
+who hammers `ana`, or sprays from the office's shared address, slows down only
+strangers, never Ana at her own desk. Behind a reverse proxy set
+CENTRALITA_PANEL_PROXIES to the number of proxies so the client address is real.
 A correct password is never refused for someone else's failures, and a success
 clears that address's and account's counters.
 While Redis is down the counters fall back to this process's memory, so login
@@ -102,15 +104,13 @@ class LoginThrottle:
     ) -> Verdict:
         now = time.time() if now is None else now
         ip_key, user_key = self._keys(username, ip)
-        waits = []
+        if known_device:  # this browser logged into this very account before
+            return Verdict(True)
         n, last = self._read(ip_key, now)
-        waits.append(last + _delay(n, self.limits.ip_free, self.limits.ip_cap_s) - now)
-        if not known_device:
-            n, last = self._read(user_key, now)
-            waits.append(
-                last + _delay(n, self.limits.account_free, self.limits.account_cap_s) - now
-            )
-        wait = max(waits)
+        wait = last + _delay(n, self.limits.ip_free, self.limits.ip_cap_s) - now
+        n, last = self._read(user_key, now)
+        account_wait = last + _delay(n, self.limits.account_free, self.limits.account_cap_s) - now
+        wait = max(wait, account_wait)
         return Verdict(True) if wait <= 0 else Verdict(False, int(wait) + 1)
 
     def failed(self, username: str, ip: str, now: float | None = None) -> None:

@@ -111,3 +111,44 @@ def test_login_works_and_live_views_say_503_while_redis_is_down(panel: Panel) ->
     assert page.status_code == 503
     text = page.get_data(as_text=True)
     assert 'id="error-page"' in text and "en vivo" in text  # Spanish, friendly, no traceback
+
+
+def test_a_known_device_is_not_held_by_its_shared_address(panel: Panel) -> None:
+    """Office NAT: a sprayer behind the same address must not keep Ana out."""
+    office = "198.51.100.20"
+    ana = _client(panel, office)
+    login(ana, "ana")
+    token = csrf_from(ana.get("/incidents/").get_data(as_text=True))
+    ana.post("/logout", data={"csrf_token": token})
+    sprayer = _client(panel, office)
+    for i in range(15):
+        _try(sprayer, f"user{i}", "Password1!")
+    assert _try(sprayer, "sofia", PASSWORD).status_code == 429  # strangers wait
+    assert _try(ana, "ana", PASSWORD).status_code == 302  # Ana does not
+
+
+def test_behind_a_proxy_the_forwarded_address_counts(panel: Panel, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CENTRALITA_PANEL_PROXIES", "1")
+    app = create_app(
+        panel.cfg,
+        database_url=panel.db_url,
+        bus=panel.bus,
+        secret_key="test-secret-key-0123456789abcdef",
+        secure_cookies=False,
+        testing=True,
+    )
+    c = app.test_client()
+    for i in range(12):
+        token = csrf_from(c.get("/login").get_data(as_text=True))
+        c.post(
+            "/login",
+            data={"username": f"u{i}", "password": "x", "csrf_token": token},
+            headers={"X-Forwarded-For": "203.0.113.77"},
+        )
+    keys = panel.bus.r.keys("centralita:panel:loginfail:ip:*")
+    assert keys == ["centralita:panel:loginfail:ip:203.0.113.77"]
+    monkeypatch.setenv("CENTRALITA_PANEL_PROXIES", "²")
+    import pytest
+
+    with pytest.raises(RuntimeError):
+        create_app(panel.cfg, database_url=panel.db_url, bus=panel.bus, testing=True)
