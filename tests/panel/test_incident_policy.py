@@ -180,3 +180,23 @@ def test_local_times_on_the_incident_page(panel: Panel) -> None:
     assert visible.startswith("3 mar 2026, 12:30") and "18:30" not in visible
     assert 'datetime="2026-03-03T18:30:00+00:00"' in created_html
     assert "México" in page  # the zone is named
+
+
+def test_a_supervisor_without_an_extension_assigns_before_resolving(panel: Panel) -> None:
+    _seed(panel)
+    client = panel.app.test_client()
+    token = login(client, "sofia")  # supervisor, no agent login, English
+    client.post(
+        "/incidents/1/resolve",
+        data={"csrf_token": token, "solution": "Router restarted on the second floor"},
+    )
+    page = client.get("/incidents/1").get_data(as_text=True)
+    assert "Assign this incident to the person who solved it" in page
+    assert _incident(panel, 1).status == "new"
+    # staff may give an L2 incident only to people of that level
+    page = client.get("/incidents/4").get_data(as_text=True)
+    offered = re.findall(r'name="assignee">(.*?)</select>', page, re.S)[0]
+    logins = re.findall(r'<option value="(\w+)"', offered)
+    assert logins == [a.login for a in panel.cfg.agents if a.tier >= 2]
+    client.post("/incidents/4/assign", data={"csrf_token": token, "assignee": "1001"})
+    assert _incident(panel, 4).assignee_login is None  # 1001 is level 1: refused
