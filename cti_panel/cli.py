@@ -39,7 +39,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: {args.config}: {exc}", file=sys.stderr)
         return 1
     try:
-        app = create_app(cfg, secure_cookies=not args.insecure_cookies)
+        app = create_app(
+            cfg, secure_cookies=not args.insecure_cookies, config_path=str(args.config)
+        )
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -91,8 +93,21 @@ def _user(args: argparse.Namespace) -> int:
         return 1
     engine = make_engine(cfg.connections.database.resolved_url())
     with session_scope(make_sessionmaker(engine)) as s:
+        from sqlalchemy import select
+
+        from servicedesk.models import PanelAudit, PanelUser
+
+        existed = s.scalar(select(PanelUser.id).where(PanelUser.username == args.username))
         ensure_user(
             s, args.username, password, args.role, agent_login=args.agent, language=args.language
+        )
+        s.add(  # the admin screens' audit trail shows command-line changes too
+            PanelAudit(
+                actor=f"cli:{getpass.getuser()}"[:64],
+                action="edit" if existed else "create",
+                target=args.username,
+                data={"role": args.role, "agent_login": args.agent, "password": "set"},
+            )
         )
     print(f"user {args.username} ({args.role}) saved")
     return 0

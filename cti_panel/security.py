@@ -11,8 +11,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Response, abort, jsonify, request
 from flask_login import current_user
 
-from cti_panel.context import ctx
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 ALL_ROLES = ("agent", "supervisor", "admin")
@@ -50,13 +48,21 @@ def roles_required(*roles: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 if _wants_json():
-                    return jsonify(error="login required"), 401
+                    from flask_babel import gettext as _
+
+                    return jsonify(error=_("Log in to see this page.")), 401
                 from flask import redirect, url_for
 
                 return redirect(url_for("auth.login", next=request.full_path))
             if current_user.role not in allowed:
                 if _wants_json():
-                    return jsonify(error="forbidden"), 403
+                    from flask_babel import gettext as _
+
+                    return jsonify(
+                        error=_(
+                            "Your account may not open this page. Ask a supervisor or an administrator if you need it."
+                        )
+                    ), 403
                 abort(403)
             return view(*args, **kwargs)
 
@@ -70,17 +76,6 @@ def public(view: F) -> F:
     """Marks a view as deliberately open (login, health); the route audit test allows only these."""
     view.public = True  # type: ignore[attr-defined]
     return view
-
-
-def login_rate_exceeded(username: str, ip: str) -> bool:
-    """Counts an attempt for username+IP in Redis (shared by every worker); True once over the limit."""
-    c = ctx()
-    key = f"{c.bus.keys.prefix}:panel:login:{username.lower()[:64]}:{ip}"
-    pipe = c.bus.r.pipeline()
-    pipe.set(key, 0, ex=60, nx=True)  # the window starts at the first attempt (Redis 6.2 too)
-    pipe.incr(key)
-    _, count = pipe.execute()
-    return int(count) > c.cfg.panel.login_attempts_per_minute
 
 
 def set_security_headers(resp: Response) -> Response:

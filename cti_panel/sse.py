@@ -20,7 +20,7 @@ from flask import Response, request
 
 from servicedesk.bus import Bus
 
-_STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+_STREAM_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")  # ASCII only: \d takes '٣' too
 RETRY_MS = 1000
 
 

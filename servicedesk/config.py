@@ -90,6 +90,8 @@ class CalendarConfig(_Strict):
     """Weekly hours in a time zone, minus public holidays and extra closed days."""
 
     timezone: str
+    label_es: str = ""  # the calendar's name shown to people (default: its key)
+    label_en: str = ""
     always_open: bool = False
     hours: dict[str, list[Shift]] = Field(default_factory=dict)
     holidays: HolidaySource | None = None
@@ -336,6 +338,7 @@ class AgentConfig(_Strict):
     languages: list[Language] = Field(min_length=1)
     skills: dict[str, int]
     email: str | None = None
+    tier: int = Field(default=1, ge=1, le=3)  # support level: 1 desk, 2 and 3 escalation
 
     @field_validator("skills")
     @classmethod
@@ -352,6 +355,8 @@ class ContractPlan(_Strict):
     """Monthly ticket allotment per priority, and whether critical has 24x7 cover."""
 
     description: str = ""
+    label_es: str = ""  # the plan's name shown to people; default: the description's first clause
+    label_en: str = ""
     allotments: dict[Priority, int]
     critical_24x7: bool = False
 
@@ -429,7 +434,17 @@ class DatabaseConnection(_Strict):
     url_env: str = "CENTRALITA_DATABASE_URL"
 
     def resolved_url(self) -> str:
-        return os.environ.get(self.url_env) or self.url
+        """The URL in force; a relative SQLite file lives in the state directory
+        (servicedesk.paths), never in whatever directory a command runs from."""
+        url = os.environ.get(self.url_env) or self.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix:
+            rel = url[len(prefix) :]
+            if not rel.startswith(":memory:"):
+                from servicedesk.paths import state_dir
+
+                return prefix + str(state_dir() / rel)
+        return url
 
 
 class RedisConnection(_Strict):
@@ -491,6 +506,13 @@ class Connections(_Strict):
         return sorted(self.pbxs) or [self.pbx_id]
 
 
+class CodeLabel(_Strict):
+    """What people read for a configured code (a pause reason, a wrap-up code)."""
+
+    es: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
 class PanelConfig(_Strict):
     pause_reasons: list[str] = Field(
         default_factory=lambda: ["lunch", "break", "training", "backoffice", "meeting"]
@@ -505,6 +527,7 @@ class PanelConfig(_Strict):
     )
     secret_key_env: str = "CENTRALITA_SECRET_KEY"
     login_attempts_per_minute: int = Field(default=5, ge=1)
+    labels: dict[str, CodeLabel] = Field(default_factory=dict)  # words for custom codes
 
 
 class ServiceConfig(_Strict):

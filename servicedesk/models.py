@@ -514,3 +514,19 @@ Index("ix_incident_org_created", Incident.organisation_id, Incident.created_at)
 Index("ix_incident_resolved_at", Incident.resolved_at)
 Index("ix_incident_closed_at", Incident.closed_at)
 Index("ix_agent_session_login_at", AgentSession.login_at)
+
+
+# --- Panel administration audit trail (branch panel-work) ------------------
+
+
+class PanelAudit(Base):
+    """One row per administrative change to panel accounts: who, what, to whom, when."""
+
+    __tablename__ = "panel_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

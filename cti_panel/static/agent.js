@@ -4,6 +4,7 @@
   const C = Centralita;
   const root = document.getElementById("console");
   if (!root) return;
+  const PRIORITIES = ["critical", "high", "medium", "low", "planned"];
   let current = null;       // the pop fields of the call on screen
   let source = null;
 
@@ -11,7 +12,7 @@
     const list = document.getElementById("command-results");
     C.clear(list);
     for (const r of results || []) {
-      const text = `${r.action} ${r.queue || "*"}: ${r.response === "Pending" ? C.t("pending") : r.response} ${r.message || ""}`;
+      const text = r.text || C.t("pending");
       list.appendChild(C.el("li", text, r.response === "Success" ? "ok" : r.response === "Pending" ? "" : "error"));
     }
   }
@@ -28,13 +29,14 @@
     let queues = {};
     try { queues = JSON.parse(st.queues || "{}"); } catch (e) { queues = {}; }
     const names = Object.keys(queues);
-    C.setText("agent-queues", names.length ? names.map((q) => `${q} (${queues[q]})`).join(", ") : "—");
+    const labels = JSON.parse(root.dataset.queueNames || "{}");
+    C.setText("agent-queues", names.length ? names.map((q) => labels[q] || q).join(", ") : "—");
   }
 
   async function command(url, body) {
-    showResults([{ action: "…", queue: "", response: "Pending" }]);
+    showResults([{ text: C.t("pending"), response: "Pending" }]);
     const res = await C.post(url, body);
-    if (!res.ok) { showResults([{ action: C.t("error"), queue: "", response: res.data.error || res.status }]); return; }
+    if (!res.ok) { showResults([{ text: `${C.t("error")} ${res.data.error || res.status}`, response: "Error" }]); return; }
     showResults(res.data.results);
     refreshState();
     if ((res.data.results || []).some((r) => r.response === "Pending")) {
@@ -49,11 +51,6 @@
     command("/api/agent/pause", { paused: true, reason: document.getElementById("pause-reason").value }));
   document.getElementById("unpause").addEventListener("click", () => command("/api/agent/pause", { paused: false }));
 
-  function parseIvr(raw) {
-    if (!raw) return {};
-    try { const v = JSON.parse(raw); return v && typeof v === "object" ? v : {}; } catch (e) { return {}; }
-  }
-
   function renderCard(card) {
     const contact = card.contact;
     C.setText("pop-contact", contact ? contact.name : C.t("unknown_caller"));
@@ -63,8 +60,10 @@
     const table = document.getElementById("pop-allotment");
     C.clear(table);
     if (card.contract) {
-      contractNode.textContent = `${card.contract.number} · ${card.contract.plan}`;
-      for (const [prio, u] of Object.entries(card.contract.usage || {})) {
+      contractNode.textContent = `${card.contract.number} · ${C.t("plan")} ${card.contract.plan_label || card.contract.plan}`;
+      const usage = card.contract.usage || {};
+      for (const prio of PRIORITIES.filter((p) => usage[p])) {
+        const u = usage[prio];
         const tr = C.el("tr");
         tr.appendChild(C.el("td", C.t("prio." + prio)));
         tr.appendChild(C.el("td", `${u.used} ${C.t("of")} ${u.allowed}`, u.used >= u.allowed ? "over" : ""));
@@ -79,9 +78,13 @@
     }
     const list = document.getElementById("pop-open-incidents");
     C.clear(list);
-    if (!card.open_incidents || !card.open_incidents.length) list.appendChild(C.el("li", C.t("no_open_incidents")));
-    for (const inc of card.open_incidents || []) {
+    if (!card.open_incidents || !card.open_incidents.length) list.appendChild(C.el("li", C.t("no_open_incidents"), "empty"));
+    for (const inc of card.open_incidents || []) list.appendChild(openIncidentItem(inc));
+  }
+
+  function openIncidentItem(inc) {
       const li = C.el("li");
+      li.dataset.number = inc.number;
       const a = C.el("a", inc.display);
       a.href = "/incidents/" + encodeURIComponent(inc.number);
       li.appendChild(a);
@@ -91,14 +94,14 @@
       btn.dataset.number = inc.number;
       btn.addEventListener("click", () => linkCall(inc.number));
       li.appendChild(btn);
-      list.appendChild(li);
-    }
+      return li;
   }
 
   async function linkCall(number) {
     if (!current) return;
     const res = await C.post(`/api/incidents/${encodeURIComponent(number)}/link-call`, { call_id: current.call_id });
-    C.setText("incident-result", res.ok ? `${C.t("linked")} ${res.data.display}` : `${C.t("error")} ${res.data.error}`);
+    if (res.ok) showIncidentLink(C.t("linked"), res.data);
+    else C.setText("incident-result", `${C.t("error")} ${res.data.error}`);
   }
 
   function showPop(pop) {
@@ -108,32 +111,33 @@
     status.textContent = C.t("pop." + pop.type);
     status.dataset.state = pop.type;
     C.setText("pop-caller-name", pop.caller_name || pop.contact_name || C.t("unknown_caller"));
-    C.setText("pop-caller-num", pop.caller_num);
+    C.setText("pop-caller-num", (pop.words || {}).caller_num || pop.caller_num);
     C.setText("pop-contact", pop.contact_name || C.t("unknown_caller"));
     C.setText("pop-org", pop.organisation || "—");
-    C.setText("pop-queue", pop.queue);
-    C.setText("pop-language", pop.language);
+    const words = pop.words || {};
+    C.setText("pop-queue", words.queue || "—");
+    document.getElementById("pop-queue").dataset.queue = pop.queue || "";
+    document.getElementById("pop-category").dataset.category = pop.category || "";
+    C.setText("pop-language", words.language || "—");
     C.setText("pop-wait", C.duration(pop.wait_s));
-    C.setText("pop-category", pop.category);
-    C.setText("pop-priority", pop.priority ? C.t("prio." + pop.priority) : "—");
-    C.setText("pop-incident", pop.incident || "—");
+    C.setText("pop-category", words.category || "—");
+    C.setText("pop-priority", words.priority || "—");
+    C.setText("pop-incident", pop.incident ? "INC-" + String(pop.incident).padStart(6, "0") : "—");
     document.getElementById("pop-vip").classList.toggle("hidden", pop.vip !== "1");
-    const dl = document.getElementById("pop-ivr");
-    C.clear(dl);
-    for (const [k, v] of Object.entries(parseIvr(pop.ivr))) {
-      dl.appendChild(C.el("dt", k));
-      dl.appendChild(C.el("dd", v));
-    }
+    C.setText("pop-ivr", words.ivr || "—");
     if (isNewCall) {
       document.getElementById("inc-call-id").value = pop.call_id || "";
-      document.getElementById("inc-contact-id").value = pop.contact_id || "";
+      document.getElementById("pop-reporter").dispatchEvent(new CustomEvent("contact-set", {
+        detail: { id: pop.contact_id, name: pop.contact_name || "", organisation: pop.organisation || "" },
+      }));
       const cat = document.getElementById("inc-category");
       if (pop.category && [...cat.options].some((o) => o.value === pop.category)) cat.value = pop.category;
       C.setText("incident-result", "");
       C.setText("wrapup-result", "");
     }
     const log = document.getElementById("pop-log");
-    const li = C.el("li", `${pop.at || ""} ${pop.type} ${pop.call_id} ${pop.caller_num || ""}`);
+    const who = pop.contact_name || pop.caller_name || C.t("unknown_caller");
+    const li = C.el("li", `${words.at || ""} · ${C.t("pop." + pop.type)} · ${who} ${words.caller_num || ""}`);
     li.dataset.callId = pop.call_id || "";
     li.dataset.type = pop.type || "";
     log.appendChild(li);
@@ -158,9 +162,27 @@
     ev.preventDefault();
     const body = Object.fromEntries(new FormData(ev.target).entries());
     const res = await C.post("/api/incidents", body);
-    C.setText("incident-result", res.ok ? `${C.t("created")} ${res.data.display} (${C.t("prio." + res.data.priority)})` : `${C.t("error")} ${res.data.error}`);
-    if (res.ok) document.getElementById("incident-result").dataset.number = res.data.number;
+    if (!res.ok) { C.setText("incident-result", `${C.t("error")} ${res.data.error}`); return; }
+    showIncidentLink(C.t("created"), res.data);
+    document.getElementById("incident-result").dataset.number = res.data.number;
+    // clear what the agent typed, keep the call and caller it belongs to
+    for (const id of ["inc-title", "inc-description"]) document.getElementById(id).value = "";
+    const list = document.getElementById("pop-open-incidents");
+    const empty = list.querySelector("li.empty");
+    if (empty) empty.remove();
+    if (res.data.incident) list.prepend(openIncidentItem(res.data.incident));
   });
+
+  function showIncidentLink(prefix, data) {
+    const node = document.getElementById("incident-result");
+    C.clear(node);
+    node.appendChild(document.createTextNode(prefix + " "));
+    const a = C.el("a", data.display);
+    a.href = data.url || "/incidents/" + encodeURIComponent(data.number);
+    a.id = "incident-result-link";
+    node.appendChild(a);
+    if (data.priority) node.appendChild(document.createTextNode(` (${C.t("prio." + data.priority)})`));
+  }
 
   document.getElementById("wrapup-save").addEventListener("click", async () => {
     if (!current) return;

@@ -31,7 +31,7 @@ EXPECTED = {
     "bad_language": "lines.tollfree.language: Input should be 'es' or 'en' (got 'fr')",
     "bad_level": "agents[3].skills.network: level 11 is outside 1..10",
     "bad_port": "connections.ami.port: Input should be a valid integer, unable to parse string as an integer (got '5038x')",
-    "bad_syntax": "TOML syntax error: Illegal character '\\n' (at line 210, column 18): name = \"Ana López",
+    "bad_syntax": "TOML syntax error: Illegal character '\\n' (at line 216, column 18): name = \"Ana López",
     "duplicate_did": "lines.vip.did: duplicate DID +528008906000 (also lines.tollfree)",
     "duplicate_dtmf": "skills.erp.dtmf: digit 1 is also skills.network",
     "duplicate_login": "agents[5].login: duplicate login '1003' (also agents[2])",

@@ -65,6 +65,7 @@ class FakeListener:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> FakeListener:
+        self._start = self.start_id()
         self._thread.start()
         return self
 
@@ -72,8 +73,14 @@ class FakeListener:
         self._stop.set()
         self._thread.join(timeout=3)
 
+    def start_id(self) -> str:
+        """The stream's newest id now: reads continue from there, so a command that
+        arrives between two reads is never skipped (re-reading with `$` would be)."""
+        newest = self.bus.r.xrevrange(self.bus.keys.commands, count=1)
+        return str(newest[0][0]) if newest else "0-0"
+
     def _run(self) -> None:
-        last = "$"
+        last = self._start
         r = self.bus.r
         while not self._stop.is_set():
             reply = r.xread({self.bus.keys.commands: last}, block=100, count=50)

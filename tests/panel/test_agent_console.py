@@ -151,6 +151,7 @@ def _directory(panel: Panel) -> dict[str, int]:
             contact_id=contact.id,
             started_at=now,
             queue="network_es",
+            agent_login="1001",  # answered by ana
         )
         s.add(call)
         s.flush()
@@ -229,14 +230,17 @@ def test_incident_form_refuses_bad_input_clearly(panel: Panel) -> None:
     h = {"X-CSRFToken": login(client, "ana")}
     assert (
         client.post("/api/incidents", json={"title": ""}, headers=h).json["error"]
-        == "title is required"
+        == "«Título» es obligatorio."
     )
     assert (
-        "impact"
-        in client.post("/api/incidents", json={"title": "x", "impact": "huge"}, headers=h).json[
+        client.post("/api/incidents", json={"title": "x", "impact": "huge"}, headers=h).json[
             "error"
         ]
+        == "Elija un valor de la lista."
     )
+    for bad in ("²", "-1", "1" * 30, "0x10"):
+        r = client.post("/api/incidents", json={"title": "x", "contact_id": bad}, headers=h)
+        assert r.status_code == 400 and "contact_id" in r.json["error"], bad
     assert (
         client.post("/api/incidents", json={"title": "x", "category": "<b>"}, headers=h).status_code
         == 400
@@ -247,3 +251,24 @@ def test_incident_form_refuses_bad_input_clearly(panel: Panel) -> None:
         ).status_code
         == 400
     )
+
+
+def test_fake_listener_keeps_its_stream_position(panel: Panel) -> None:
+    """A command published while the listener is between two reads is still executed."""
+    import time
+
+    from cti_panel.membership import command
+
+    ana = next(a for a in panel.cfg.agents if a.login == "1001")
+    listener = FakeListener(panel.bus, _agents(panel))
+    panel.bus.publish(panel.bus.keys.commands, command("QueuePause", ana, "old", paused=True))
+    with listener:
+        # published before the thread's first XREAD can block: `$` would skip these
+        for _ in range(3):
+            panel.bus.publish(
+                panel.bus.keys.commands, command("QueuePause", ana, "ana", paused=True)
+            )
+        deadline = time.monotonic() + 5
+        while len(listener.executed) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert [c["requested_by"] for c in listener.executed] == ["ana", "ana", "ana"]

@@ -58,6 +58,10 @@ def test_panel_user_command_creates_a_working_account(
     client = panel.app.test_client()
     login(client, "lucia", "una clave larga")
     assert client.get("/api/agent/state").json["memberships"]
+    admin = panel.app.test_client()
+    login(admin, "root")
+    audit = admin.get("/admin/audit").get_data(as_text=True)
+    assert '<tr data-action="create">' in audit and "lucia" in audit and "cli:" in audit
 
 
 def test_panel_refuses_to_start_without_a_secret_key(

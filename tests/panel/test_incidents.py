@@ -84,52 +84,61 @@ def test_list_filters_search_and_pages(panel: Panel) -> None:
 
 
 def test_workflow_through_the_detail_forms(panel: Panel) -> None:
-    _make(panel, n=1)
+    """The owner works the incident through the forms the lifecycle offers at each step."""
+    _make(panel, n=1)  # INC-000001, assigned to 1003 (Carla Méndez, tier 2)
     client = panel.app.test_client()
-    token = login(client, "ana")
-    page = client.get("/incidents/1").get_data(as_text=True)
-    level2 = panel.cfg.escalation.levels["2"]
-    assert all(c.name in page and c.phone in page for c in level2.contacts)
+    token = login(client, "sofia")  # a supervisor may act on any incident
 
     def act(action: str, **form: str) -> str:
         r = client.post(f"/incidents/1/{action}", data={"csrf_token": token, **form})
         assert r.status_code == 302
         return client.get("/incidents/1").get_data(as_text=True)
 
+    def forms(page: str) -> set[str]:
+        return set(re.findall(r'<form [^>]*id="form-([a-z]+)"', page))
+
+    page = client.get("/incidents/1").get_data(as_text=True)
+    assert forms(page) == {"assign", "start", "escalate", "resolve", "update", "comment"}
+    level2 = panel.cfg.escalation.levels["2"]
+    assert all(c.name in page and c.phone in page for c in level2.contacts)
+    assert "Carla Méndez" in page  # the owner by name, not by extension
+
     page = act("update", title="Router caído", impact="high", urgency="high", note="peor")
-    assert "Router caído" in page and 'id="inc-priority">' in page
+    assert "Router caído" in page
     assert 'data-status="assigned"' in act("assign", assignee="1001")
-    assert 'data-status="in_progress"' in act("start")
-    page = act("escalate", level="2", note="requiere N2")
-    assert 'data-status="escalated"' in page and 'id="inc-level">2<' in page
+    page = act("start")
+    assert 'data-status="in_progress"' in page and "form-start" not in page
+    page = act("escalate", level="2", target="1003", note="requiere N2")
+    assert 'data-status="escalated"' in page and 'id="inc-level">L2<' in page
+    assert re.search(r'id="inc-owners">[^<]*Ana López → Carla Méndez', page)
     level3 = panel.cfg.escalation.levels["3"]
     assert all(c.name in page for c in level3.contacts)  # next level's directory now shown
-    page = act("escalate", level="2")
-    assert "escalation goes upwards only" in page  # refused with the core's reason
-    act("assign", assignee="1002")
-    act("start")
-    assert 'data-status="resolved"' in act("resolve", note="cambio de switch")
+    page = act("escalate", level="2", target="group")
+    assert "Escalate to a higher support level." in page  # refused next to the action
+    assert 'id="refusal-escalate"' in page
+    page = act("resolve", solution="x")
+    assert 'data-status="escalated"' in page and 'id="refusal-resolve"' in page
+    page = act("resolve", solution="Se cambió el switch del tercer piso")
+    assert 'data-status="resolved"' in page
+    assert forms(page) == {"verify", "comment"}
     assert 'data-status="in_progress"' in act("verify", accepted="0", note="sigue fallando")
-    act("resolve", note="segundo intento")
-    assert 'data-status="closed"' in act("verify", accepted="1")
+    act("resolve", solution="Se reemplazó también el cable de enlace")
+    page = act("verify", accepted="1")
+    assert 'data-status="closed"' in page and forms(page) == set()
+    assert 'id="no-actions"' in page
+    page = act("resolve", solution="otra vez resuelto sin sentido alguno")
+    assert 'data-status="closed"' in page  # nothing changes a closed incident
     engine = make_engine(panel.db_url)
     with make_sessionmaker(engine)() as s:
         inc = s.scalar(select(Incident).where(Incident.number == 1))
         kinds = [e.kind for e in inc.events]
+        resolutions = [e.note for e in inc.events if e.kind == "resolved"]
     engine.dispose()
     page = client.get("/incidents/1").get_data(as_text=True)
     assert re.findall(r'<li data-kind="([a-z_]+)"', page) == kinds
-    assert kinds[:8] == [
-        "created",
-        "assigned",
-        "updated",
-        "assigned",
-        "started",
-        "escalated",
-        "assigned",
-        "started",
-    ]
+    assert kinds[:6] == ["created", "assigned", "updated", "assigned", "started", "escalated"]
     assert kinds.count("resolved") == 2 and "reopened" in kinds and "verified" in kinds
+    assert resolutions[0] == "Se cambió el switch del tercer piso"
 
 
 def test_new_incident_page_and_unknown_action(panel: Panel) -> None:
