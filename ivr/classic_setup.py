@@ -74,7 +74,9 @@ def store_services(
     from servicedesk.config_files import resolve_sqlite_url
     from servicedesk.db import make_engine, make_sessionmaker
 
-    url = resolve_sqlite_url(cfg.connections.database.resolved_url(), config_dir)
+    # Asterisk starts the script in its own working directory with none of our environment:
+    # a relative SQLite file is the config's neighbour, as the README documents.
+    url = resolve_sqlite_url(cfg.connections.database.raw_url(), config_dir)
     engine = make_engine(url)
     if closers is not None:  # SQLite folds its WAL back when the last connection closes
         closers.append(engine.dispose)

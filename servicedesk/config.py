@@ -433,10 +433,14 @@ class DatabaseConnection(_Strict):
     url: str = "sqlite:///centralita.db"
     url_env: str = "CENTRALITA_DATABASE_URL"
 
+    def raw_url(self) -> str:
+        """The URL in force, as written (environment first, then the config)."""
+        return os.environ.get(self.url_env) or self.url
+
     def resolved_url(self) -> str:
         """The URL in force; a relative SQLite file lives in the state directory
         (servicedesk.paths), never in whatever directory a command runs from."""
-        url = os.environ.get(self.url_env) or self.url
+        url = self.raw_url()
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix:
             rel = url[len(prefix) :]
