@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from servicedesk.calling_config import CallingConfig
+
 Language = Literal["es", "en"]
 Priority = Literal["critical", "high", "medium", "low", "planned"]
 PRIORITIES: tuple[Priority, ...] = ("critical", "high", "medium", "low", "planned")
@@ -507,6 +509,7 @@ class CentralitaConfig(_Strict):
     contracts: ContractsConfig
     escalation: EscalationConfig
     panel: PanelConfig = Field(default_factory=PanelConfig)
+    calling: CallingConfig = Field(default_factory=CallingConfig)
 
     @field_validator("calendars", "lines", "skills")
     @classmethod
