@@ -466,3 +466,8 @@ class CallbackRequest(Base):
     language: Mapped[str] = mapped_column(String(2), default="es")
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+
+
+# --- Calling features (tables in their own module, same metadata) --------
+
+from servicedesk import calling_models as calling_models  # noqa: E402
