@@ -26,6 +26,7 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from ami_listener.commands import CommandError, to_action
+from ami_listener.dialer import Dialer, start_dialer
 from ami_listener.ingest import Ingest
 from ami_listener.link import AmiLink, Backoff
 from ami_listener.live import LivePublisher
@@ -151,6 +152,7 @@ class ListenerService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._urgent_scheduled = False
         self._agents_timer: asyncio.TimerHandle | None = None
+        self.dialer: Dialer | None = None
 
     @property
     def status_key(self) -> str:
@@ -231,11 +233,14 @@ class ListenerService:
         ]
         if self.bus is not None:
             self._tasks.append(asyncio.create_task(self._commands(), name="commands"))
+        self.dialer = await start_dialer(self.cfg, self.factory, self.bus)
 
     async def stop(self) -> None:
         """Stop the link and background tasks, then flush what is still staged."""
         self._stopping.set()
         self.link.stop()
+        if self.dialer is not None:
+            await self.dialer.stop()
         for task in self._tasks:
             if task.get_name() != "ami-link":
                 task.cancel()
