@@ -52,7 +52,7 @@ REQUEST_MAX_AGE_S = 120.0  # a click older than this is not dialled any more
 
 
 def requests_key(bus: Bus) -> str:
-    return f"{bus.keys.prefix}:calling:requests"
+    return outbound.requests_stream(bus.keys.prefix)
 
 
 def _at(msg: AmiMessage) -> datetime:

@@ -99,4 +99,7 @@ def create_app(
     app.register_blueprint(views_supervisor.bp)
     app.register_blueprint(views_incidents.bp)
     app.register_blueprint(views_api.bp)
+    from cti_panel import views_calling
+
+    app.register_blueprint(views_calling.bp)
     return app

@@ -91,9 +91,9 @@ def take_rate_slot(r: Any, key_prefix: str, agent: str, calling: CallingConfig) 
     """Count one originate for `agent` in the current window; DialRefused past the limit."""
     key = f"{key_prefix}:calling:rate:{agent}"
     pipe = r.pipeline(transaction=True)
+    pipe.set(key, 0, ex=calling.rate_window_s, nx=True)  # the window opens at the first call
     pipe.incr(key)
-    pipe.expire(key, calling.rate_window_s, nx=True)
-    count, _ = pipe.execute()
+    _, count = pipe.execute()
     if int(count) > calling.calls_per_agent:
         raise DialRefused(
             "rate_limited",

@@ -36,6 +36,11 @@ DIAL_STATUS = {
 }
 
 
+def requests_stream(prefix: str) -> str:
+    """The Redis stream the panel writes dial requests to and the dialer reads."""
+    return f"{prefix}:calling:requests"
+
+
 class OutboundError(ValueError):
     """A request the rules refuse (the message says why)."""
 
