@@ -27,9 +27,10 @@ from typing import Any
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from ami_listener.callback_scheduler import CallbackScheduler, LiveState
 from ami_listener.link import AmiLink, Backoff
 from ami_listener.parser import AmiMessage, AmiParser, header
-from servicedesk import outbound
+from servicedesk import callbacks, outbound
 from servicedesk.bus import Bus
 from servicedesk.config import AgentConfig, CentralitaConfig
 from servicedesk.db import session_scope
@@ -84,6 +85,7 @@ class Dialer:
         block_ms: int = 1000,
         action_timeout: float = 10.0,
         on_event: Callable[[AmiMessage], None] | None = None,
+        live: LiveState | None = None,
     ) -> None:
         self.cfg = cfg
         self.factory = session_factory
@@ -108,9 +110,11 @@ class Dialer:
         )
         self.by_action: dict[str, str] = {}  # ActionID (= request id) -> request id
         self.by_uid: dict[str, str] = {}  # agent channel Uniqueid -> request id
+        self.busy: dict[str, str] = {}  # request id -> agent login, until the call is over
         self.sent = 0
         self._tasks: list[asyncio.Task[Any]] = []
         self._writes: asyncio.Queue[Callable[[Session], None]] = asyncio.Queue()
+        self.scheduler = CallbackScheduler(self, live) if live is not None else None
 
     # --- lifecycle --------------------------------------------------------------
     async def start(self) -> None:
@@ -119,6 +123,8 @@ class Dialer:
             asyncio.create_task(self._requests(), name="dialer-requests"),
             asyncio.create_task(self._writer(), name="dialer-writer"),
         ]
+        if self.scheduler is not None:
+            self._tasks.append(asyncio.create_task(self.scheduler.run(), name="callbacks"))
         for task in self._tasks:
             task.add_done_callback(_log_death)
 
@@ -185,19 +191,25 @@ class Dialer:
         if row is None:
             log.info("dial request %s already claimed or unknown: not dialled again", rid)
             return
-        now = datetime.now(UTC)
         if age > REQUEST_MAX_AGE_S:
-            self._db(lambda s: outbound.progress(s, rid, "failed", now, reason="request expired"))
+            now = datetime.now(UTC)
+            self._db(lambda s: self._progress(s, rid, "failed", now, reason="request expired"))
             return
+        await self.originate(rid, row)
+
+    async def originate(self, rid: str, row: dict[str, Any]) -> None:
+        """Send the Originate of a claimed request."""
+        now = datetime.now(UTC)
+        self.busy[rid] = row["agent_login"]
         agent = self.agents.get(row["agent_login"])
         try:
             target = check(row["number"], self.cfg.calling, self.cfg.service.default_region)
         except DialRefused as exc:
             refused = str(exc)  # `exc` is unbound after the except clause; the lambda runs later
-            self._db(lambda s: outbound.progress(s, rid, "failed", now, reason=refused))
+            self._db(lambda s: self._progress(s, rid, "failed", now, reason=refused))
             return
         if agent is None:
-            self._db(lambda s: outbound.progress(s, rid, "failed", now, reason="unknown agent"))
+            self._db(lambda s: self._progress(s, rid, "failed", now, reason="unknown agent"))
             return
         variables = [f"CENTRALITA_OUTBOUND={rid}", f"CENTRALITA_PURPOSE={row['purpose']}"]
         if row["incident_number"] is not None:
@@ -221,13 +233,28 @@ class Dialer:
         except (TimeoutError, ConnectionError) as exc:
             self.by_action.pop(rid, None)
             reason = f"AMI: {type(exc).__name__}"
-            self._db(lambda s: outbound.progress(s, rid, "failed", now, reason=reason))
+            self._db(lambda s: self._progress(s, rid, "failed", now, reason=reason))
             return
         self.sent += 1
         if resp.get("Response") != "Success":
             self.by_action.pop(rid, None)
             reason = str(resp.get("Message") or "Originate refused")
-            self._db(lambda s: outbound.progress(s, rid, "failed", now, reason=reason))
+            self._db(lambda s: self._progress(s, rid, "failed", now, reason=reason))
+
+    def _progress(self, session: Session, rid: str, status: str, at: datetime, **kw: Any) -> None:
+        """Record a step; a finished call frees its agent and settles its callback."""
+        row = outbound.progress(session, rid, status, at, **kw)
+        if row is None:
+            return
+        if row.status in outbound.FINAL_STATUSES:
+            self.busy.pop(rid, None)
+        if row.callback_id is not None and (
+            row.status in outbound.FINAL_STATUSES or row.status == "answered"
+        ):
+            callbacks.settle(session, row.callback_id, row.status, self.cfg.calling.callback, at)
+
+    def busy_logins(self) -> set[str]:
+        return set(self.busy.values())
 
     # --- events ---------------------------------------------------------------------
     def _on_event(self, msg: AmiMessage) -> None:
@@ -240,23 +267,21 @@ class Dialer:
             if header(msg, "Response") == "Success":
                 uid = header(msg, "Uniqueid")
                 self.by_uid[uid] = rid
-                self._db(lambda s: outbound.progress(s, rid, "dialling", at, uniqueid=uid))
+                self._db(lambda s: self._progress(s, rid, "dialling", at, uniqueid=uid))
             else:
                 reason = f"agent phone: reason {header(msg, 'Reason')}"
-                self._db(
-                    lambda s: outbound.progress(s, rid, "agent_unreachable", at, reason=reason)
-                )
+                self._db(lambda s: self._progress(s, rid, "agent_unreachable", at, reason=reason))
         elif event == "DialEnd":
             rid = self.by_uid.get(header(msg, "Uniqueid"))
             status = outbound.DIAL_STATUS.get(header(msg, "DialStatus"))
             if rid is not None and status is not None:
                 at = _at(msg)
-                self._db(lambda s: outbound.progress(s, rid, status, at))
+                self._db(lambda s: self._progress(s, rid, status, at))
         elif event == "Hangup":
             rid = self.by_uid.pop(header(msg, "Uniqueid"), None)
             if rid is not None:
                 at = _at(msg)
-                self._db(lambda s: outbound.progress(s, rid, "ended", at))
+                self._db(lambda s: self._progress(s, rid, "ended", at))
         if self.extra_handler is not None:
             self.extra_handler(msg)
 

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 COMMAND_MAX_AGE_MS = 5 * 60 * 1000
 MID_CHUNK_S = 0.002  # a pop found this far into a chunk's handling leaves at once
 AGENT_STATE_DELAY_S = 0.02  # agent-state-only changes wait this long to share one send
+CALLBACK_LEAD_S = 1.0  # event-clock seconds before a wrap-up ends that a callback may ring
 
 
 def tune_process() -> None:
@@ -233,7 +234,7 @@ class ListenerService:
         ]
         if self.bus is not None:
             self._tasks.append(asyncio.create_task(self._commands(), name="commands"))
-        self.dialer = await start_dialer(self.cfg, self.factory, self.bus)
+        self.dialer = await start_dialer(self.cfg, self.factory, self.bus, live=self.callback_live)
 
     async def stop(self) -> None:
         """Stop the link and background tasks, then flush what is still staged."""
@@ -371,6 +372,29 @@ class ListenerService:
             self.ingest.calls.finish_unseen(call, last, now)
             self.reconciled += 1
         log.info("reconciled %d calls that ended while disconnected", len(gone))
+
+    def callback_live(self) -> tuple[dict[str, list[float]], dict[str, list[str]]]:
+        """For the callback scheduler: callers still waiting per queue (entry times) and
+        free agents per queue, longest idle first.
+
+        An agent whose wrap-up ends within CALLBACK_LEAD_S counts as free: the callback
+        rings their phone as the wrap-up ends, so app_queue (ringinuse = no) does not
+        hand them a caller who joined after the callback's place."""
+        now = max(self.ingest.calls.last_ts, time.time())  # the wrap-up ticker's clock too
+        waiting = {q: list(entries.values()) for q, entries in self.ingest.calls.waiting.items()}
+        free: dict[str, list[str]] = {}
+        agents = sorted(self.ingest.agents.agents.values(), key=lambda a: a.since)
+        for agent in agents:
+            soon = (
+                agent.state == "wrapup"
+                and not agent.paused
+                and agent.wrapup_until is not None
+                and agent.wrapup_until - now <= CALLBACK_LEAD_S
+            )
+            if agent.state == "available" or soon:
+                for queue in agent.queues:
+                    free.setdefault(queue, []).append(agent.login)
+        return waiting, free
 
     # --- panel commands ----------------------------------------------------------
     async def _commands(self) -> None:
