@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ami_listener.callback_scheduler import CallbackScheduler, LiveState
 from ami_listener.link import AmiLink, Backoff
 from ami_listener.parser import AmiMessage, AmiParser, header
-from servicedesk import callbacks, outbound
+from servicedesk import callbacks, outbound, supervision
 from servicedesk.bus import Bus
 from servicedesk.config import AgentConfig, CentralitaConfig
 from servicedesk.db import session_scope
@@ -40,6 +40,7 @@ from servicedesk.models import Incident
 log = logging.getLogger(__name__)
 
 OUTBOUND_CONTEXT = "centralita-outbound"
+SUPERVISE_CONTEXT = "centralita-supervise"
 EVENTS = (
     "OriginateResponse",
     "DialEnd",
@@ -111,6 +112,8 @@ class Dialer:
         self.by_action: dict[str, str] = {}  # ActionID (= request id) -> request id
         self.by_uid: dict[str, str] = {}  # agent channel Uniqueid -> request id
         self.busy: dict[str, str] = {}  # request id -> agent login, until the call is over
+        self.spies: dict[str, tuple[str, str]] = {}  # supervisor endpoint -> (request, actor)
+        self.spy_channels: dict[str, tuple[str, str]] = {}  # spyer channel -> (request, actor)
         self.sent = 0
         self._tasks: list[asyncio.Task[Any]] = []
         self._writes: asyncio.Queue[Callable[[Session], None]] = asyncio.Queue()
@@ -186,6 +189,9 @@ class Dialer:
         rid = str(fields.get("request_id", ""))[:32]
         if not rid:
             return
+        if fields.get("kind") == "spy":
+            await self.spy(rid, fields)
+            return
         age = time.time() - int(entry_id.split("-")[0]) / 1000 if "-" in entry_id else 0.0
         row = await asyncio.to_thread(self._run, lambda s: _claimed(s, rid))
         if row is None:
@@ -241,6 +247,72 @@ class Dialer:
             reason = str(resp.get("Message") or "Originate refused")
             self._db(lambda s: self._progress(s, rid, "failed", now, reason=reason))
 
+    async def spy(self, rid: str, fields: dict[str, str]) -> None:
+        """The wallboard's listen/whisper/barge: ring the supervisor's phone into the
+        supervision context, at the feature code for the agent (checked against config)."""
+        endpoint = str(fields.get("endpoint", ""))
+        agent = self.agents.get(str(fields.get("agent", "")))
+        mode = str(fields.get("mode", ""))
+        code = supervision.MODE_CODES.get(mode)
+        spied = names_endpoint(agent.interface) if agent is not None else None
+        if endpoint not in self.cfg.calling.supervisor_endpoints or code is None or spied is None:
+            log.warning("supervision request %s refused: %r", rid, fields)
+            return
+        self.spies[endpoint] = (rid, str(fields.get("actor", ""))[:64])
+        action = {
+            "Action": "Originate",
+            "Channel": f"PJSIP/{endpoint}",
+            "Context": SUPERVISE_CONTEXT,
+            "Exten": f"{code}{spied}",
+            "Priority": "1",
+            "CallerID": f'"{mode}" <{code}{spied}>',
+            "Timeout": str(self.cfg.calling.agent_ring_s * 1000),
+            "Async": "true",
+            "ActionID": rid,
+        }
+        try:
+            await self.link.wait_up(5.0)
+            resp = await self.link.send(action, timeout=self.action_timeout)
+        except (TimeoutError, ConnectionError) as exc:
+            log.warning("supervision request %s not sent: %s", rid, exc)
+            return
+        if resp.get("Response") == "Success":
+            self.sent += 1
+
+    def _spy_event(self, msg: AmiMessage, kind: str) -> None:
+        spyer = header(msg, "SpyerChannel")
+        spyee = header(msg, "SpyeeChannel")
+        mode = supervision.mode_of_exten(header(msg, "SpyerExten")) or "listen"
+        endpoint = supervision.endpoint_of_channel(spyer)
+        if kind == "started":
+            # the wallboard's request binds to the first spy its supervisor phone starts
+            pending = self.spies.pop(endpoint, None)
+            if pending is not None:
+                self.spy_channels[spyer] = pending
+        else:
+            pending = self.spy_channels.pop(spyer, None)
+        rid, actor = pending if pending is not None else (None, endpoint)
+        spied_ep = supervision.endpoint_of_channel(spyee)
+        login = next(
+            (a.login for a in self.agents.values() if names_endpoint(a.interface) == spied_ep),
+            None,
+        )
+        at = _at(msg)
+        self._db(
+            lambda s: supervision.record(
+                s,
+                kind=kind,
+                mode=mode,
+                actor=actor,
+                source="panel" if rid is not None else "phone",
+                at=at,
+                agent_login=login,
+                spyer_channel=spyer,
+                spyee_channel=spyee,
+                request_id=rid,
+            )
+        )
+
     def _progress(self, session: Session, rid: str, status: str, at: datetime, **kw: Any) -> None:
         """Record a step; a finished call frees its agent and settles its callback."""
         row = outbound.progress(session, rid, status, at, **kw)
@@ -277,6 +349,10 @@ class Dialer:
             if rid is not None and status is not None:
                 at = _at(msg)
                 self._db(lambda s: self._progress(s, rid, status, at))
+        elif event == "ChanSpyStart":
+            self._spy_event(msg, "started")
+        elif event == "ChanSpyStop":
+            self._spy_event(msg, "stopped")
         elif event == "Hangup":
             rid = self.by_uid.pop(header(msg, "Uniqueid"), None)
             if rid is not None:
@@ -319,6 +395,12 @@ def _claimed(session: Session, rid: str) -> dict[str, Any] | None:
         "incident_number": incident.number if incident is not None else None,
         "label": label,
     }
+
+
+def names_endpoint(interface: str) -> str | None:
+    """`PJSIP/1001` → `1001`; None for other technologies."""
+    tech, _, rest = interface.partition("/")
+    return rest if tech == "PJSIP" and rest else None
 
 
 def _log_death(task: asyncio.Task[Any]) -> None:

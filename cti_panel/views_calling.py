@@ -11,6 +11,8 @@ progress; POST /api/calling/calls/<id>/verdict records the reporter's verdict
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -22,7 +24,7 @@ from sqlalchemy import select
 from cti_panel.context import ctx, db
 from cti_panel.security import STAFF, roles_required
 from cti_panel.views_agent import AGENT_ROLES
-from servicedesk import outbound
+from servicedesk import outbound, supervision
 from servicedesk.calling_models import OutboundCall
 from servicedesk.dialrules import DialRefused, take_rate_slot
 from servicedesk.incidents import IncidentError
@@ -171,3 +173,47 @@ def verdict(request_id: str):  # type: ignore[no-untyped-def]
         return _err(str(exc), 409, "verdict")
     db().commit()
     return jsonify(_view(row) | {"incident_status": inc.status})
+
+
+SPY_MODES = ("listen", "whisper", "barge")
+
+
+@bp.route("/supervise", methods=["POST"])
+@roles_required(*STAFF)
+def supervise():  # type: ignore[no-untyped-def]
+    """Listen to, whisper to or barge in on an agent's call from the supervisor's phone."""
+    c = ctx()
+    endpoint = c.cfg.calling.supervisor_phones.get(current_user.username)
+    if endpoint is None:
+        return _err(_("Your account has no supervisor phone."), 409, "no_phone")
+    body = _body()
+    mode = str(body.get("mode") or "")
+    agent = str(body.get("agent") or "")[:32]
+    if mode not in SPY_MODES:
+        return _err(_("Choose listen, whisper or barge."), 400, "mode")
+    if agent not in {a.login for a in c.cfg.agents}:
+        return _err(_("No such agent."), 404, "agent")
+    rid = uuid.uuid4().hex
+    supervision.record(
+        db(),
+        kind="requested",
+        mode=mode,
+        actor=current_user.username,
+        source="panel",
+        at=datetime.now(UTC),
+        agent_login=agent,
+        request_id=rid,
+    )
+    db().commit()
+    c.bus.publish(
+        outbound.requests_stream(c.bus.keys.prefix),
+        {
+            "kind": "spy",
+            "request_id": rid,
+            "endpoint": endpoint,
+            "agent": agent,
+            "mode": mode,
+            "actor": current_user.username,
+        },
+    )
+    return jsonify(request_id=rid, status=str(_("calling your phone…"))), 202

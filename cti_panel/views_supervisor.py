@@ -21,7 +21,7 @@ TICK_MS = 1000  # wait times grow even when nothing happens
 @bp.route("/")
 @roles_required(*STAFF)
 def wallboard():  # type: ignore[no-untyped-def]
-    return render_template("wallboard.html")
+    return render_template("wallboard.html", supervise_config=ctx().cfg)
 
 
 @bp.route("/stream")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NUMBER_KINDS = (
     "national",
@@ -64,6 +64,18 @@ class CallingConfig(_Strict):
             if kind not in NUMBER_KINDS:
                 raise ValueError(f"unknown number kind {kind!r}; known: {', '.join(NUMBER_KINDS)}")
         return v
+
+    supervisor_phones: dict[str, str] = Field(
+        default_factory=dict,
+        description="panel username -> its supervisor endpoint (one of supervisor_endpoints)",
+    )
+
+    @model_validator(mode="after")
+    def _phones(self) -> CallingConfig:
+        for user, ep in self.supervisor_phones.items():
+            if ep not in self.supervisor_endpoints:
+                raise ValueError(f"supervisor_phones.{user}: {ep!r} is not in supervisor_endpoints")
+        return self
 
     @field_validator("supervisor_endpoints")
     @classmethod
