@@ -68,6 +68,7 @@ class Call:
     peer: Call | None = None  # the other half of a Local pair
     on_answer: Callable[[], None] | None = None
     agent_plan: AgentAction | None = None  # an originated phone's plan (pbxsim.outbound)
+    on_dial: Callable[[], None] | None = None  # an originated channel's Dial() starts
 
 
 @dataclass(eq=False)

@@ -30,17 +30,23 @@ if TYPE_CHECKING:
     from pbxsim.engine import Call, Engine
 
 _DIAL_TRUNK = re.compile(r"^(PJSIP|SIP)/\+?([0-9]{3,20})@([A-Za-z0-9_.-]+)$")
+_DIAL_ENDPOINT = re.compile(r"^(PJSIP|SIP)/([A-Za-z0-9_.-]{1,80})$")
 REASON_ANSWERED, REASON_TIMEOUT, REASON_BUSY = "4", "3", "5"
 
 
-def trunk_target(engine: Engine, data: str) -> tuple[str, float] | None:
-    """(number, timeout) when Dial() goes to a scripted far end through the trunk."""
+def trunk_target(engine: Engine, data: str) -> tuple[str, float, str] | None:
+    """(far end, timeout, endpoint of its channel) when Dial() reaches a scripted far end:
+    a number through the trunk, or an endpoint (as the recordings use SIPp for it)."""
     parts = data.split(",")
-    m = _DIAL_TRUNK.match(parts[0].strip())
-    if m is None or m.group(3) != engine.trunk or m.group(2) not in engine.remotes:
-        return None
+    target = parts[0].strip()
     timeout = float(parts[1]) if len(parts) > 1 and parts[1].strip() else 60.0
-    return m.group(2), timeout
+    m = _DIAL_TRUNK.match(target)
+    if m is not None and m.group(3) == engine.trunk and m.group(2) in engine.remotes:
+        return m.group(2), timeout, engine.trunk
+    e = _DIAL_ENDPOINT.match(target)
+    if e is not None and e.group(2) in engine.remotes:
+        return e.group(2), timeout, e.group(2)
+    return None
 
 
 def originate_device(
@@ -61,10 +67,28 @@ def originate_device(
     k = engine.kernel
     phone = engine.phones.get(endpoint)
     action = phone.next_action() if phone else NOANSWER
-    chan = engine.new_channel(endpoint, cid[0], cid[1], "from-agents", "s", 0, tech=tech)
-    chan.connected_num, chan.connected_name = cid
+    own_num = phone.caller_id_num if phone else ""
+    own_name = phone.caller_id_name if phone else ""
+    # as recorded (calling_originate): the endpoint's own caller ID first, AppDial2,
+    # the Originate variables, then the Originate CallerID as caller and connected line
+    chan = engine.new_channel(endpoint, own_num, own_name, "from-agents", "s", 0, tech=tech)
+    engine.chan_event(
+        "Newexten",
+        chan,
+        [("Extension", "s"), ("Application", "AppDial2"), ("AppData", "(Outgoing Line)")],
+        "dialplan",
+    )
     for name, value in variables.items():
         engine.setvar(chan, name, value)
+    chan.caller_num, chan.caller_name = cid
+    engine.chan_event(
+        "NewCallerid", chan, [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")]
+    )
+    chan.connected_num, chan.connected_name = cid
+    engine.chan_event("NewConnectedLine", chan)
+    dest = chan.headers(engine.channelvars, "Dest")
+    engine.emit("call", "DialBegin", dest + [("DialString", endpoint)])
+    engine.emit("call", "DialState", dest + [("DialStatus", "RINGING")])
     engine.set_state(chan, 5)
     device_changed(engine, endpoint)
     call = Call(chan=chan, script=CallerScript())
@@ -72,20 +96,25 @@ def originate_device(
     call.agent_plan = action
 
     def respond(ok: bool, reason: str) -> None:
-        headers: Headers = [("Event", "OriginateResponse")]
+        headers: Headers = []
         if action_id is not None:
             headers.append(("ActionID", action_id))
         headers += [
             ("Response", "Success" if ok else "Failure"),
-            ("Channel", chan.name),
+            ("Channel", chan.name if ok else f"{tech}/{endpoint}"),
             ("Context", context),
             ("Exten", exten),
             ("Reason", reason),
-            ("Uniqueid", chan.uniqueid if ok else "<null>"),
+            ("Uniqueid", chan.uniqueid if ok else "<unknown>"),
             ("CallerIDNum", cid[0] or "<unknown>"),
             ("CallerIDName", cid[1] or "<unknown>"),
         ]
-        engine.emit("call", "OriginateResponse", headers[1:])
+        if ok:  # manager.conf channelvars, as the recording shows (none on a failure)
+            headers += [
+                (f"ChanVariable({chan.name})", f"{v}={chan.vars.get(v, '')}")
+                for v in engine.channelvars
+            ]
+        engine.emit("call", "OriginateResponse", headers)
 
     def answered() -> None:
         if chan.gone:
@@ -93,23 +122,37 @@ def originate_device(
         engine.set_state(chan, 6)
         chan.answered_at = k.now
         device_changed(engine, endpoint)
+        engine.emit(
+            "call",
+            "DialEnd",
+            chan.headers(engine.channelvars, "Dest") + [("DialStatus", "ANSWER")],
+        )
         engine.calls.append(call)
         call.proc = k.process(_run_from(engine, call, context, exten), chan.name)
-        respond(True, REASON_ANSWERED)
+        # recorded: after the dialplan has started, before Dial()'s callee exists
+        sent = [False]
+
+        def once() -> None:
+            if not sent[0]:
+                sent[0] = True
+                respond(True, REASON_ANSWERED)
+
+        call.on_dial = once
+        k.call_later(0.002, once)  # a dialplan that never dials (ChanSpy)
 
     def failed(cause: int, reason: str) -> None:
         if chan.gone:
             return
+        respond(False, reason)
         engine.destroy(chan, cause)
         call.done.succeed("failed")  # type: ignore[union-attr]
-        respond(False, reason)
 
     if action.kind == "answer" and action.ring_s < timeout_s:
         k.call_later(action.ring_s + engine.sip_latency, answered)
     elif action.kind == "busy" and action.ring_s < timeout_s:
         k.call_later(action.ring_s + engine.sip_latency, failed, 17, REASON_BUSY)
     else:
-        k.call_later(timeout_s, failed, 0, REASON_TIMEOUT)
+        k.call_later(timeout_s, failed, 19, REASON_TIMEOUT)
 
 
 def _run_from(engine: Engine, call: Call, context: str, exten: str) -> Generator[Event, Any, None]:
@@ -118,7 +161,7 @@ def _run_from(engine: Engine, call: Call, context: str, exten: str) -> Generator
 
 
 def dial_trunk(
-    engine: Engine, call: Call, number: str, timeout: float
+    engine: Engine, call: Call, number: str, timeout: float, endpoint: str
 ) -> Generator[Event, Any, None]:
     """Dial() to a scripted far end; DIALSTATUS as app_dial sets it. CallerGone propagates."""
     from pbxsim.engine import CallerGone
@@ -126,11 +169,31 @@ def dial_trunk(
     k = engine.kernel
     caller = call.chan
     remote: AgentAction = engine.remotes[number]
+    if call.on_dial is not None:
+        call.on_dial()
+    phone = engine.phones.get(endpoint)
     out = engine.new_channel(
-        engine.trunk, number, "", "centralita-inbound", "s", 0, linkedid=caller.linkedid
+        endpoint,
+        phone.caller_id_num if phone and endpoint != engine.trunk else number,
+        phone.caller_id_name if phone and endpoint != engine.trunk else "",
+        "from-agents",
+        "s",
+        0,
+        linkedid=caller.linkedid,
+    )
+    engine.setvar(out, "DIALEDPEERNUMBER", number)
+    engine.chan_event(
+        "Newexten",
+        out,
+        [("Extension", "s"), ("Application", "AppDial"), ("AppData", "(Outgoing Line)")],
+        "dialplan",
     )
     out.connected_num, out.connected_name = caller.caller_num, caller.caller_name
-    engine.pair_event("DialBegin", caller, out, [("DialString", f"+{number}@{engine.trunk}")])
+    engine.chan_event("NewConnectedLine", out)
+    dial_string = number if endpoint == number else f"+{number}@{engine.trunk}"
+    engine.pair_event("DialBegin", caller, out, [("DialString", dial_string)])
+    caller.connected_num, caller.connected_name = out.caller_num, out.caller_name
+    engine.chan_event("NewConnectedLine", caller)
     engine.set_state(out, 5)
     engine.pair_event("DialState", caller, out, [("DialStatus", "RINGING")])
     answers = remote.kind == "answer" and remote.ring_s < timeout
@@ -150,10 +213,10 @@ def dial_trunk(
     engine.set_state(out, 6)
     out.answered_at = k.now
     engine.pair_event("DialEnd", caller, out, [("DialStatus", "ANSWER")])
-    caller.connected_num, caller.connected_name = number, ""
     bridge = engine.new_bridge()
     engine.emit("call", "BridgeCreate", bridge.headers(0))
-    for n, chan in enumerate((caller, out), start=1):
+    engine.setvar(caller, "DIALSTATUS", "ANSWER")
+    for n, chan in enumerate((out, caller), start=1):  # the callee enters first (recorded)
         engine.emit("call", "BridgeEnter", bridge.headers(n) + chan.headers(engine.channelvars))
     engine.setvar(caller, "BRIDGEPEER", out.name)
     engine.setvar(out, "BRIDGEPEER", caller.name)

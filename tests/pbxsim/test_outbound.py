@@ -57,11 +57,15 @@ def test_click_to_call_rings_the_agent_then_the_customer(example_config) -> None
     assert [c["Channel"].split("-")[0] for c in chans] == ["PJSIP/1001", "PJSIP/trunk"]
     assert chans[1]["Linkedid"] == agent_uid
     dialend = names(events, "DialEnd")
-    assert [d["DialStatus"] for d in dialend] == ["ANSWER"]
+    # the origination leg (Dest fields only, as recorded), then the customer leg
+    assert [(d.get("Channel"), d["DialStatus"]) for d in dialend] == [
+        (None, "ANSWER"),
+        (dialend[1]["Channel"], "ANSWER"),
+    ]
     # the customer sees the desk's number, not the agent's
-    assert dialend[0]["CallerIDNum"] == "+525591380000"
+    assert dialend[1]["CallerIDNum"] == "+525591380000"
     varsets = {(v["Variable"], v["Value"]) for v in names(events, "VarSet")}
-    assert ("CENTRALITA_OUTBOUND", "abc") in varsets and ("DIALSTATUS", "ANSWER") not in varsets
+    assert ("CENTRALITA_OUTBOUND", "abc") in varsets and ("DIALSTATUS", "ANSWER") in varsets
     hangups = names(events, "Hangup")
     assert len(hangups) == 2 and hangups[-1]["Timestamp"]
     # the agent hung up 30 s after the customer answered (2 s ring + 4 s ring)
@@ -75,6 +79,8 @@ def test_agent_not_answering_fails_the_originate_and_dials_nobody(example_config
     engine.kernel.run_until(T0 + 60)
     (resp,) = names(events, "OriginateResponse")
     assert (resp["Response"], resp["Reason"]) == ("Failure", "3")
+    assert (resp["Channel"], resp["Uniqueid"]) == ("PJSIP/1001", "<unknown>")
+    assert names(events, "Hangup")[0]["Cause"] == "19"
     assert [c["Channel"].split("-")[0] for c in names(events, "Newchannel")] == ["PJSIP/1001"]
 
 
@@ -84,7 +90,7 @@ def test_busy_customer_sets_dialstatus(example_config) -> None:
     engine.remotes["525512345678"] = AgentAction.busy(3.0)
     originate(engine, "525512345678", "1002")
     engine.kernel.run_until(T0 + 30)
-    assert [d["DialStatus"] for d in names(events, "DialEnd")] == ["BUSY"]
+    assert [d["DialStatus"] for d in names(events, "DialEnd")] == ["ANSWER", "BUSY"]
     statuses = [v["Value"] for v in names(events, "VarSet") if v["Variable"] == "DIALSTATUS"]
     assert statuses == ["BUSY"]
     assert len(names(events, "Hangup")) == 2  # the trunk leg, then the agent (Hangup())
