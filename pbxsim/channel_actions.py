@@ -131,6 +131,23 @@ def _variables(text: str) -> dict[str, str]:
     return out
 
 
+def act_blindtransfer(engine: Engine, h: dict[str, str]) -> list[Headers]:
+    """BlindTransfer (transferer = the agent's channel): the caller bridged to it goes on
+    to Exten@Context (see queue_model._blind_transferred for the events)."""
+    name = h.get("channel", "")
+    if not name:
+        return _resp(False, "No channel specified")
+    call = engine.bridged_calls.get(name)
+    if call is None or call.proc is None or engine.channels.get(name) is None:
+        return _resp(False, "Channel specified does not exist")
+    context, exten = h.get("context", ""), h.get("exten", "")
+    if not exten or steps_for(engine.dialplan, context, exten) is None:
+        return _resp(False, "Exten not specified")
+    call.transfer_to = (context, exten)
+    call.proc.interrupt("transfer")
+    return _resp(True, "Transfer succeeded")
+
+
 _CALLERID = re.compile(r'^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$')
 
 

@@ -69,6 +69,7 @@ class Call:
     on_answer: Callable[[], None] | None = None
     agent_plan: AgentAction | None = None  # an originated phone's plan (pbxsim.outbound)
     on_dial: Callable[[], None] | None = None  # an originated channel's Dial() starts
+    transfer_to: tuple[str, str] | None = None  # BlindTransfer target (context, exten)
 
 
 @dataclass(eq=False)

@@ -128,3 +128,79 @@ def test_originate_responses_have_the_recorded_fields() -> None:
     simr = [m for m in _simulated() if m.get("Event") == "OriginateResponse"]
     assert simr[1]["Channel"] == rec[1]["Channel"] == "PJSIP/agent3"
     assert simr[1]["Uniqueid"] == rec[1]["Uniqueid"] == "<unknown>"
+
+
+BLIND = TRACE.parent / "calling_blind_transfer"
+
+
+def _blind_simulated() -> tuple[list[dict[str, Any]], list[str]]:
+    from pbxsim.behaviour import CallerScript
+    from pbxsim.queues import parse_queues_conf
+
+    conf = TRACE.parent / "config-calling"
+    engine = Engine(
+        queues=parse_queues_conf((conf / "queues.d" / "calling.conf").read_text()),
+        dialplan=parse_extensions((conf / "extensions.conf").read_text()),
+        start_epoch=T0,
+    )
+    events: list[dict[str, Any]] = []
+    engine.subscribe(lambda ev: events.append(event_to_message(ev, engine.kernel.now - T0)))
+    engine.set_phone("agent1", [AgentAction.answer(2.0)], "1001", "Agent One")
+    engine.set_phone("agent2", [AgentAction.answer(2.0)], "1002", "Agent Two")
+    for queue, agent, name in (
+        ("support", "agent1", "Agent One"),
+        ("secondlevel", "agent2", "Agent Two"),
+    ):
+        engine.actions.handle(
+            "QueueAdd",
+            [("Queue", queue), ("Interface", f"PJSIP/{agent}"), ("MemberName", name)],
+        )
+    engine.place_call("700", "5551101", "Ana Transfer", CallerScript(hangup_after=20.0), at=T0 + 2)
+
+    def transfer() -> None:
+        chan = next(n for n in engine.bridged_calls if n.startswith("PJSIP/agent1-"))
+        out = engine.actions.handle(
+            "BlindTransfer", [("Channel", chan), ("Exten", "801"), ("Context", "calling-transfer")]
+        )
+        assert out is not None and dict(out[0])["Message"] == "Transfer succeeded"
+
+    engine.kernel.call_at(T0 + 10.6, transfer)
+    engine.kernel.run_until(T0 + 40)
+    return events, engine.queue_log_lines
+
+
+def _queue_log_shape(lines: list[str]) -> list[list[str]]:
+    """queue_log without times and ids: queue, agent, event and data."""
+    out = []
+    for line in lines:
+        parts = line.split("|")
+        if parts[1] == "MANAGER":
+            continue
+        data = parts[5:]
+        if parts[4] == "CONNECT":
+            data = [data[0], "<uid>", data[2]]
+        out.append([parts[2], parts[3], parts[4], *data])
+    return out
+
+
+def test_blind_transfer_follows_the_recording() -> None:
+    events, qlog = _blind_simulated()
+    recorded = [json.loads(line) for line in (BLIND / "ami.jsonl").open(encoding="utf-8")]
+    real_qlog = (BLIND / "queue_log").read_text().splitlines()
+    assert _queue_log_shape(qlog) == _queue_log_shape(real_qlog)
+
+    def around(msgs: list[dict[str, Any]]) -> list[str]:
+        """Event names from the BlindTransfer's first consequence to the second join."""
+        names = [m["Event"] for m in msgs if m.get("Event") in CORE | TRANSFER]
+        start = names.index("BlindTransfer") - 2
+        return names[start : names.index("QueueCallerJoin", start) + 1]
+
+    assert around(events) == around(recorded)
+    (bt,) = [m for m in events if m.get("Event") == "BlindTransfer"]
+    (real,) = [m for m in recorded if m.get("Event") == "BlindTransfer"]
+    assert [k for k in bt if k.startswith(("Result", "IsExternal", "Context", "Extension"))] == [
+        k for k in real if k.startswith(("Result", "IsExternal", "Context", "Extension"))
+    ]
+
+
+TRANSFER = {"BlindTransfer", "AgentComplete", "BridgeDestroy", "QueueCallerJoin"}
