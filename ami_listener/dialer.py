@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 OUTBOUND_CONTEXT = "centralita-outbound"
 SUPERVISE_CONTEXT = "centralita-supervise"
+TRANSFER_CONTEXT = "centralita-transfer"
 EVENTS = (
     "OriginateResponse",
     "DialEnd",
@@ -49,6 +50,8 @@ EVENTS = (
     "ChanSpyStop",
     "BlindTransfer",
     "AttendedTransfer",
+    "AgentConnect",
+    "AgentComplete",
 )
 REQUEST_MAX_AGE_S = 120.0  # a click older than this is not dialled any more
 
@@ -103,7 +106,7 @@ class Dialer:
             secret,
             parser=AmiParser(wanted_events=EVENTS, wanted_variables=()),
             on_event=self._on_event,
-            events="call",
+            events="call,agent",
             ping_interval=ami.ping_interval,
             ping_timeout=ami.ping_timeout,
             backoff=backoff,
@@ -114,6 +117,8 @@ class Dialer:
         self.busy: dict[str, str] = {}  # request id -> agent login, until the call is over
         self.spies: dict[str, tuple[str, str]] = {}  # supervisor endpoint -> (request, actor)
         self.spy_channels: dict[str, tuple[str, str]] = {}  # spyer channel -> (request, actor)
+        self.agent_channels: dict[str, str] = {}  # agent login -> channel of their queue call
+        self.logins = {a.interface: a.login for a in cfg.agents}
         self.sent = 0
         self._tasks: list[asyncio.Task[Any]] = []
         self._writes: asyncio.Queue[Callable[[Session], None]] = asyncio.Queue()
@@ -191,6 +196,9 @@ class Dialer:
             return
         if fields.get("kind") == "spy":
             await self.spy(rid, fields)
+            return
+        if fields.get("kind") == "transfer":
+            await self.transfer(rid, fields)
             return
         age = time.time() - int(entry_id.split("-")[0]) / 1000 if "-" in entry_id else 0.0
         row = await asyncio.to_thread(self._run, lambda s: _claimed(s, rid))
@@ -279,6 +287,32 @@ class Dialer:
         if resp.get("Response") == "Success":
             self.sent += 1
 
+    async def transfer(self, rid: str, fields: dict[str, str]) -> None:
+        """Blind transfer of the agent's current queue caller to another queue."""
+        login = str(fields.get("agent", ""))
+        queue = str(fields.get("queue", ""))
+        channel = self.agent_channels.get(login)
+        if channel is None or queue not in self.cfg.queue_definitions():
+            log.warning("transfer %s refused: no queue call for %r or unknown queue", rid, login)
+            return
+        action = {
+            "Action": "BlindTransfer",
+            "Channel": channel,
+            "Exten": queue,
+            "Context": TRANSFER_CONTEXT,
+            "ActionID": rid,
+        }
+        try:
+            await self.link.wait_up(5.0)
+            resp = await self.link.send(action, timeout=self.action_timeout)
+        except (TimeoutError, ConnectionError) as exc:
+            log.warning("transfer %s not sent: %s", rid, exc)
+            return
+        if resp.get("Response") == "Success":
+            self.sent += 1
+        else:
+            log.warning("transfer %s refused by Asterisk: %s", rid, resp.get("Message"))
+
     def _spy_event(self, msg: AmiMessage, kind: str) -> None:
         spyer = header(msg, "SpyerChannel")
         spyee = header(msg, "SpyeeChannel")
@@ -349,6 +383,14 @@ class Dialer:
             if rid is not None and status is not None:
                 at = _at(msg)
                 self._db(lambda s: self._progress(s, rid, status, at))
+        elif event == "AgentConnect":
+            login = self.logins.get(header(msg, "Interface"))
+            if login is not None:
+                self.agent_channels[login] = header(msg, "DestChannel")
+        elif event == "AgentComplete":
+            login = self.logins.get(header(msg, "Interface"))
+            if login is not None and self.agent_channels.get(login) == header(msg, "DestChannel"):
+                del self.agent_channels[login]
         elif event == "ChanSpyStart":
             self._spy_event(msg, "started")
         elif event == "ChanSpyStop":

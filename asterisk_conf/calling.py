@@ -29,6 +29,7 @@ from .site import sip_secret_env
 
 OUTBOUND_CONTEXT = "centralita-outbound"
 SUPERVISE_CONTEXT = "centralita-supervise"
+TRANSFER_CONTEXT = "centralita-transfer"
 SUPERVISOR_TEMPLATE = "centralita-supervisor"
 SUPERVISOR_SECRETS_FILE = "pjsip_supervisor_secrets.conf"
 DIALER_SECRETS_FILE = "manager_dialer_secrets.conf"
@@ -41,7 +42,7 @@ SPY_MODES = {"221": ("listen", "qE"), "222": ("whisper", "qEw"), "223": ("barge"
 SPY_CODE = {mode: code for code, (mode, _opts) in SPY_MODES.items()}
 
 # what the dialer's AMI user may read and write (manager.c / app_*.c registrations)
-DIALER_READ = ("call",)
+DIALER_READ = ("call", "agent")  # agent: AgentConnect/Complete name the agent's channel
 DIALER_WRITE = ("originate", "call")
 DIALER_EVENTS = (
     "OriginateResponse",
@@ -51,6 +52,8 @@ DIALER_EVENTS = (
     "ChanSpyStop",
     "BlindTransfer",
     "AttendedTransfer",
+    "AgentConnect",
+    "AgentComplete",
 )
 
 
@@ -114,9 +117,31 @@ def include_line(name: str) -> str:
     return f'#include "{name}"\n'
 
 
+def transfer_context(cfg: CentralitaConfig) -> Context:
+    ctx = Context(
+        TRANSFER_CONTEXT,
+        comments=[
+            "Blind transfer of a caller to another queue (AMI BlindTransfer from the dialer):",
+            "one extension per queue; the caller keeps their variables, so the pop follows.",
+        ],
+    )
+    for name in sorted(cfg.queue_definitions()):
+        ext = ctx.exten(name)
+        ext.add(f"Set(CENTRALITA_QUEUE={name})")
+        ext.add("Queue(${CENTRALITA_QUEUE},t,,,${CENTRALITA_MAXWAIT},,,${CENTRALITA_RULE})")
+        ext.add(f"Goto({names.AFTER_QUEUE_CONTEXT},s,1)")
+    return ctx
+
+
 def build_calling_extensions(cfg: CentralitaConfig) -> str:
     """extensions_calling.conf (included by extensions.conf): new contexts only."""
-    return render_file([outbound_context(cfg).render(), supervise_context(cfg).render()])
+    return render_file(
+        [
+            outbound_context(cfg).render(),
+            supervise_context(cfg).render(),
+            transfer_context(cfg).render(),
+        ]
+    )
 
 
 def build_dialer_user(cfg: CentralitaConfig) -> str:

@@ -217,3 +217,22 @@ def supervise():  # type: ignore[no-untyped-def]
         },
     )
     return jsonify(request_id=rid, status=str(_("calling your phone…"))), 202
+
+
+@bp.route("/transfer", methods=["POST"])
+@roles_required(*AGENT_ROLES)
+def transfer():  # type: ignore[no-untyped-def]
+    """Blind transfer of the agent's current queue caller to another queue (second level)."""
+    c = ctx()
+    login = current_user.agent_login
+    if not login:
+        return _err(_("This account has no agent phone."), 403, "no_agent")
+    queue = str(_body().get("queue") or "")[:80]
+    if queue not in c.cfg.queue_definitions():
+        return _err(_("No such queue."), 404, "queue")
+    rid = uuid.uuid4().hex
+    c.bus.publish(
+        outbound.requests_stream(c.bus.keys.prefix),
+        {"kind": "transfer", "request_id": rid, "agent": login, "queue": queue},
+    )
+    return jsonify(request_id=rid), 202

@@ -41,4 +41,11 @@ def calling_extensions(cfg: Any) -> str:
                 f" same => n,ChanSpy(PJSIP/{ep}-,{options})",
                 " same => n,Hangup()",
             ]
+    out += ["", "[centralita-transfer]"]
+    for name in sorted(cfg.queue_definitions()):
+        out += [
+            f"exten => {name},1,Set(CENTRALITA_QUEUE={name})",
+            " same => n,Queue(${CENTRALITA_QUEUE},t,,,${CENTRALITA_MAXWAIT},,,${CENTRALITA_RULE})",
+            " same => n,Goto(centralita-after-queue,s,1)",
+        ]
     return "\n".join(out) + "\n"

@@ -66,7 +66,7 @@ def test_dialer_user_has_only_what_it_sends(example_config, parsed):
     conf = parsed["manager_dialer.conf"]
     (user,) = conf.named(example_config.calling.dialer_username)
     assert user.get("deny") == "0.0.0.0/0.0.0.0"
-    assert set(user.get("read").split(",")) == {"call"}
+    assert set(user.get("read").split(",")) == {"call", "agent"}
     assert set(user.get("write").split(",")) == {"originate", "call"}
     assert user.get("secret") is None
     assert conf.includes == [calling.DIALER_SECRETS_FILE]

@@ -45,7 +45,7 @@ async def running(
     redis_url: str,
     speed: float = 10.0,
 ) -> AsyncIterator[tuple[pbxsim_sim.PbxSim, ListenerService, Bus]]:
-    """The dialer logs in as manager.conf's generated dialer user: read call, write originate,call.
+    """The dialer logs in as manager.conf's generated dialer user: read call,agent, write originate,call.
 
     pbxsim runs paced (`speed` x real time): actions from the dialer start timers at
     any moment, and a virtual clock would race through them between two steps."""
@@ -55,7 +55,7 @@ async def running(
         ami_port=0,
         ami_users={
             "centralita": AmiUser("secret", "call,agent,dialplan,system", "agent,reporting"),
-            config.calling.dialer_username: AmiUser(DIALER_SECRET, "call", "originate,call"),
+            config.calling.dialer_username: AmiUser(DIALER_SECRET, "call,agent", "originate,call"),
         },
         start_epoch=time.time(),
     )

@@ -131,3 +131,21 @@ def test_verification_needs_a_resolved_incident(panel: Panel) -> None:
         headers={"X-CSRFToken": token},
     )
     assert resp.status_code == 409 and resp.get_json()["code"] == "not_resolved"
+
+
+def test_transfer_request_goes_to_the_dialer(panel: Panel) -> None:
+    client = panel.app.test_client()
+    token = login(client, "ana")
+    h = {"X-CSRFToken": token}
+    assert (
+        client.post("/api/calling/transfer", json={"queue": "nope"}, headers=h).status_code == 404
+    )
+    resp = client.post("/api/calling/transfer", json={"queue": "erp_es"}, headers=h)
+    assert resp.status_code == 202
+    ((_id, fields),) = panel.bus.read(requests_stream("centralita"))
+    assert fields == {
+        "kind": "transfer",
+        "request_id": resp.get_json()["request_id"],
+        "agent": "1001",
+        "queue": "erp_es",
+    }
