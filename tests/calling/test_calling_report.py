@@ -56,3 +56,30 @@ def test_closures_verified_by_phone(
     assert figures["closures_verified_by_phone"] == 1
     assert figures["reopened_by_caller"] == 1 and figures["reopened_by_phone"] == 1
     assert figures["outbound_verification_ended"] == 2
+    assert figures["callbacks_requested"] == 0 and figures["callbacks_pending"] == 0
+
+
+def test_callbacks_are_counted_apart(
+    example_config: CentralitaConfig, session_factory: sessionmaker[Session]
+) -> None:
+    from servicedesk.calling_models import CallbackPlace
+    from servicedesk.models import CallbackRequest
+
+    with session_scope(session_factory) as s:
+        for i, (status, tries) in enumerate((("done", 1), ("failed", 3), ("retry", 1), (None, 0))):
+            req = CallbackRequest(call_uniqueid=f"u{i}", number="5512345678", requested_at=T)
+            s.add(req)
+            s.flush()
+            if status is not None:
+                s.add(
+                    CallbackPlace(
+                        callback_id=req.id, queue="erp_es", place_at=T, status=status, tries=tries
+                    )
+                )
+    with session_scope(session_factory) as s:
+        figures = dict(
+            reports.monthly_report(s, example_config, 2026, 3, as_of=T).table("calling").rows
+        )
+    assert (figures["callbacks_requested"], figures["callbacks_done"]) == (4, 1)
+    assert (figures["callbacks_failed"], figures["callbacks_pending"]) == (1, 2)
+    assert figures["callback_tries"] == 5
