@@ -25,6 +25,7 @@ def console():  # type: ignore[no-untyped-def]
         pause_reasons=cfg.panel.pause_reasons,
         wrapup_codes=cfg.panel.wrapup_codes,
         skills=cfg.skills,
+        transfer_queues=sorted(cfg.queue_definitions()),
     )
 
 

@@ -149,3 +149,12 @@ def test_transfer_request_goes_to_the_dialer(panel: Panel) -> None:
         "agent": "1001",
         "queue": "erp_es",
     }
+
+
+def test_agent_console_offers_transfer(panel: Panel) -> None:
+    client = panel.app.test_client()
+    login(client, "ana")
+    html = client.get("/agent/").get_data(as_text=True)
+    assert 'id="transfer"' in html and "transfer.js" in html
+    assert '<option value="erp_es">erp_es</option>' in html
+    assert "Transferir la llamada" in html
