@@ -112,6 +112,24 @@ def supervise_context(cfg: CentralitaConfig) -> Context:
     return ctx
 
 
+FEATURES_FILE = "features.conf"
+BLIND_TRANSFER_CODE = "#1"
+ATTENDED_TRANSFER_CODE = "*2"
+
+
+def build_features() -> str:
+    """features.conf: transfer codes for agents' phones (Queue() option t lets the agent
+    transfer). The AMI Atxfer action also needs `atxfer`: without it Asterisk 22 answers
+    "No attended transfer feature code found" (calling_attended_transfer trace)."""
+    general = Section("general")
+    featuremap = (
+        Section("featuremap", comments=["Transfer codes keyed on the agent's phone."])
+        .add("blindxfer", BLIND_TRANSFER_CODE)
+        .add("atxfer", ATTENDED_TRANSFER_CODE)
+    )
+    return render_file([general.render(), featuremap.render()])
+
+
 def include_line(name: str) -> str:
     """The line a main file ends with to pull in one of these files."""
     return f'#include "{name}"\n'

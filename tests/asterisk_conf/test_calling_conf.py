@@ -101,3 +101,9 @@ def test_supervisor_phones_and_secrets(example_config, tmp_path):
 def test_hostile_caller_id_name_is_refused(example_config, name):
     with pytest.raises(ValidationError):
         example_config.calling.model_validate({"caller_id_name": name})
+
+
+def test_features_give_agents_transfer_codes(parsed):
+    (fm,) = parsed["features.conf"].named("featuremap")
+    assert fm.get("atxfer") == calling.ATTENDED_TRANSFER_CODE
+    assert fm.get("blindxfer") == calling.BLIND_TRANSFER_CODE

@@ -19,6 +19,7 @@ EXAMPLE = Path(__file__).parents[2] / "centralita.example.toml"
 FILES = (
     "extensions.conf",
     "extensions_calling.conf",
+    "features.conf",
     "manager.conf",
     "manager_dialer.conf",
     "musiconhold.conf",
