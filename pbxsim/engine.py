@@ -140,6 +140,7 @@ class Engine:
         self.calls: list[Call] = []
         self.phones: dict[str, AgentPhone] = {}
         self.remotes: dict[str, AgentAction] = {}  # far ends reached through the trunk
+        self.spy_stops: dict[str, list[Callable[[], None]]] = {}  # spied channel -> ChanSpy ends
         self.endpoint_use: dict[str, int] = {}
         self.endpoint_chans: dict[
             str, list[Channel]
@@ -269,6 +270,8 @@ class Engine:
             return
         chan.gone = True
         chan.cause = cause
+        for stop in self.spy_stops.pop(chan.name, []):
+            stop()  # ChanSpy with E stops before the spied-on channel's Hangup (recorded)
         if chan.cdr is not None and chan.cdr["end"] is None:
             chan.cdr["end"] = self.kernel.now
             chan.cdr["disposition"] = "ANSWERED" if chan.answered_at is not None else "NO ANSWER"

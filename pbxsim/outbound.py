@@ -273,12 +273,36 @@ def chanspy(engine: Engine, call: Call, data: str) -> Generator[Event, Any, None
         "ChanSpyStart",
         spyer.headers(engine.channelvars, "Spyer") + spyee.headers(engine.channelvars, "Spyee"),
     )
-    try:
-        while not ("E" in options and spyee.gone):
-            yield from engine._wait(call, 0.5)
-    finally:
+    done = engine.kernel.event()
+    stopped = [False]
+
+    def stop() -> None:
+        if stopped[0]:
+            return
+        stopped[0] = True
         engine.emit(
             "call",
             "ChanSpyStop",
             spyer.headers(engine.channelvars, "Spyer") + spyee.headers(engine.channelvars, "Spyee"),
         )
+        if "E" in options and not done.triggered:
+            done.succeed()
+
+    engine.spy_stops.setdefault(spyee.name, []).append(stop)
+    try:
+        yield from _until(engine, call, done)
+    finally:
+        stop()  # the spyer hung up first
+        waiting = engine.spy_stops.get(spyee.name)
+        if waiting is not None and stop in waiting:
+            waiting.remove(stop)
+
+
+def _until(engine: Engine, call: Call, ev: Event) -> Generator[Event, Any, None]:
+    """Wait for `ev` on the caller's channel; a hangup raises CallerGone."""
+    from pbxsim.engine import CallerGone
+
+    try:
+        yield ev
+    except Interrupt as exc:
+        raise CallerGone() from exc

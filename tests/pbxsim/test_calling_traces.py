@@ -204,3 +204,68 @@ def test_blind_transfer_follows_the_recording() -> None:
 
 
 TRANSFER = {"BlindTransfer", "AgentComplete", "BridgeDestroy", "QueueCallerJoin"}
+
+
+SPY = TRACE.parent / "calling_chanspy_whisper"
+
+
+def test_chanspy_whisper_follows_the_recording() -> None:
+    """ChanSpyStart/Stop carry the same Spyer*/Spyee* snapshots; with option E the spy
+    stops as the spied-on agent's leg goes: ChanSpyStop just before its Hangup."""
+    from pbxsim.behaviour import CallerScript
+    from pbxsim.queues import parse_queues_conf
+
+    conf = TRACE.parent / "config-calling"
+    engine = Engine(
+        queues=parse_queues_conf((conf / "queues.d" / "calling.conf").read_text()),
+        dialplan=parse_extensions((conf / "extensions.conf").read_text()),
+        start_epoch=T0,
+    )
+    events: list[dict[str, Any]] = []
+    engine.subscribe(lambda ev: events.append(event_to_message(ev, engine.kernel.now - T0)))
+    engine.set_phone("agent1", [AgentAction.answer(2.0)], "1001", "Agent One")
+    engine.set_phone("agent3", [AgentAction.answer(1.0)], "1003", "Agent Three")
+    engine.actions.handle(
+        "QueueAdd",
+        [("Queue", "support"), ("Interface", "PJSIP/agent1"), ("MemberName", "Agent One")],
+    )
+    engine.place_call("700", "5551103", "Caro Spied", CallerScript(hangup_after=14.0), at=T0 + 2)
+    spy = [
+        ("Channel", "PJSIP/agent3"),
+        ("Context", "calling-supervise"),
+        ("Exten", "2221"),
+        ("Priority", "1"),
+        ("CallerID", '"whisper" <2221>'),
+        ("Timeout", "20000"),
+        ("Async", "true"),
+    ]
+    engine.kernel.call_at(T0 + 7.5, lambda: engine.actions.handle("Originate", spy))
+    engine.kernel.run_until(T0 + 40)
+    recorded = [json.loads(line) for line in (SPY / "ami.jsonl").open(encoding="utf-8")]
+
+    def spy_events(msgs: list[dict[str, Any]]) -> list[tuple[str, list[str], str, str]]:
+        return [
+            (
+                m["Event"],
+                [k for k in m if k.startswith(("Spyer", "Spyee"))],
+                m["SpyerExten"],
+                m["SpyeeChannel"].split("-")[0],
+            )
+            for m in msgs
+            if m.get("Event") in ("ChanSpyStart", "ChanSpyStop")
+        ]
+
+    assert spy_events(events) == spy_events(recorded)
+
+    def stop_before_agent_hangup(msgs: list[dict[str, Any]]) -> bool:
+        noise = ("CEL", "DeviceStateChange", "VarSet", "Newexten", "Cdr", "QueueMemberStatus")
+        names = [
+            (m.get("Event"), m.get("Channel", "")) for m in msgs if m.get("Event") not in noise
+        ]
+        stop = names.index(("ChanSpyStop", ""))
+        hangup = next(
+            i for i, (e, c) in enumerate(names) if e == "Hangup" and c.startswith("PJSIP/agent1-")
+        )
+        return stop < hangup and names[stop + 1] == ("Hangup", names[hangup][1])
+
+    assert stop_before_agent_hangup(events) and stop_before_agent_hangup(recorded)
