@@ -91,6 +91,9 @@ class CallRecord:
     done: bool = False
     open_pops: set[str] = field(default_factory=set)  # agents shown a pop not yet ended
     unsure: bool = False  # left the queue while we were disconnected: ask queue_log at the end
+    transferred: bool = False  # an agent blind-transferred the caller (AgentComplete transfer)
+    talk_before: int = 0  # talk seconds of the legs before the transfer(s)
+    current_queue: str | None = None  # the queue the caller is in now (after a transfer)
 
     # --- derived fields for pops and rows --------------------------------
     def ivr_choices(self) -> dict[str, str]:
@@ -391,6 +394,14 @@ class CallTracker:
         call.caller_uids.add(uid)
         call.uniqueid = uid
         self._absorb_caller(call, msg)
+        if call.transferred:
+            # a transferred caller queues again: one call, counted once, in its first queue
+            call.current_queue = header(msg, "Queue")
+            call.in_queue = True
+            self.waiting.setdefault(call.current_queue, {})[uid] = ts
+            self.out.waiting.append((call.current_queue, uid, ts))
+            self.out.call(call)
+            return
         call.queue = header(msg, "Queue")
         call.queue_position = _int(header(msg, "Position"))
         call.entered_queue_at = ts
@@ -405,9 +416,10 @@ class CallTracker:
         self.out.call(call)
 
     def _left(self, call: CallRecord, uid: str) -> None:
-        if call.queue and uid in self.waiting.get(call.queue, {}):
-            del self.waiting[call.queue][uid]
-            self.out.waiting.append((call.queue, uid, None))
+        queue = call.current_queue or call.queue
+        if queue and uid in self.waiting.get(queue, {}):
+            del self.waiting[queue][uid]
+            self.out.waiting.append((queue, uid, None))
 
     def _leave(self, msg: AmiMessage, ts: float) -> None:
         call = self._call(msg, ts, create=False)
@@ -523,8 +535,9 @@ class CallTracker:
             ring.ring_ms = int(round((ts - ring.started_at) * 1000))
         call.in_queue = False
         call.left_queue = True
-        call.answered_at = ts
-        call.hold_seconds = _int(header(msg, "HoldTime"), call.hold_seconds)
+        if not call.transferred:  # answer time and hold are the first queue's
+            call.answered_at = ts
+            call.hold_seconds = _int(header(msg, "HoldTime"), call.hold_seconds)
         call.agent_login = agent.login
         call.agent_member = name or interface
         if call.outcome is None:
@@ -558,15 +571,18 @@ class CallTracker:
             call.agent_login = agent.login
             call.agent_member = header(msg, "MemberName") or header(msg, "Interface")
             self._count_reconciled(call)
-        if call.talk_seconds is None and talk is not None:
-            call.talk_seconds = talk
-            self._count(call, "talk_total_s", talk)
+        if reason == "transfer":
+            # the caller goes on to another queue: talk is summed over the legs at the end
+            call.outcome = "transferred"
+            call.transferred = True
+            call.talk_before += talk or 0
+            call.hung_up_by = "agent"
+        elif call.talk_seconds is None and talk is not None:
+            call.talk_seconds = call.talk_before + talk
+            self._count(call, "talk_total_s", call.talk_seconds)
             self._count(call, "talk_count")
         if reason in ("caller", "agent"):
             call.hung_up_by = reason
-        elif reason == "transfer":
-            call.outcome = "transferred"
-            call.hung_up_by = "agent"
         login = call.agent_login or self.agents.login_for(
             header(msg, "Interface"), header(msg, "MemberName")
         )

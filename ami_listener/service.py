@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ami_listener import recovery
 from ami_listener.calls import CallRecord
 from ami_listener.commands import CommandError, to_action
+from ami_listener.dialer import Dialer, start_dialer
 from ami_listener.ingest import Ingest
 from ami_listener.link import AmiLink, Backoff
 from ami_listener.live import LivePublisher, _fail_fast_client
@@ -68,6 +69,7 @@ WATCH_INTERVAL_S = 1.0  # database file and Redis run-marker checks
 STOP_FLUSH_TRIES = 3
 MID_CHUNK_S = 0.002  # a pop found this far into a chunk's handling leaves at once
 AGENT_STATE_DELAY_S = 0.02  # agent-state-only changes wait this long to share one send
+CALLBACK_LEAD_S = 1.0  # event-clock seconds before a wrap-up ends that a callback may ring
 
 
 def tune_process() -> None:
@@ -188,6 +190,7 @@ class ListenerService:
         self.dbwatch = DatabaseWatch(self.opts.database_url) if self.opts.database_url else None
         self._probe: redis.Redis | None = None
         self._run_id = f"{time.time_ns()}"
+        self.dialer: Dialer | None = None
 
     @property
     def status_key(self) -> str:
@@ -273,6 +276,8 @@ class ListenerService:
             asyncio.create_task(supervise(name, job, self._fail), name=name) for name, job in jobs
         ]
 
+        self.dialer = await start_dialer(self.cfg, self.factory, self.bus, live=self.callback_live)
+
     def _fail(self, reason: str) -> None:
         """The service cannot go on recording: say why, once, and stop (exit non-zero)."""
         if self.failure is None:
@@ -286,6 +291,8 @@ class ListenerService:
         """Stop the link and background tasks, then write what is still staged."""
         self._stopping.set()
         self.link.stop()
+        if self.dialer is not None:
+            await self.dialer.stop()
         for task in self._tasks:
             if task.get_name() != "ami-link":
                 task.cancel()
@@ -564,6 +571,29 @@ class ListenerService:
             self.ingest.calls.finish_unseen(call, last, now)
             self.reconciled += 1
         log.info("reconciled %d calls that ended while disconnected", len(gone))
+
+    def callback_live(self) -> tuple[dict[str, list[float]], dict[str, list[str]]]:
+        """For the callback scheduler: callers still waiting per queue (entry times) and
+        free agents per queue, longest idle first.
+
+        An agent whose wrap-up ends within CALLBACK_LEAD_S counts as free: the callback
+        rings their phone as the wrap-up ends, so app_queue (ringinuse = no) does not
+        hand them a caller who joined after the callback's place."""
+        now = max(self.ingest.calls.last_ts, time.time())  # the wrap-up ticker's clock too
+        waiting = {q: list(entries.values()) for q, entries in self.ingest.calls.waiting.items()}
+        free: dict[str, list[str]] = {}
+        agents = sorted(self.ingest.agents.agents.values(), key=lambda a: a.since)
+        for agent in agents:
+            soon = (
+                agent.state == "wrapup"
+                and not agent.paused
+                and agent.wrapup_until is not None
+                and agent.wrapup_until - now <= CALLBACK_LEAD_S
+            )
+            if agent.state == "available" or soon:
+                for queue in agent.queues:
+                    free.setdefault(queue, []).append(agent.login)
+        return waiting, free
 
     # --- panel commands ----------------------------------------------------------
     async def _commands(self) -> None:

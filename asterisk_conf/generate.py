@@ -13,6 +13,21 @@ from pathlib import Path
 
 from servicedesk.config import CentralitaConfig
 
+from .calling import (
+    CALLING_EXTENSIONS_FILE,
+    DIALER_MANAGER_FILE,
+    DIALER_SECRETS_FILE,
+    FEATURES_FILE,
+    SUPERVISOR_SECRETS_FILE,
+    SUPERVISORS_PJSIP_FILE,
+    build_calling_extensions,
+    build_dialer_user,
+    build_features,
+    build_supervisor_endpoints,
+    dialer_secrets,
+    include_line,
+    supervisor_secrets,
+)
 from .dialplan import build_extensions
 from .manager import build_manager, build_musiconhold, manager_secrets
 from .names import EMPTY_OPTIONS, MANAGER_SECRETS_FILE, PJSIP_SECRETS_FILE, endpoint_of
@@ -61,10 +76,14 @@ def generate(cfg: CentralitaConfig, site: SiteOptions) -> GeneratedConfig:
     validate_inputs(cfg, site)
     extensions, prompts = build_extensions(cfg, site)
     files = {
-        "extensions.conf": extensions,
-        "manager.conf": build_manager(cfg),
+        "extensions.conf": extensions + include_line(CALLING_EXTENSIONS_FILE),
+        CALLING_EXTENSIONS_FILE: build_calling_extensions(cfg),
+        "manager.conf": build_manager(cfg) + include_line(DIALER_MANAGER_FILE),
+        DIALER_MANAGER_FILE: build_dialer_user(cfg),
+        FEATURES_FILE: build_features(),
         "musiconhold.conf": build_musiconhold(site.moh_directory),
-        "pjsip.conf": build_pjsip(cfg, site),
+        "pjsip.conf": build_pjsip(cfg, site) + include_line(SUPERVISORS_PJSIP_FILE),
+        SUPERVISORS_PJSIP_FILE: build_supervisor_endpoints(cfg),
         "queuerules.conf": build_queuerules(cfg),
         "queues.conf": build_queues(cfg),
     }
@@ -76,6 +95,13 @@ def generate(cfg: CentralitaConfig, site: SiteOptions) -> GeneratedConfig:
         if text is None:
             out.missing_secrets.extend(missing)
         else:
+            out.secrets[name] = text
+    # optional features: their files are #tryinclude'd, so a missing secret only disables them
+    for name, (text, _missing) in (
+        (DIALER_SECRETS_FILE, dialer_secrets(cfg, site.env)),
+        (SUPERVISOR_SECRETS_FILE, supervisor_secrets(cfg, site.env)),
+    ):
+        if text is not None:
             out.secrets[name] = text
     return out
 

@@ -505,5 +505,18 @@ def monthly_report(
             sla_table(session, cfg, start, end, as_of),
             satisfaction_table(session, start, end),
             contracts_table(session, cfg, year, month, start, end),
+            calling_table(session, start, end),
         ],
+    )
+
+
+def calling_table(session: Session, start: datetime, end: datetime) -> Table:
+    """Closures verified by phone and outbound calls (definitions in callstats.calling_report)."""
+    from callstats.calling_report import calling_rows
+
+    return Table(
+        "calling",
+        "Verification by phone and outbound calls",
+        ["figure", "count"],
+        calling_rows(session, start, end),
     )

@@ -125,4 +125,7 @@ def create_app(
 
     app.register_blueprint(views_reports.bp)
     app.register_blueprint(views_admin.bp)
+    from cti_panel import views_calling
+
+    app.register_blueprint(views_calling.bp)
     return app

@@ -33,6 +33,7 @@ def console():  # type: ignore[no-untyped-def]
         wrapup_codes=cfg.panel.wrapup_codes,
         skills=cfg.skills,
         queue_names=_queue_names(),
+        transfer_queues=sorted(cfg.queue_definitions()),
     )
 
 

@@ -49,7 +49,9 @@ def feed() -> WallboardFeed:
 @roles_required(*STAFF)
 def wallboard():  # type: ignore[no-untyped-def]
     return render_template(
-        "wallboard.html", wb_config=page_config(ctx().cfg, url_for("supervisor.stream"))
+        "wallboard.html",
+        wb_config=page_config(ctx().cfg, url_for("supervisor.stream")),
+        supervise_config=ctx().cfg,
     )
 
 

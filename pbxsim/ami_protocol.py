@@ -74,6 +74,7 @@ ACTION_AUTHORITY: dict[str, int] = {
     "Getvar": FLAG["call"] | FLAG["reporting"],
     "Redirect": FLAG["call"],
     "Atxfer": FLAG["call"],
+    "BlindTransfer": FLAG["call"],
     "Originate": FLAG["originate"],
     "Command": FLAG["command"],
     "UserEvent": FLAG["user"],

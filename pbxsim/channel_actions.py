@@ -6,7 +6,9 @@ import re
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from pbxsim import outbound
 from pbxsim.behaviour import CallerScript
+from pbxsim.dialplan import steps_for
 from pbxsim.kernel import Event
 from pbxsim.types import Headers
 
@@ -116,6 +118,36 @@ def act_redirect(engine: Engine, h: dict[str, str]) -> list[Headers]:
     return _resp(True, "Redirect successful")
 
 
+_DEVICE = re.compile(r"^(PJSIP|SIP)/([A-Za-z0-9_.-]{1,80})$")
+
+
+def _variables(text: str) -> dict[str, str]:
+    """Originate's `Variable: A=1,B=2` (Asterisk also accepts one header per variable)."""
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        if sep and name.strip():
+            out[name.strip()] = value
+    return out
+
+
+def act_blindtransfer(engine: Engine, h: dict[str, str]) -> list[Headers]:
+    """BlindTransfer (transferer = the agent's channel): the caller bridged to it goes on
+    to Exten@Context (see queue_model._blind_transferred for the events)."""
+    name = h.get("channel", "")
+    if not name:
+        return _resp(False, "No channel specified")
+    call = engine.bridged_calls.get(name)
+    if call is None or call.proc is None or engine.channels.get(name) is None:
+        return _resp(False, "Channel specified does not exist")
+    context, exten = h.get("context", ""), h.get("exten", "")
+    if not exten or steps_for(engine.dialplan, context, exten) is None:
+        return _resp(False, "Exten not specified")
+    call.transfer_to = (context, exten)
+    call.proc.interrupt("transfer")
+    return _resp(True, "Transfer succeeded")
+
+
 _CALLERID = re.compile(r'^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$')
 
 
@@ -133,6 +165,27 @@ def act_originate(engine: Engine, h: dict[str, str]) -> list[Headers]:
     elif h.get("callerid"):
         cid_num = h["callerid"]
     aid = h.get("actionid")
+    device = _DEVICE.match(channel)
+    if device is not None and exten and steps_for(engine.dialplan, context, exten) is not None:
+        variables = _variables(h.get("variable", ""))
+        timeout_ms = h.get("timeout", "30000")
+        timeout_s = (
+            int(timeout_ms) / 1000 if timeout_ms.isascii() and timeout_ms.isdigit() else 30.0
+        )
+        engine.kernel.call_soon(
+            outbound.originate_device,
+            engine,
+            device.group(1),
+            device.group(2),
+            context,
+            exten,
+            (cid_num, cid_name),
+            variables,
+            timeout_s,
+            aid,
+        )
+        engine.poke()
+        return _resp(True, "Originate successfully queued")
     local = re.match(r"^Local/([^@]+)@([^/]+)(/n)?$", channel)
     if local is None:
         return _resp(False, "Originate failed")

@@ -53,6 +53,30 @@ def parse_extensions(text: str) -> Dialplan:
     return plan
 
 
+_PATTERN_CHARS = {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}
+_patterns: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(ext: str) -> re.Pattern[str]:
+    pat = _patterns.get(ext)
+    if pat is None:
+        body = "".join(_PATTERN_CHARS.get(ch, re.escape(ch)) for ch in ext[1:])
+        pat = _patterns[ext] = re.compile("^" + body + "$")
+    return pat
+
+
+def steps_for(plan: Dialplan, context: str, exten: str) -> list[Step] | None:
+    """The steps of `exten` in `context`: the literal extension, else the first `_` pattern
+    (X, Z, N, `.` and `!`; bracket classes are not modelled) that matches it."""
+    steps = plan.get((context, exten))
+    if steps is not None:
+        return steps
+    for (ctx, ext), found in plan.items():
+        if ctx == context and ext.startswith("_") and _pattern(ext).match(exten):
+            return found
+    return None
+
+
 def expand(text: str, lookup: Any) -> str:
     """Replace ${NAME} with lookup(NAME) until none are left (inner first)."""
     for _ in range(10):
@@ -165,5 +189,9 @@ def centralita_extensions(cfg: Any, agi_host: str, agi_port: int) -> str:
 
 
 def centralita_dialplan(cfg: Any, agi_host: str, agi_port: int) -> Dialplan:
-    """The Centralita dialplan model for every line DID (see `centralita_extensions`)."""
-    return parse_extensions(centralita_extensions(cfg, agi_host, agi_port))
+    """The Centralita dialplan model for every line DID (see `centralita_extensions`),
+    plus the calling contexts (`pbxsim.calling_dialplan`)."""
+    from pbxsim.calling_dialplan import calling_extensions
+
+    text = centralita_extensions(cfg, agi_host, agi_port) + "\n" + calling_extensions(cfg)
+    return parse_extensions(text)

@@ -15,10 +15,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pbxsim import queue_model
+from pbxsim import outbound, queue_model
 from pbxsim.behaviour import AgentAction, AgentPhone, CallerScript
 from pbxsim.channels import CAUSE_TXT, Channel, sip_display
-from pbxsim.dialplan import Dialplan, Step, eval_condition, expand, expand_expressions
+from pbxsim.dialplan import (
+    Dialplan,
+    Step,
+    eval_condition,
+    expand,
+    expand_expressions,
+    steps_for,
+)
 from pbxsim.kernel import Event, Interrupt, Kernel, Process
 from pbxsim.queues import PenaltyChange, QueueConf, QueueState
 from pbxsim.types import AmiEvent, EventSink, Headers
@@ -67,6 +74,9 @@ class Call:
     cdr_final_start: float | None = None  # Queue() returned unanswered and the dialplan went on
     peer: Call | None = None  # the other half of a Local pair
     on_answer: Callable[[], None] | None = None
+    agent_plan: AgentAction | None = None  # an originated phone's plan (pbxsim.outbound)
+    on_dial: Callable[[], None] | None = None  # an originated channel's Dial() starts
+    transfer_to: tuple[str, str] | None = None  # BlindTransfer target (context, exten)
 
 
 @dataclass(eq=False)
@@ -138,6 +148,8 @@ class Engine:
         self.channels: dict[str, Channel] = {}
         self.calls: list[Call] = []
         self.phones: dict[str, AgentPhone] = {}
+        self.remotes: dict[str, AgentAction] = {}  # far ends reached through the trunk
+        self.spy_stops: dict[str, list[Callable[[], None]]] = {}  # spied channel -> ChanSpy ends
         self.endpoint_use: dict[str, int] = {}
         self.endpoint_chans: dict[
             str, list[Channel]
@@ -267,6 +279,8 @@ class Engine:
             return
         chan.gone = True
         chan.cause = cause
+        for stop in self.spy_stops.pop(chan.name, []):
+            stop()  # ChanSpy with E stops before the spied-on channel's Hangup (recorded)
         if chan.cdr is not None and chan.cdr["end"] is None:
             chan.cdr["end"] = self.kernel.now
             chan.cdr["disposition"] = "ANSWERED" if chan.answered_at is not None else "NO ANSWER"
@@ -449,6 +463,8 @@ class Engine:
             return chan.name
         if name == "UNIQUEID":
             return chan.uniqueid
+        if name == "EXTEN":
+            return chan.exten
         if name == "CHANNEL(language)":
             return chan.language
         if name.startswith("CUT(") and name.endswith(")"):
@@ -482,7 +498,7 @@ class Engine:
             exten, label = parts
         else:
             label = parts[0]
-        steps = self.dialplan.get((context, exten))
+        steps = steps_for(self.dialplan, context, exten)
         if steps is None:
             return None
         if label.isdigit():
@@ -499,7 +515,7 @@ class Engine:
         pos: tuple[str, str, int] | None = (context, exten, 0)
         while pos is not None:
             ctx, ext, i = pos
-            steps = self.dialplan.get((ctx, ext))
+            steps = self.dialplan.get((ctx, ext)) or steps_for(self.dialplan, ctx, ext)
             if steps is None or i >= len(steps):
                 chan.priority = i + 1
                 return
@@ -604,6 +620,16 @@ class Engine:
                 pass
             elif name == "CHANNEL(language)":
                 chan.language = value or chan.language
+            elif name in ("CALLERID(num)", "CALLERID(name)"):
+                if name == "CALLERID(num)":
+                    chan.caller_num = value
+                else:
+                    chan.caller_name = value
+                self.chan_event(
+                    "NewCallerid",
+                    chan,
+                    [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")],
+                )
             else:
                 self.setvar(chan, name, value)
         elif app == "Hangup":
@@ -636,6 +662,10 @@ class Engine:
         elif app == "Record":
             yield from self._wait(call, 8.0)
             self.setvar(chan, "RECORD_STATUS", "SILENCE")
+        elif app == "Dial" and (target := outbound.trunk_target(self, data)) is not None:
+            yield from outbound.dial_trunk(self, call, *target)
+        elif app == "ChanSpy":
+            yield from outbound.chanspy(self, call, data)
         elif app == "Dial":
             parts = data.split(",")
             yield from self._wait(

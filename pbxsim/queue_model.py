@@ -277,6 +277,10 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
                         break
                 _update_rules(engine, entry)
                 answered = yield from _try_calling(engine, q, entry, remaining())
+                if answered and call.transfer_to is not None:
+                    context, exten = call.transfer_to  # blind transfer: on to the target
+                    call.transfer_to = None
+                    return f"{context},{exten},1"
                 if answered:
                     if go_on and entry.ended_by == "agent":
                         # app_queue: qe.handled and qcontinue → reason QUEUE_CONTINUE, res 0
@@ -767,6 +771,9 @@ def _connect(
     if in_sl:
         q.completed_in_sl += 1
     q.talktime = (q.talktime * 3 + talk) // 4
+    if who == "transfer" and call.transfer_to is not None:
+        _blind_transferred(engine, q, entry, caller, agent, bridge, member_fields, hold, talk)
+        return
     engine.pair_event(
         "AgentComplete",
         caller,
@@ -798,6 +805,58 @@ def _connect(
         str(entry.orig_pos),
     )
     caller.cause = 16
+
+
+def _blind_transferred(
+    engine: Engine,
+    q: QueueState,
+    entry: QueueEntry,
+    caller: Channel,
+    agent: Channel,
+    bridge: Any,
+    member_fields: Headers,
+    hold: int,
+    talk: int,
+) -> None:
+    """The agent's BlindTransfer, in the order calling_blind_transfer recorded: Unhold,
+    both BridgeLeave (caller first), BlindTransfer, AgentComplete Reason transfer,
+    BridgeDestroy; queue_log BLINDTRANSFER exten|context|hold|talk|origpos; then the
+    caller goes on to the target and the agent's leg hangs up."""
+    context, exten = entry.call.transfer_to or ("", "")
+    engine.chan_event("Unhold", agent)
+    engine.setvar(caller, "BRIDGEPEER", "")
+    engine.setvar(agent, "BRIDGEPEER", "")
+    engine.emit("call", "BridgeLeave", bridge.headers(1) + caller.headers(engine.channelvars))
+    engine.emit("call", "BridgeLeave", bridge.headers(0) + agent.headers(engine.channelvars))
+    engine.emit(
+        "call",
+        "BlindTransfer",
+        [("Result", "Success")]
+        + agent.headers(engine.channelvars, "Transferer")
+        + caller.headers(engine.channelvars, "Transferee")
+        + [("IsExternal", "Yes"), ("Context", context), ("Extension", exten)],
+    )
+    engine.pair_event(
+        "AgentComplete",
+        caller,
+        agent,
+        member_fields + [("HoldTime", str(hold)), ("TalkTime", str(talk)), ("Reason", "transfer")],
+        "agent",
+    )
+    engine.emit("call", "BridgeDestroy", bridge.headers(0))
+    engine.qlog(
+        caller.uniqueid,
+        q.name,
+        member_fields[2][1],
+        "BLINDTRANSFER",
+        exten,
+        context,
+        str(hold),
+        str(talk),
+        str(entry.orig_pos),
+    )
+    entry.call.bridged_with = None
+    engine.kernel.call_soon(engine.destroy, agent, 16)
 
 
 # --------------------------------------------------------------- AMI actions

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from servicedesk.report_config import ReportsConfig
+from servicedesk.calling_config import CallingConfig
 
 Language = Literal["es", "en"]
 Priority = Literal["critical", "high", "medium", "low", "planned"]
@@ -581,6 +582,7 @@ class CentralitaConfig(_Strict):
     escalation: EscalationConfig
     panel: PanelConfig = Field(default_factory=PanelConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    calling: CallingConfig = Field(default_factory=CallingConfig)
 
     @field_validator("calendars", "lines", "skills")
     @classmethod

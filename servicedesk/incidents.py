@@ -487,8 +487,13 @@ def verify(
     actor: str,
     note: str = "",
     now: datetime | None = None,
+    via: str = "",
+    extra: dict[str, Any] | None = None,
 ) -> Incident:
     """The reporter's verdict on a resolved incident: accept closes, reject reopens.
+
+    `via` says how the verdict was obtained (e.g. ``phone`` for a verification call);
+    it and `extra` go into the event's data, so reports can count them.
 
     A rejection goes back to `in_progress` with the same assignee (or to `new`
     when nobody is assigned) and clears `resolved_at`; the SLA due times stand.
@@ -513,7 +518,7 @@ def verify(
             kind="verified",
             at=at,
             to_status="closed",
-            data={"accepted": True},
+            data={"accepted": True, **({"via": via} if via else {}), **(extra or {})},
             note=note,
         )
         incident.closed_at = at
@@ -524,7 +529,12 @@ def verify(
             kind="reopened",
             at=at,
             to_status=target,
-            data={"accepted": False, "resolved_at": _iso(incident.resolved_at)},
+            data={
+                "accepted": False,
+                "resolved_at": _iso(incident.resolved_at),
+                **({"via": via} if via else {}),
+                **(extra or {}),
+            },
             note=note,
         )
         incident.resolved_at = None

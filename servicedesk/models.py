@@ -530,3 +530,8 @@ class PanelAudit(Base):
     action: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- Calling features (tables in their own module, same metadata) --------
+
+from servicedesk import calling_models as calling_models  # noqa: E402

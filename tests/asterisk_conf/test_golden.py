@@ -18,9 +18,13 @@ GOLDEN = Path(__file__).parent / "golden"
 EXAMPLE = Path(__file__).parents[2] / "centralita.example.toml"
 FILES = (
     "extensions.conf",
+    "extensions_calling.conf",
+    "features.conf",
     "manager.conf",
+    "manager_dialer.conf",
     "musiconhold.conf",
     "pjsip.conf",
+    "pjsip_supervisors.conf",
     "queuerules.conf",
     "queues.conf",
 )

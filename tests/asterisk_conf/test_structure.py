@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asterisk_conf import names
+from asterisk_conf import calling, names
 from asterisk_conf.parse import parse_conf, parse_dialplan
 
 from . import allowlists as allow
@@ -177,7 +177,7 @@ def test_pjsip_references_exist(example_config, parsed):
     trunk = endpoints[names.TRUNK_ENDPOINT]
     assert trunk.get("context") == names.INBOUND_CONTEXT
     assert conf.by_type("identify")[0].get("match") == "203.0.113.10"
-    assert conf.includes == [names.PJSIP_SECRETS_FILE]
+    assert conf.includes == [names.PJSIP_SECRETS_FILE, calling.SUPERVISORS_PJSIP_FILE]
     assert all(s.get("password") is None for s in conf.sections)
 
 
@@ -200,7 +200,7 @@ def test_manager_user_is_least_privilege(example_config, parsed, generated):
         line for line in generated.files["manager.conf"].splitlines() if not line.startswith(";")
     ]
     assert not [line for line in code_lines if "secret" in line.lower() and "#include" not in line]
-    assert conf.includes == [names.MANAGER_SECRETS_FILE]
+    assert conf.includes == [names.MANAGER_SECRETS_FILE, calling.DIALER_MANAGER_FILE]
 
 
 def test_options_are_in_the_sample_allowlists(parsed):

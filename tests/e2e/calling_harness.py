@@ -1,0 +1,84 @@
+"""pbxsim's AMI server with the listener and its dialer (own AMI user), for the calling tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from ami_listener.link import Backoff
+from ami_listener.service import ListenerOptions, ListenerService
+from pbxsim import sim as pbxsim_sim
+from pbxsim.ami_server import AmiUser
+from servicedesk.bus import Bus
+from servicedesk.config import CentralitaConfig
+
+DIALER_SECRET = "d1aler-secret"
+
+
+async def until(predicate: Callable[[], object], timeout: float = 15.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < end, "condition not reached"
+        await asyncio.sleep(0.02)
+
+
+async def advance_until(
+    sim: pbxsim_sim.PbxSim, predicate: Callable[[], object], virtual_s: float = 120.0
+) -> None:
+    """Wait (paced clock) until `predicate` holds, at most `virtual_s` simulated seconds."""
+    end = sim.now + virtual_s
+    while not predicate():
+        assert sim.now < end, f"condition not reached in {virtual_s} simulated seconds"
+        await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def running(
+    config: CentralitaConfig,
+    session_factory: sessionmaker[Session],
+    redis_url: str,
+    speed: float = 10.0,
+) -> AsyncIterator[tuple[pbxsim_sim.PbxSim, ListenerService, Bus]]:
+    """The dialer logs in as manager.conf's generated dialer user: read call,agent, write originate,call.
+
+    pbxsim runs paced (`speed` x real time): actions from the dialer start timers at
+    any moment, and a virtual clock would race through them between two steps."""
+    sim = pbxsim_sim.PbxSim(
+        config,
+        speed=speed,
+        ami_port=0,
+        ami_users={
+            "centralita": AmiUser("secret", "call,agent,dialplan,system", "agent,reporting"),
+            config.calling.dialer_username: AmiUser(DIALER_SECRET, "call,agent", "originate,call"),
+        },
+        start_epoch=time.time(),
+    )
+    await sim.start()
+    conn = config.connections
+    ami = conn.ami.model_copy(update={"port": sim.port, "ping_interval": 0.5})
+    cfg = config.model_copy(
+        update={"connections": conn.model_copy(update={"ami": ami, "pbx_id": "e2e"})}
+    )
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    service = ListenerService(
+        cfg,
+        session_factory,
+        r,
+        "secret",
+        ListenerOptions(flush_interval=0.05, backoff=Backoff(0.05, 0.2), command_block_ms=100),
+    )
+    await service.start()
+    try:
+        assert service.dialer is not None, "dialer not started"
+        await service.wait_resynced(10)
+        await service.dialer.link.wait_up(10)
+        yield sim, service, Bus(r)
+    finally:
+        await service.stop()
+        await sim.close()
