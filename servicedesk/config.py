@@ -25,8 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from servicedesk.report_config import ReportsConfig
 from servicedesk.calling_config import CallingConfig
+from servicedesk.report_config import ReportsConfig
 
 Language = Literal["es", "en"]
 Priority = Literal["critical", "high", "medium", "low", "planned"]
