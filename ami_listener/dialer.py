@@ -110,7 +110,6 @@ class Dialer:
             ping_interval=ami.ping_interval,
             ping_timeout=ami.ping_timeout,
             backoff=backoff,
-            use_filters=False,  # manager.conf's eventfilter lines do it server-side
         )
         self.by_action: dict[str, str] = {}  # ActionID (= request id) -> request id
         self.by_uid: dict[str, str] = {}  # agent channel Uniqueid -> request id
