@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -66,6 +68,8 @@ class Ingest:
         self.listeners: list[Listener] = []
         self.handler_errors = 0
         self.events = 0
+        # seconds per database batch write, drained by the metrics collector
+        self.db_write_seconds: deque[float] = deque(maxlen=10_000)
         self._retry = Batch()
         self._write_lock = threading.Lock()
         self.snapshot_errors = 0
@@ -144,6 +148,7 @@ class Ingest:
                 batch.merge_older(self._retry)
                 self._retry = Batch()
                 if batch:
+                    started = time.perf_counter()
                     try:
                         bad = self.store.write(
                             list(batch.calls.values()), batch.changes, batch.sessions
@@ -162,6 +167,8 @@ class Ingest:
                                 len(batch.calls),
                             )
                     else:
+                        # folded into the metrics histogram at scrape time (bounded here)
+                        self.db_write_seconds.append(time.perf_counter() - started)
                         if self.write_failures:
                             log.info(
                                 "database writes resumed after %d failures", self.write_failures

@@ -7,11 +7,16 @@ nothing to a pop's latency.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+
+from centralita.metrics import FoldedHistogram
+
+DB_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 LINK_STATES = ("idle", "connecting", "up", "down", "dead", "auth_refused", "lost", "stopped")
 
@@ -26,6 +31,8 @@ class ListenerCollector(Collector):
 
     def __init__(self, service: Any) -> None:
         self.service = service
+        self._db = FoldedHistogram(DB_BUCKETS)
+        self._lock = threading.Lock()  # two scrapes at once must not fold a sample twice
 
     def collect(self) -> Iterator[Any]:
         svc = self.service
@@ -70,6 +77,15 @@ class ListenerCollector(Collector):
         for queue, entries in sorted((getattr(ingest.calls, "waiting", {}) or {}).items()):
             waiting.add_metric([pbx, queue], float(len(entries)))
         yield waiting
+        samples = getattr(ingest, "db_write_seconds", None)
+        db = HistogramMetricFamily(
+            "centralita_db_batch_seconds", "time to write one batch of records", labels=["pbx"]
+        )
+        with self._lock:
+            while samples:
+                self._db.add(samples.popleft())
+            db.add_metric([pbx], self._db.buckets(), sum_value=self._db.total)
+        yield db
         yield counter("centralita_resyncs", "full resyncs after a login", _num(svc, "resyncs"))
         yield counter(
             "centralita_calls_reconciled", "calls completed from queue_log", _num(svc, "reconciled")

@@ -14,38 +14,16 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from centralita.metrics import FoldedHistogram
+
 # Media commands wait for the whole prompt, so the buckets reach well past a minute.
 COMMAND_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0)
-
-
-class _Histogram:
-    """Cumulative buckets of one command verb."""
-
-    def __init__(self) -> None:
-        self.counts = [0] * (len(COMMAND_BUCKETS) + 1)
-        self.total = 0.0
-
-    def add(self, seconds: float) -> None:
-        for i, bound in enumerate(COMMAND_BUCKETS):
-            if seconds <= bound:
-                self.counts[i] += 1
-                break
-        else:
-            self.counts[-1] += 1
-        self.total += seconds
-
-    def buckets(self) -> list[tuple[str, float]]:
-        out, running = [], 0
-        for bound, n in zip((*COMMAND_BUCKETS, float("inf")), self.counts, strict=True):
-            running += n
-            out.append(("+Inf" if bound == float("inf") else repr(bound), float(running)))
-        return out
 
 
 class IvrCollector(Collector):
     def __init__(self, server: Any) -> None:
         self.server = server
-        self._hist: dict[str, _Histogram] = {}
+        self._hist: dict[str, FoldedHistogram] = {}
         self._lock = threading.Lock()  # two scrapes at once must not fold the same samples twice
 
     def _fold(self) -> None:
@@ -54,7 +32,7 @@ class IvrCollector(Collector):
             return
         self.server.command_latencies = []  # swap: the loop appends to the new list
         for verb, seconds in samples:
-            self._hist.setdefault(verb, _Histogram()).add(seconds)
+            self._hist.setdefault(verb, FoldedHistogram(COMMAND_BUCKETS)).add(seconds)
 
     def collect(self) -> Iterator[Any]:
         srv = self.server

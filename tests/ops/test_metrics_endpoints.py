@@ -100,6 +100,17 @@ async def test_listener_exposes_metrics_and_readiness(
         assert samples[("centralita_ami_link_up", (("pbx", "pbx-cdmx-1"), ("state", "up")))] == 1
         assert ("centralita_calls_in_progress", pbx) in samples
         assert ("centralita_pops_published_total", pbx) in samples
+        # a batch written to the database, timed; nothing quarantined, no task crashed
+        for _ in range(100):
+            if samples.get(("centralita_db_batch_seconds_count", pbx), 0) >= 1:
+                break
+            await asyncio.sleep(0.1)
+            _, text = await asyncio.to_thread(_get, f"http://127.0.0.1:{mport}/metrics")
+            samples = _samples(text)
+        assert samples[("centralita_db_batch_seconds_count", pbx)] >= 1
+        assert samples[("centralita_db_batch_seconds_sum", pbx)] > 0
+        assert samples[("centralita_quarantined_rows_total", ())] == 0
+        assert samples[("centralita_db_batch_failures_total", ())] == 0
         status, _ = await asyncio.to_thread(_get, f"http://127.0.0.1:{mport}/healthz/live")
         assert status == 200
         # the AMI side goes away: the process stays live but is no longer ready
@@ -207,3 +218,23 @@ def test_json_formatter_names_the_call_from_context() -> None:
         CALL_LINKEDID.reset(token)
     assert tagged["linkedid"] == "1733300000.7"
     assert tagged["ts"].endswith("+00:00") and tagged["level"] == "INFO"
+
+
+def test_fault_counters_are_exported_under_their_names() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from centralita.metrics import FaultCountersCollector
+    from servicedesk import metrics
+
+    metrics.reset()
+    metrics.incr("listener.rows_quarantined", 3)
+    metrics.incr("task.flusher.crashes")
+    metrics.incr("listener.unknown_contact", 2)
+    registry = CollectorRegistry()
+    registry.register(FaultCountersCollector())
+    samples = _samples(generate_latest(registry).decode())
+    metrics.reset()
+    assert samples[("centralita_quarantined_rows_total", ())] == 3
+    assert samples[("centralita_db_batch_failures_total", ())] == 0
+    assert samples[("centralita_task_crashes_total", (("task", "flusher"),))] == 1
+    assert samples[("centralita_events_total", (("name", "listener.unknown_contact"),))] == 2
