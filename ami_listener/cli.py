@@ -107,6 +107,11 @@ def run(args: argparse.Namespace) -> int:
         cfg = for_pbx(load_config(args.config), args.pbx)
     except ConfigError as exc:
         return _fail(str(exc))
+    from servicedesk.config_files import apply_config_env_file
+
+    problem = apply_config_env_file(cfg.connections.env_file, args.config)
+    if problem:
+        return _fail(problem)
     ami = cfg.connections.ami
     secret = ami.secret()
     if not secret and args.action == "run":

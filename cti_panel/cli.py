@@ -38,6 +38,12 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {args.config}: {exc}", file=sys.stderr)
         return 1
+    from servicedesk.config_files import apply_config_env_file
+
+    problem = apply_config_env_file(cfg.connections.env_file, args.config)
+    if problem:  # the workers inherit the environment set here
+        print(f"error: {args.config}: {problem}", file=sys.stderr)
+        return 1
     try:
         app = create_app(
             cfg, secure_cookies=not args.insecure_cookies, config_path=str(args.config)

@@ -83,16 +83,12 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"centralita ivr: {exc}", file=sys.stderr)
         return 2
-    if cfg.connections.env_file:
-        from pathlib import Path
+    from servicedesk.config_files import apply_config_env_file
 
-        from servicedesk.config_files import EnvFileError, apply_env_file, resolve_path
-
-        try:
-            apply_env_file(resolve_path(cfg.connections.env_file, Path(args.config).parent))
-        except (OSError, EnvFileError) as exc:
-            print(f"centralita ivr: connections.env_file: {exc}", file=sys.stderr)
-            return 2
+    problem = apply_config_env_file(cfg.connections.env_file, args.config)
+    if problem:
+        print(f"centralita ivr: {problem}", file=sys.stderr)
+        return 2
     db_url = cfg.connections.database.resolved_url()
     problem = preflight.check_database(db_url, table="contact") or preflight.check_redis_url(
         cfg.connections.redis.resolved_url()

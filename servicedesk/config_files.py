@@ -70,3 +70,15 @@ def apply_env_file(path: str | Path, environ: MutableMapping[str, str] | None = 
             env[name] = value
             added.append(name)
     return added
+
+
+def apply_config_env_file(env_file: str, config_path: str | Path) -> str | None:
+    """Apply the config's `connections.env_file` (relative to the config's folder), so every
+    process reads the same secrets file; the problem in one line, or None."""
+    if not env_file:
+        return None
+    try:
+        apply_env_file(resolve_path(env_file, Path(config_path).parent))
+    except (OSError, EnvFileError) as exc:
+        return f"connections.env_file: {exc}"
+    return None

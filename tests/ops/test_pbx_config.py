@@ -115,3 +115,40 @@ def test_agents_belong_to_their_box(tmp_path: Path) -> None:
     path.write_text(text.replace('pbx = "mty"', 'pbx = "gdl"', 1))
     with pytest.raises(ConfigError, match="agents\\[0\\].pbx: unknown PBX 'gdl'"):
         load_config(path)
+
+
+def test_every_process_reads_the_configs_env_file(tmp_path: Path) -> None:
+    """The listener and the panel read `connections.env_file` as the IVR does: a secret
+    missing from the environment is taken from the file beside the config."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "centralita.env").write_text("CENTRALITA_AMI_SECRET=from-the-file\n")
+    text = EXAMPLE.read_text().replace(
+        'pbx_id = "pbx-cdmx-1"', 'pbx_id = "pbx-cdmx-1"\nenv_file = "centralita.env"', 1
+    )
+    config = tmp_path / "centralita.toml"
+    config.write_text(text)
+    env = {k: v for k, v in os.environ.items() if k != "CENTRALITA_AMI_SECRET"}
+    env["CENTRALITA_DATABASE_URL"] = f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}"
+    done = subprocess.run(
+        [sys.executable, "-m", "centralita.cli", "listener", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    # past the secret check (it came from the file): the next check, the database, fails
+    assert done.returncode == 2
+    assert "AMI secret is not set" not in done.stderr
+    assert "database" in done.stderr.lower()
+    (tmp_path / "centralita.env").write_text("not a pair\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "centralita.cli", "listener", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 2 and "connections.env_file" in done.stderr
