@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +28,12 @@ settings.load_profile("centralita")
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACES = ROOT.parent / "shared" / "asterisk-traces"
+
+# Every process the tests start keeps its state and caches in a throwaway folder, never in
+# the user's ~/.local/state or ~/.cache, where one run's files would change the next run.
+_ISOLATED = Path(tempfile.mkdtemp(prefix="centralita-tests-"))
+os.environ.setdefault("CENTRALITA_STATE_DIR", str(_ISOLATED / "state"))
+os.environ.setdefault("CENTRALITA_CACHE_DIR", str(_ISOLATED / "cache"))
 EXAMPLE_CONFIG = ROOT / "centralita.example.toml"
 
 

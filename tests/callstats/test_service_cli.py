@@ -50,7 +50,11 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        env={
+            "PYTHONPATH": str(ROOT),
+            "PATH": "/usr/bin:/bin",
+            "CENTRALITA_STATE_DIR": str(cwd.parent / "state"),  # relative SQLite paths land here
+        },
         timeout=120,
     )
 
@@ -67,6 +71,7 @@ def test_database_errors_are_one_line(tmp_path: Path) -> None:
     assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
     assert "does not exist" in res.stderr and "centralita db upgrade" in res.stderr
     assert list(work.iterdir()) == [] and not (tmp_path / "centralita.db").exists()
+    assert not (tmp_path / "state" / "centralita.db").exists()  # nor in the state dir
     # no database configured at all
     cfg = write_config(tmp_path, "")
     res = run(["stats", "staffing", "--config", str(cfg)], work)
