@@ -101,7 +101,7 @@ def start_agent(login, branches, plan):
         time.sleep(0.2)
         out = subprocess.run(["/work/scratch/ast/run.sh", "rx", "pjsip show contacts"],
                              capture_output=True, text=True).stdout
-        if any(("%s/sip:" % login) in l and " Avail " in l for l in out.splitlines()):
+        if any(("%s/sip:" % login) in l and (" Avail " in l or " NonQual " in l) for l in out.splitlines()):
             break
     else:
         log("agent", login, "contact NOT available")
