@@ -156,5 +156,6 @@ def test_agent_console_offers_transfer(panel: Panel) -> None:
     login(client, "ana")
     html = client.get("/agent/").get_data(as_text=True)
     assert 'id="transfer"' in html and "transfer.js" in html
-    assert '<option value="erp_es">erp_es</option>' in html
+    # the queue by its name in the UI language, its code only as the value sent
+    assert '<option value="erp_es">ERP y sistemas de negocio (español)</option>' in html
     assert "Transferir la llamada" in html
