@@ -46,6 +46,15 @@ WALLBOARDS = 3
 WARMUP_S = 3.0
 
 
+def short_prompts(cfg: Any) -> dict[str, float]:
+    """Every IVR prompt played for 1.5 s. These benches time a pop (or a tile) from the
+    queue event that causes it; the prompts' real lengths (pbxsim's default since the IVR
+    timing work) would only delay when callers reach the queue, not what is measured."""
+    from asterisk_conf.prompt_lengths import prompt_lengths
+
+    return dict.fromkeys(prompt_lengths(cfg), 1.5)
+
+
 def _cookie(port: int, username: str) -> str:
     """Logs in through the real form (CSRF token included) and returns the session cookie."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -64,7 +73,9 @@ def _cookie(port: int, username: str) -> str:
     resp = c.getresponse()
     resp.read()
     assert resp.status == 302, resp.status
-    return resp.getheader("Set-Cookie", "").split(";")[0]
+    # the login may set more than the session (e.g. the browser the throttle trusts)
+    cookies = [h.split(";")[0] for h in resp.headers.get_all("Set-Cookie") or []]
+    return "; ".join(cookies)
 
 
 def _open_stream(port: int, path: str, cookie: str) -> http.client.HTTPResponse:
@@ -147,6 +158,7 @@ async def _sim_async(
         ami_port=cfg.connections.ami.port,
         ami_users={cfg.connections.ami.username: secret},
         agi=(cfg.connections.fastagi.host, cfg.connections.fastagi.port),
+        prompt_seconds=short_prompts(cfg),
     )
     emitted: dict[str, float] = {}
     written: dict[str, float] = {}  # the loop turn after emission: when the AMI writer runs

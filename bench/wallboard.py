@@ -51,6 +51,7 @@ from bench.screenpop import (
     _stats,
     config_text,
     pct,
+    short_prompts,
 )
 
 WARMUP_S = 8.0  # pbxsim adds 230 queue members and the IVR warms up: not steady yet
@@ -100,6 +101,7 @@ async def _sim_async(
         ami_port=cfg.connections.ami.port,
         ami_users={cfg.connections.ami.username: secret},
         agi=(cfg.connections.fastagi.host, cfg.connections.fastagi.port),
+        prompt_seconds=short_prompts(cfg),
     )
     joins: list[float] = []  # emission time of the k-th QueueCallerJoin on network_es
 
