@@ -64,7 +64,8 @@ def _cookie(port: int, username: str) -> str:
     resp = c.getresponse()
     resp.read()
     assert resp.status == 302, resp.status
-    return resp.getheader("Set-Cookie", "").split(";")[0]
+    # every cookie set (the session and the "known device" one, in either order)
+    return "; ".join(c.split(";")[0] for c in resp.msg.get_all("Set-Cookie") or [])
 
 
 def _open_stream(port: int, path: str, cookie: str) -> http.client.HTTPResponse:
