@@ -19,6 +19,7 @@ AgentComplete TalkTime), the figures queue_log also writes, so both sources agre
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,21 +138,36 @@ class Outbox:
         return len(self.dirty_calls) + len(self.pops) + len(self.counters)
 
 
-FINISHED_MEMORY = 50_000
+# How long a finished linkedid is remembered, in event time. Late events of a call
+# arrive within seconds, and the queue_log catch-up after a reconnect reads back only
+# CATCH_UP_MARGIN_S (120 s) before the last event (older calls it finds in the
+# database). Remembering by count instead (50,000) kept ~0.1 KB per call growing for
+# hours: the listener's memory was never flat.
+FINISHED_MEMORY_S = 300.0
+FINISHED_MEMORY = 50_000  # hard cap as well, for a burst far above any real call rate
 
 
 class RecentSet:
-    """A set that forgets its oldest members beyond `limit` (a long-running listener
-    must not keep every linkedid it ever finished)."""
+    """A set that forgets members older than `max_age` seconds (by the times given to
+    `add`) and its oldest beyond `limit`: a long-running listener must hold only the
+    linkedids it finished recently, so its memory stays flat whatever the uptime."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, max_age: float = FINISHED_MEMORY_S) -> None:
         self.limit = limit
-        self._items: dict[str, None] = {}
+        self.max_age = max_age
+        self._items: OrderedDict[str, float] = OrderedDict()  # oldest first
+        self._newest = 0.0
 
-    def add(self, item: str) -> None:
-        self._items[item] = None
-        if len(self._items) > self.limit:
-            del self._items[next(iter(self._items))]
+    def add(self, item: str, at: float = 0.0) -> None:
+        # stamped with the newest time seen, so the order stays the order of the stamps
+        # (a call closed late from queue_log with an old end time is kept the full window)
+        self._newest = max(self._newest, at)
+        items = self._items
+        items[item] = self._newest
+        items.move_to_end(item)
+        horizon = self._newest - self.max_age
+        while items and (len(items) > self.limit or next(iter(items.values())) < horizon):
+            items.popitem(last=False)
 
     def __contains__(self, item: object) -> bool:
         return item in self._items
@@ -363,7 +379,7 @@ class CallTracker:
         call.open_pops.clear()
         call.done = True
         self.out.call(call)
-        self.finished.add(call.linkedid)
+        self.finished.add(call.linkedid, max(ts, self.last_ts))
         self.calls.pop(call.linkedid, None)
 
     def _varset(self, msg: AmiMessage, ts: float) -> None:

@@ -39,6 +39,7 @@ from ami_listener import recovery
 from ami_listener.calls import CallRecord
 from ami_listener.commands import CommandError, to_action
 from ami_listener.dialer import Dialer, start_dialer
+from ami_listener.heap_trim import trim_heap_forever
 from ami_listener.ingest import Ingest
 from ami_listener.link import AmiLink, Backoff
 from ami_listener.live import LivePublisher, _fail_fast_client
@@ -269,6 +270,7 @@ class ListenerService:
             ("ami-link", self.link.run),
             ("flusher", self._flusher),
             ("wrapup-ticker", self._ticker),
+            ("heap-trim", trim_heap_forever),
         ]
         if self.bus is not None:
             jobs.append(("commands", self._commands))

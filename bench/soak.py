@@ -36,6 +36,9 @@ from typing import Any
 from bench.screenpop import MEASURED, PASSWORD, _cookie, _spawn, config_text, pct
 
 WARMUP_S = 30.0
+# RSS climbs to its working set (caches, pools, allocator arenas) over the first minutes;
+# the steady slope, fitted from here on, is the one that tells a leak.
+STEADY_AFTER_S = 120.0
 SAMPLE_S = 5.0
 MEASURED_RATE = 0.5
 
@@ -380,12 +383,16 @@ def main(argv: list[str] | None = None) -> int:
         f"max {max(active)}"
     )
     slopes: dict[str, float] = {}
+    steady_slopes: dict[str, float] = {}
     for name, samples in rss.items():
         slopes[name] = _slope_per_hour(samples)
+        steady = [(ts, mb) for ts, mb in samples if ts >= samples[0][0] + STEADY_AFTER_S]
+        steady_slopes[name] = _slope_per_hour(steady) if len(steady) >= 3 else float("nan")
         start_mb, end_mb = samples[0][1], samples[-1][1]
         print(
             f"  RSS {name:9} start {start_mb:7.1f} MB  end {end_mb:7.1f} MB  "
-            f"ratio {end_mb / start_mb:5.2f}  slope {slopes[name]:+7.1f} MB/h"
+            f"ratio {end_mb / start_mb:5.2f}  slope {slopes[name]:+7.1f} MB/h  "
+            f"steady slope (after {STEADY_AFTER_S:.0f} s) {steady_slopes[name]:+7.1f} MB/h"
         )
     for m, p99, n in minutes:
         print(f"  pop p99 minute {m:2d}: {p99:8.2f} ms (n={n})")
@@ -409,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
                 "concurrent_max": max(active),
                 "rss_mb": {n: [round(s[0][1], 1), round(s[-1][1], 1)] for n, s in rss.items()},
                 "rss_slope_mb_per_h": {n: round(v, 1) for n, v in slopes.items()},
+                "rss_steady_slope_mb_per_h": {n: round(v, 1) for n, v in steady_slopes.items()},
                 "pop_p99_ms_by_minute": [round(p, 2) for _m, p, _n in minutes],
                 "pop_p99_last_over_first": round(ratio, 2),
                 "missing_pops": missing_pops,
