@@ -13,7 +13,8 @@ answer pops are timed (AgentConnect leaving pbxsim → SSE at the client).
 Reported: calls lost (queue_log calls missing from the records; must be 0) and
 records differing from queue_log; concurrent calls (mean, max); RSS of every
 process at the start (after a 30 s warm-up) and the end, with the least-squares
-slope in MB per hour; p99 pop latency per minute. Anchors from the same run:
+slope in MB per hour, over the whole run and over the steady part (after 2 minutes,
+once the working set is allocated); p99 pop latency per minute. Anchors from the same run:
 each process's end RSS over its start RSS, and the last minute's p99 over the
 first minute's. Last line: one JSON object.
 """
