@@ -234,3 +234,22 @@ def test_admin_pages_pass_axe_and_are_shot(panel: Panel, open_session) -> None: 
     login_page.goto("/login")
     _axe(login_page, "login")
     _shoot(login_page, "login")
+
+
+def test_report_pages_pass_axe_and_are_shot(panel: Panel, open_session) -> None:  # type: ignore[no-untyped-def]
+    """The supervisor's reports in the panel: the monthly service report (both editions)
+    and the interval report, read by axe and shot at three widths like every other page."""
+    _seed(panel)
+    s = open_session()
+    page = s.login("sofia")
+    for path, name in (
+        ("/reports/?month=2026-03", "report-monthly"),
+        ("/reports/?month=2026-03&edition=internal", "report-monthly-internal"),
+        ("/reports/interval?day=2026-03-03", "report-interval"),
+    ):
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        expect(page.locator("main h1, h1").first).to_be_visible()
+        _axe(page, name)
+        _shoot(page, name)
+    assert s.console_errors == [] and s.dialogs == []
