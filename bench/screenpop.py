@@ -26,13 +26,11 @@ import argparse
 import asyncio
 import http.client
 import json
-import multiprocessing as mp
 import os
 import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -335,41 +333,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args(argv)
 
-    from cti_panel.demo.data import seed
+    from bench.desk_setup import prepare_desk
     from cti_panel.demo.runner import wait_port
-    from cti_panel.users import ensure_user
-    from servicedesk.config import load_config
-    from servicedesk.db import make_engine, make_sessionmaker, session_scope
-    from servicedesk.migrate import upgrade
-    from servicedesk.sync import sync_from_config
-    from tests.servers import RedisServer, free_port
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-screenpop-"))
-    redis_server = RedisServer()
-    db_url = f"sqlite:///{tmp / 'bench.db'}"
-    secret = "bench-ami-secret"
-    ctx = mp.get_context("spawn")
-    port_q, go = ctx.Queue(), ctx.Event()
-    agi_port, ami_port, panel_port = free_port(), free_port(), free_port()
-    cfg_path = tmp / "centralita.toml"
-    cfg_path.write_text(config_text(ami_port, agi_port), encoding="utf-8")
-    out_path = tmp / "emitted.json"
-    cfg = load_config(cfg_path)
-    upgrade(db_url)
-    with session_scope(make_sessionmaker(make_engine(db_url))) as s:
-        sync_from_config(s, cfg)
-        for i in range(MEASURED):
-            ensure_user(s, f"m{i}", PASSWORD, "agent", agent_login=f"3{i:03d}")
-        ensure_user(s, "boss", PASSWORD, "supervisor")
-        callers = [c.number for c in seed(s, cfg)]  # known ANIs: the IVR identifies at once
-    env = dict(
-        os.environ,
-        CENTRALITA_DATABASE_URL=db_url,
-        CENTRALITA_REDIS_URL=redis_server.url,
-        CENTRALITA_AMI_SECRET=secret,
-        CENTRALITA_SECRET_KEY="s" * 64,
-        CENTRALITA_PANEL_SECURE_COOKIES="0",
+    desk = prepare_desk(
+        "screenpop",
+        config_text,
+        [*((f"m{i}", "agent", f"3{i:03d}") for i in range(MEASURED)), ("boss", "supervisor", None)],
+        PASSWORD,
     )
+    tmp, redis_server, secret, cfg_path = desk.tmp, desk.redis_server, desk.secret, desk.cfg_path
+    ctx, port_q, go = desk.ctx, desk.port_q, desk.go
+    agi_port, panel_port = desk.agi_port, desk.panel_port
+    callers, env = desk.callers, desk.env()
+    out_path = tmp / "emitted.json"
     # the IVR first: pbxsim's FastAGI client must find it from the first call
     procs = [_spawn(["ivr", "--config", str(cfg_path)], env, tmp, "ivr.log")]
     sim = None

@@ -25,10 +25,8 @@ import argparse
 import asyncio
 import http.client
 import json
-import multiprocessing as mp
 import os
 import statistics
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -248,41 +246,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--talk", type=float, default=25.0, help="mean talk seconds (background)")
     args = p.parse_args(argv)
 
-    from cti_panel.demo.data import seed
+    from bench.desk_setup import prepare_desk
     from cti_panel.demo.runner import wait_port
-    from cti_panel.users import ensure_user
-    from servicedesk.config import load_config
-    from servicedesk.db import make_engine, make_sessionmaker, session_scope
-    from servicedesk.migrate import upgrade
-    from servicedesk.sync import sync_from_config
-    from tests.servers import RedisServer, free_port
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-soak-"))
-    redis_server = RedisServer()
-    db_url = f"sqlite:///{tmp / 'soak.db'}"
-    secret = "soak-ami-secret"
-    ctx = mp.get_context("spawn")
-    port_q, go = ctx.Queue(), ctx.Event()
-    agi_port, ami_port, panel_port = free_port(), free_port(), free_port()
-    cfg_path = tmp / "centralita.toml"
-    cfg_path.write_text(config_text(ami_port, agi_port), encoding="utf-8")
+    desk = prepare_desk(
+        "soak", config_text, [(f"m{i}", "agent", f"3{i:03d}") for i in range(MEASURED)], PASSWORD
+    )
+    tmp, redis_server, db_url, secret = desk.tmp, desk.redis_server, desk.db_url, desk.secret
+    ctx, port_q, go, cfg_path = desk.ctx, desk.port_q, desk.go, desk.cfg_path
+    agi_port, panel_port = desk.agi_port, desk.panel_port
+    callers, env = desk.callers, desk.env()
     out_path, queue_log = tmp / "sim.json", tmp / "queue_log"
     queue_log.write_text("")
-    cfg = load_config(cfg_path)
-    upgrade(db_url)
-    with session_scope(make_sessionmaker(make_engine(db_url))) as s:
-        sync_from_config(s, cfg)
-        for i in range(MEASURED):
-            ensure_user(s, f"m{i}", PASSWORD, "agent", agent_login=f"3{i:03d}")
-        callers = [c.number for c in seed(s, cfg)]
-    env = dict(
-        os.environ,
-        CENTRALITA_DATABASE_URL=db_url,
-        CENTRALITA_REDIS_URL=redis_server.url,
-        CENTRALITA_AMI_SECRET=secret,
-        CENTRALITA_SECRET_KEY="s" * 64,
-        CENTRALITA_PANEL_SECURE_COOKIES="0",
-    )
     seconds = args.minutes * 60
     procs = {"ivr": _spawn(["ivr", "--config", str(cfg_path)], env, tmp, "ivr.log")}
     arrivals: dict[str, float] = {}
@@ -417,7 +392,9 @@ def main(argv: list[str] | None = None) -> int:
                 "concurrent_max": max(active),
                 "rss_mb": {n: [round(s[0][1], 1), round(s[-1][1], 1)] for n, s in rss.items()},
                 "rss_slope_mb_per_h": {n: round(v, 1) for n, v in slopes.items()},
-                "rss_steady_slope_mb_per_h": {n: round(v, 1) for n, v in steady_slopes.items()},
+                "rss_steady_slope_mb_per_h": {  # None: a run too short to have a steady part
+                    n: (round(v, 1) if v == v else None) for n, v in steady_slopes.items()
+                },
                 "pop_p99_ms_by_minute": [round(p, 2) for _m, p, _n in minutes],
                 "pop_p99_last_over_first": round(ratio, 2),
                 "missing_pops": missing_pops,

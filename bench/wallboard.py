@@ -27,11 +27,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing as mp
 import os
 import re
 import statistics
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -246,40 +244,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args(argv)
 
-    from cti_panel.demo.data import seed
+    from bench.desk_setup import prepare_desk
     from cti_panel.demo.runner import wait_port
-    from cti_panel.users import ensure_user
     from cti_panel.wallboard import today
-    from servicedesk.config import load_config
-    from servicedesk.db import make_engine, make_sessionmaker, session_scope
-    from servicedesk.migrate import upgrade
-    from servicedesk.sync import sync_from_config
-    from tests.servers import RedisServer, free_port
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-wallboard-"))
-    redis_server = RedisServer()
-    db_url = f"sqlite:///{tmp / 'bench.db'}"
-    secret = "bench-ami-secret"
-    ctx = mp.get_context("spawn")
-    port_q, go = ctx.Queue(), ctx.Event()
-    agi_port, ami_port, panel_port = free_port(), free_port(), free_port()
-    cfg_path = tmp / "centralita.toml"
-    cfg_path.write_text(config_text(ami_port, agi_port), encoding="utf-8")
+    desk = prepare_desk("wallboard", config_text, [("boss", "supervisor", None)], PASSWORD)
+    tmp, redis_server, secret, cfg = desk.tmp, desk.redis_server, desk.secret, desk.cfg
+    ctx, port_q, go, cfg_path = desk.ctx, desk.port_q, desk.go, desk.cfg_path
+    agi_port, panel_port = desk.agi_port, desk.panel_port
+    callers, env = desk.callers, desk.env()
     out_path = tmp / "joins.json"
-    cfg = load_config(cfg_path)
-    upgrade(db_url)
-    with session_scope(make_sessionmaker(make_engine(db_url))) as s:
-        sync_from_config(s, cfg)
-        ensure_user(s, "boss", PASSWORD, "supervisor")
-        callers = [c.number for c in seed(s, cfg)]
-    env = dict(
-        os.environ,
-        CENTRALITA_DATABASE_URL=db_url,
-        CENTRALITA_REDIS_URL=redis_server.url,
-        CENTRALITA_AMI_SECRET=secret,
-        CENTRALITA_SECRET_KEY="s" * 64,
-        CENTRALITA_PANEL_SECURE_COOKIES="0",
-    )
     total_s = WARMUP_S + ANCHOR_S + args.seconds
     procs = [_spawn(["ivr", "--config", str(cfg_path)], env, tmp, "ivr.log")]
     sim = None
