@@ -91,3 +91,44 @@ def prepare_desk(
         cfg=cfg,
         callers=callers,
     )
+
+
+def ivr_caller(menu: str, category_digit: str) -> Callable[[list[str]], str | None]:
+    """A caller who keys through the IVR by prompt name: Spanish, then `menu`, then the
+    category digit (the pop and wallboard benches send every caller to one queue)."""
+
+    def answer(prompts: list[str]) -> str | None:
+        last = prompts[-1] if prompts else ""
+        if "welcome" in last or "language_choice" in last:
+            return "1"
+        if "main_menu" in last:
+            return menu
+        if "category" in last:
+            return category_digit
+        return ""
+
+    return answer
+
+
+async def place_load(
+    sim: Any, callers: list[str], category_digit: str, load: float, rate: float, seconds: float
+) -> tuple[int, int]:
+    """Background callers (menu 0) at `load`/s and measured ones (menu 1) at `rate`/s for
+    `seconds` of wall clock; returns how many of each were placed."""
+    import asyncio
+    import time
+
+    start = time.perf_counter()
+    n_bg = n_m = 0
+    while (elapsed := time.perf_counter() - start) < seconds:
+        while n_bg < elapsed * load:
+            n_bg += 1
+            caller = ivr_caller("0", category_digit)
+            sim.place_call("tollfree", callers[n_bg % len(callers)], "", dtmf=caller, patience=60)
+        while n_m < elapsed * rate:
+            n_m += 1
+            caller = ivr_caller("1", category_digit)
+            sim.place_call("tollfree", callers[n_m % len(callers)], "", dtmf=caller, patience=60)
+        sim.engine.poke()
+        await asyncio.sleep(0.005)
+    return n_bg, n_m

@@ -211,36 +211,9 @@ async def _sim_async(
     network_digit = cfg.skills["network"].dtmf or "1"
     prober = asyncio.create_task(probe())
 
-    def caller(menu: str) -> Any:
-        """Keys through the IVR by prompt name: Spanish, then the menu, then network."""
+    from bench.desk_setup import place_load
 
-        def answer(prompts: list[str]) -> str | None:
-            last = prompts[-1] if prompts else ""
-            if "welcome" in last or "language_choice" in last:
-                return "1"
-            if "main_menu" in last:
-                return menu
-            if "category" in last:
-                return network_digit
-            return ""
-
-        return answer
-
-    start = time.perf_counter()
-    n_bg = n_m = 0
-    while (elapsed := time.perf_counter() - start) < seconds:
-        while n_bg < elapsed * load:
-            n_bg += 1
-            sim.place_call(
-                "tollfree", callers[n_bg % len(callers)], "", dtmf=caller("0"), patience=60
-            )
-        while n_m < elapsed * rate:
-            n_m += 1
-            sim.place_call(
-                "tollfree", callers[n_m % len(callers)], "", dtmf=caller("1"), patience=60
-            )
-        sim.engine.poke()
-        await asyncio.sleep(0.005)
+    n_bg, n_m = await place_load(sim, callers, network_digit, load, rate, seconds)
     await asyncio.sleep(2.0)  # pops of the last AgentConnects in the window arrive
     prober.cancel()
     Path(out_path).write_text(

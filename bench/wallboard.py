@@ -131,34 +131,9 @@ async def _sim_async(
     gc.freeze()
     network_digit = cfg.skills["network"].dtmf or "1"
 
-    def caller(menu: str) -> Any:
-        def answer(prompts: list[str]) -> str | None:
-            last = prompts[-1] if prompts else ""
-            if "welcome" in last or "language_choice" in last:
-                return "1"
-            if "main_menu" in last:
-                return menu
-            if "category" in last:
-                return network_digit
-            return ""
+    from bench.desk_setup import place_load
 
-        return answer
-
-    start = time.perf_counter()
-    n_bg = n_m = 0
-    while (elapsed := time.perf_counter() - start) < seconds:
-        while n_bg < elapsed * load:
-            n_bg += 1
-            sim.place_call(
-                "tollfree", callers[n_bg % len(callers)], "", dtmf=caller("0"), patience=60
-            )
-        while n_m < elapsed * rate:
-            n_m += 1
-            sim.place_call(
-                "tollfree", callers[n_m % len(callers)], "", dtmf=caller("1"), patience=60
-            )
-        sim.engine.poke()
-        await asyncio.sleep(0.005)
+    n_bg, n_m = await place_load(sim, callers, network_digit, load, rate, seconds)
     await asyncio.sleep(2.5)  # the last joins reach every board
     Path(out_path).write_text(json.dumps({"joins": joins, "placed_bg": n_bg, "placed_m": n_m}))
     await sim.close()
