@@ -13,10 +13,10 @@ answer pops are timed (AgentConnect leaving pbxsim → SSE at the client).
 Reported: calls lost (queue_log calls missing from the records; must be 0) and
 records differing from queue_log; concurrent calls (mean, max); RSS of every
 process at the start (after a 30 s warm-up) and the end, with the least-squares
-slope in MB per hour, over the whole run and over the steady part (after 2 minutes,
-once the working set is allocated); p99 pop latency per minute. Anchors from the same run:
-each process's end RSS over its start RSS, and the last minute's p99 over the
-first minute's. Last line: one JSON object.
+slope in MB per hour, over the whole run and over the steady part (once the
+listener's 5-minute window of finished calls is full); p99 pop latency per minute.
+Anchors from the same run: each process's end RSS over its start RSS, and the last
+minute's p99 over the first minute's. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -32,12 +32,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ami_listener.calls import FINISHED_MEMORY_S
 from bench.screenpop import MEASURED, PASSWORD, _cookie, _spawn, config_text, pct
 
 WARMUP_S = 30.0
-# RSS climbs to its working set (caches, pools, allocator arenas) over the first minutes;
-# the steady slope, fitted from here on, is the one that tells a leak.
-STEADY_AFTER_S = 120.0
+# RSS climbs to its working set (caches, pools, allocator arenas) over the first minutes,
+# and the listener remembers each finished call for FINISHED_MEMORY_S (late events, the
+# queue_log catch-up), so its working set is whole only once that window is full. The
+# steady slope, fitted from there on, is the one that tells a leak.
+STEADY_AFTER_S = FINISHED_MEMORY_S
 SAMPLE_S = 5.0
 MEASURED_RATE = 0.5
 

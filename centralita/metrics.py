@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,8 +26,8 @@ from servicedesk import metrics as fault_counters
 class FoldedHistogram:
     """Cumulative histogram buckets filled at scrape time from raw samples.
 
-    The hot path only appends a float to a bounded list (far cheaper than a Prometheus
-    observation on the event loop); the collector folds the samples in here when scraped.
+    The hot path only appends a sample (far cheaper than a Prometheus observation on the
+    event loop); the samples are folded in here when scraped or when enough have gathered.
     """
 
     def __init__(self, buckets: tuple[float, ...]) -> None:
@@ -48,6 +50,47 @@ class FoldedHistogram:
             running += n
             out.append(("+Inf" if bound == float("inf") else repr(bound), float(running)))
         return out
+
+
+class LabelledSamples:
+    """Raw `(label, seconds)` samples from an event loop, folded into one histogram per label.
+
+    `add` is a deque append (atomic, no lock) on the hot path; every `fold_at` samples the
+    adding thread folds them itself, so memory stays bounded whether or not anybody scrapes
+    (an IVR nobody scraped grew by every AGI command it ever sent). A scrape folds the rest.
+    """
+
+    def __init__(self, buckets: tuple[float, ...], fold_at: int = 4096) -> None:
+        self.bounds = buckets
+        self.fold_at = fold_at
+        self._raw: deque[tuple[str, float]] = deque()
+        self._hists: dict[str, FoldedHistogram] = {}
+        self._lock = threading.Lock()  # one folder at a time: counts are not atomic
+
+    def add(self, label: str, seconds: float) -> None:
+        self._raw.append((label, seconds))
+        if len(self._raw) >= self.fold_at:
+            self.fold()
+
+    def fold(self) -> None:
+        with self._lock:
+            raw, hists = self._raw, self._hists
+            while raw:
+                label, seconds = raw.popleft()
+                hist = hists.get(label)
+                if hist is None:
+                    hist = hists[label] = FoldedHistogram(self.bounds)
+                hist.add(seconds)
+
+    def histograms(self) -> list[tuple[str, FoldedHistogram]]:
+        """Every label's histogram, sorted, with all samples so far folded in."""
+        self.fold()
+        with self._lock:
+            return sorted(self._hists.items())
+
+    def pending(self) -> int:
+        """Samples not folded yet (at most `fold_at`)."""
+        return len(self._raw)
 
 
 # The fault counters every process keeps (servicedesk.metrics, dotted names) under the

@@ -56,9 +56,9 @@ def _serve_metrics(cfg: Any, server: Any) -> Any:
     from prometheus_client import REGISTRY
 
     from centralita.health_server import start_health_server
-    from ivr.metrics import IvrCollector, readiness
+    from ivr.metrics import IvrCollector, command_samples, readiness
 
-    server.command_latencies = []  # the sessions record (verb, seconds) per reply
+    server.command_latencies = command_samples()  # the sessions record each reply time
     REGISTRY.register(IvrCollector(server))
     m = cfg.connections.metrics
     return start_health_server(m.host, m.ivr_port, "ivr", lambda: readiness(server))

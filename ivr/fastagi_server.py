@@ -20,6 +20,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from time import perf_counter
+from typing import TYPE_CHECKING
 
 from centralita.logsetup import CALL_LINKEDID
 from ivr.agi_protocol import (
@@ -35,6 +36,9 @@ from ivr.agi_protocol import (
 from ivr.calllog import CallRecord, emit
 from ivr.channel import CommandChannel
 from ivr.reply_deadlines import ReplyDeadlines
+
+if TYPE_CHECKING:
+    from centralita.metrics import LabelledSamples
 
 log = logging.getLogger("centralita.ivr.fastagi")
 
@@ -266,7 +270,7 @@ class FastAgiSession(asyncio.Protocol, CommandChannel):
         finally:
             self._pending = None
             if record is not None:
-                record.append((_verb(line), server.loop.time() - t0))
+                record.add(_verb(line), server.loop.time() - t0)
 
     def finish(self) -> None:
         """Half-close: Asterisk answers with its final HANGUP and closes; the sweeper
@@ -336,9 +340,9 @@ class FastAgiServer:
         # Set to a list to record, per command, the seconds from a reply's arrival to
         # the next command's write (the benchmark's server-side turnaround); None: off.
         self.turnaround: list[float] | None = None
-        # Set to a list to record (command verb, seconds to its reply) for the metrics
-        # endpoint, which folds them into histograms at scrape time; None: off.
-        self.command_latencies: list[tuple[str, float]] | None = None
+        # Set to record (command verb, seconds to its reply) for the metrics endpoint,
+        # folded into bounded histograms (ivr.metrics.command_samples); None: off.
+        self.command_latencies: LabelledSamples | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._server: asyncio.base_events.Server | None = None
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]  # set by start()

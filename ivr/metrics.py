@@ -1,38 +1,33 @@
 """The IVR's Prometheus view, read from the FastAGI server's counters at scrape time.
 
-Per-command latencies are appended to a list by the session (a tuple append, far cheaper
-than a histogram observation on the event loop) and folded into cumulative histogram
-buckets here, when Prometheus asks.
+Per-command latencies are appended by the session (a deque append, far cheaper than a
+histogram observation on the event loop) and folded into cumulative histogram buckets when
+Prometheus asks or every few thousand commands (`LabelledSamples`), so an IVR nobody
+scrapes keeps a bounded heap.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from centralita.metrics import FoldedHistogram
+from centralita.metrics import LabelledSamples
 
 # Media commands wait for the whole prompt, so the buckets reach well past a minute.
 COMMAND_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0)
 
 
+def command_samples() -> LabelledSamples:
+    """Where the FastAGI sessions record each command's reply time."""
+    return LabelledSamples(COMMAND_BUCKETS)
+
+
 class IvrCollector(Collector):
     def __init__(self, server: Any) -> None:
         self.server = server
-        self._hist: dict[str, FoldedHistogram] = {}
-        self._lock = threading.Lock()  # two scrapes at once must not fold the same samples twice
-
-    def _fold(self) -> None:
-        samples = getattr(self.server, "command_latencies", None)
-        if samples is None:
-            return
-        self.server.command_latencies = []  # swap: the loop appends to the new list
-        for verb, seconds in samples:
-            self._hist.setdefault(verb, FoldedHistogram(COMMAND_BUCKETS)).add(seconds)
 
     def collect(self) -> Iterator[Any]:
         srv = self.server
@@ -46,14 +41,14 @@ class IvrCollector(Collector):
         sessions.add_metric(["refused"], float(srv.refused))
         sessions.add_metric(["busy"], float(srv.busy))
         yield sessions
-        with self._lock:
-            self._fold()
-            fam = HistogramMetricFamily(
-                "centralita_agi_command_seconds",
-                "from an AGI command sent to its reply (media commands include the prompt)",
-                labels=["command"],
-            )
-            for verb, hist in sorted(self._hist.items()):
+        fam = HistogramMetricFamily(
+            "centralita_agi_command_seconds",
+            "from an AGI command sent to its reply (media commands include the prompt)",
+            labels=["command"],
+        )
+        samples = getattr(srv, "command_latencies", None)
+        if isinstance(samples, LabelledSamples):
+            for verb, hist in samples.histograms():
                 fam.add_metric([verb], hist.buckets(), sum_value=hist.total)
         yield fam
 
