@@ -39,7 +39,6 @@ class CallbackScheduler:
         self.live = live
         self.tick_s = tick_s
         self.offers = 0
-        self.offer_log: list[tuple[float, int, str]] = []  # (wall time, place id, agent)
         self._last_placement = 0.0
 
     async def run(self) -> None:
@@ -69,7 +68,6 @@ class CallbackScheduler:
             if claimed is None:
                 continue
             self.offers += 1
-            self.offer_log.append((time.time(), place.place_id, agent))
             d.busy[claimed["request_id"]] = agent
             self._pop(agent, place, claimed)
             await d.originate(claimed["request_id"], claimed["row"])
