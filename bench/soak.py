@@ -196,15 +196,23 @@ def _slope_per_hour(samples: list[tuple[float, float]]) -> float:
 def _pop_client(
     port: int, username: str, arrivals: dict[str, float], stop: threading.Event
 ) -> None:
-    """An agent console's SSE stream; reconnects if the panel drops it."""
+    """An agent console's SSE stream; reconnects when the panel ends it (every
+    `sse_max_seconds`) with the same session, as a browser's EventSource does, and logs
+    in again only when the session is refused (a login is an argon2 hash: 64 MiB)."""
+    cookie = ""
     while not stop.is_set():
         try:
-            cookie = _cookie(port, username)
+            cookie = cookie or _cookie(port, username)
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=None)
             c.request(
                 "GET", "/agent/pops", headers={"Cookie": cookie, "Accept": "text/event-stream"}
             )
             resp = c.getresponse()
+            if resp.status != 200:
+                cookie = ""
+                resp.read()
+                time.sleep(1.0)
+                continue
             while not stop.is_set():
                 line = resp.fp.readline()  # type: ignore[union-attr]
                 if not line:
@@ -370,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         start_mb, end_mb = samples[0][1], samples[-1][1]
         print(
             f"  RSS {name:9} start {start_mb:7.1f} MB  end {end_mb:7.1f} MB  "
+            f"max {max(mb for _, mb in samples):7.1f} MB  "
             f"ratio {end_mb / start_mb:5.2f}  slope {slopes[name]:+7.1f} MB/h  "
             f"steady slope (after {STEADY_AFTER_S:.0f} s) {steady_slopes[name]:+7.1f} MB/h"
         )
@@ -394,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                 "concurrent_mean": round(statistics.fmean(active), 1),
                 "concurrent_max": max(active),
                 "rss_mb": {n: [round(s[0][1], 1), round(s[-1][1], 1)] for n, s in rss.items()},
+                "rss_max_mb": {n: round(max(mb for _, mb in s), 1) for n, s in rss.items()},
                 "rss_slope_mb_per_h": {n: round(v, 1) for n, v in slopes.items()},
                 "rss_steady_slope_mb_per_h": {  # None: a run too short to have a steady part
                     n: (round(v, 1) if v == v else None) for n, v in steady_slopes.items()
