@@ -24,7 +24,7 @@ nor takes such transfers.
 from __future__ import annotations
 
 from servicedesk.config import CentralitaConfig
-from servicedesk.crosspbx_config import PbxTrunk
+from servicedesk.crosspbx_config import PbxTrunk, transfer_context, transfer_peers
 from servicedesk.routing import route
 
 from . import names
@@ -47,22 +47,15 @@ def peer_endpoint(pbx_id: str) -> str:
     return f"pbx-{pbx_id}"
 
 
-def transfer_context(pbx_id: str) -> str:
-    """The context whose extensions move a caller to a queue of PBX `pbx_id`."""
-    return f"centralita-transfer-{pbx_id}"
-
-
 def peers(cfg: CentralitaConfig) -> list[tuple[str, PbxTrunk]]:
     """The other PBXs this one exchanges transfers with: both ends need a trunk address."""
     conns = cfg.connections
-    own = conns.pbxs.get(conns.pbx_id)
-    if own is None or own.trunk is None:
-        return []
-    return sorted(
-        (pid, link.trunk)
-        for pid, link in conns.pbxs.items()
-        if pid != conns.pbx_id and link.trunk is not None
-    )
+    out = []
+    for pid in transfer_peers(conns.pbxs, conns.pbx_id):
+        trunk = conns.pbxs[pid].trunk
+        assert trunk is not None  # transfer_peers keeps only PBXs with one
+        out.append((pid, trunk))
+    return out
 
 
 def origin_regex(cfg: CentralitaConfig) -> str:

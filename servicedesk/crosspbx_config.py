@@ -10,6 +10,8 @@ takes no transfers from the others and offers none to them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -33,3 +35,17 @@ class PbxTrunk(BaseModel):
         if not v.isascii() or not _HOST.match(v):
             raise ValueError(f"{v!r} is not a host name or IPv4 address")
         return v
+
+
+def transfer_context(pbx_id: str) -> str:
+    """The dialplan context whose extensions (queue names) move a caller to PBX `pbx_id`."""
+    return f"centralita-transfer-{pbx_id}"
+
+
+def transfer_peers(pbxs: Mapping[str, Any], own: str) -> list[str]:
+    """The other PBXs `own` exchanges transfers with (`pbxs`: connections.pbxs); both ends
+    need a trunk address, as the generated config does."""
+    mine = pbxs.get(own)
+    if mine is None or mine.trunk is None:
+        return []
+    return sorted(pid for pid, link in pbxs.items() if pid != own and link.trunk is not None)
