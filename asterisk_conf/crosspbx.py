@@ -30,7 +30,7 @@ from servicedesk.routing import route
 from . import names
 from .calling import TRANSFER_CONTEXT
 from .dialplan import QUEUE_APP, Context
-from .render import Section, render_file
+from .render import Section, UnsafeValue, render_file
 
 HEADER = "X-Centralita-Call"
 FROM_PBX_CONTEXT = "centralita-from-pbx"
@@ -67,8 +67,12 @@ def origin_regex(cfg: CentralitaConfig) -> str:
 def build_trunks(cfg: CentralitaConfig) -> str:
     """pjsip_crosspbx.conf (included by pjsip.conf): one endpoint + aor + identify per peer."""
     parts: list[str] = []
+    phones = {names.endpoint_of(a.interface) for a in cfg.agents}
+    phones |= set(cfg.calling.supervisor_endpoints)
     for pid, trunk in peers(cfg):
         ep = peer_endpoint(pid)
+        if ep in phones:
+            raise UnsafeValue(f"connections.pbxs.{pid}: endpoint {ep!r} is also a phone's name")
         parts.append(
             Section(
                 ep,

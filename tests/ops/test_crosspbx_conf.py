@@ -10,6 +10,7 @@ import pytest
 from asterisk_conf.crosspbx import HEADER, origin_regex, peers
 from asterisk_conf.generate import generate
 from asterisk_conf.parse import parse_conf
+from asterisk_conf.render import UnsafeValue
 from asterisk_conf.site import SiteOptions
 from pbxsim import interpbx
 from pbxsim import sim as pbxsim_sim
@@ -115,3 +116,11 @@ async def test_the_receiving_box_checks_the_header(
     assert sets == ([origin] if origin else [])
     queued = [e for e in mty.events if ("Application", "Queue") in e.headers]
     assert queued, "the caller reaches the queue either way"
+
+
+def test_a_phone_named_like_a_trunk_is_refused(tmp_path: Path) -> None:
+    desk = _desk(tmp_path)
+    agent = desk.agents[0].model_copy(update={"interface": "PJSIP/pbx-mty"})
+    cdmx = for_pbx(desk, "cdmx").model_copy(update={"agents": [agent]})
+    with pytest.raises(UnsafeValue, match="pbx-mty"):
+        generate(cdmx, SITE)
