@@ -130,3 +130,26 @@ def test_the_leg_handed_over_ends_transferred_with_its_own_talk() -> None:
     assert ("offered", 1) in counted and ("answered", 1) in counted
     assert ("talk_total_s", 6) in counted
     assert not any(name == "abandoned" for name, _n in counted)
+
+
+def test_a_restarted_listener_keeps_the_origin(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """An unfinished continued leg is reloaded with its origin, so it stays uncounted."""
+    from ami_listener.store import CallStore
+
+    tracker = _tracker()
+    lid = "1700000000.4"
+    t0 = 1_700_000_000.0
+    tracker.handle(_ev("Newchannel", t0, lid, lid, Exten="network_es"))
+    tracker.handle(
+        _ev("VarSet", t0 + 0.1, lid, lid, Variable="CENTRALITA_ORIGIN", Value="cdmx/9.1")
+    )
+    tracker.handle(_ev("QueueCallerJoin", t0 + 1, lid, lid, Queue="network_es", Position="1"))
+    store = CallStore(session_factory, "mty")
+    store.write([snapshot(tracker.calls[lid], "mty")])
+    (restored,) = store.load_open_calls()
+    assert restored.origin == ("cdmx", "9.1")
+    again = _tracker()
+    again.restore(restored)
+    member = {"Queue": "network_es", "Interface": "PJSIP/1001", "MemberName": "Ana"}
+    again.handle(_ev("AgentConnect", t0 + 5, lid, lid, DestUniqueid="x", HoldTime="4", **member))
+    assert again.out.counters == []
