@@ -14,7 +14,10 @@ untrusted (anyone who can send SIP from a peer's address can set it), so
 ORIGIN_MAX characters, all of them ASCII letters, digits or `-._/` (FILTER must remove
 nothing: the lengths are compared, no string comparison that a quote could break), and
 it matches `<known other PBX id>/<token>`. Only then is `CENTRALITA_ORIGIN` set — the
-one variable the listener reads (manager.conf lets its VarSet through), and checks again.
+variable the listener reads (manager.conf lets its VarSet through), and checks again. A
+second header, `X-Centralita-Caller: <contact>/<incident>/<category>/<priority>/<vip>`,
+carries what the IVR found on A so the pop on B shows it too; it passes the same checks and
+a regex of its own, or sets nothing.
 
 Both boxes need `connections.pbxs.<id>.trunk` (the address the others reach it at and
 recognise it by, pjsip `identify` on address and port); a box without one neither sends
@@ -33,6 +36,17 @@ from .dialplan import QUEUE_APP, Context
 from .render import Section, UnsafeValue, render_file
 
 HEADER = "X-Centralita-Call"
+# what the pop needs, as the IVR set it on the first box: <contact>/<incident>/<category>/
+# <priority>/<vip>; read only once the origin is accepted, each field checked by one regex
+CALLER_HEADER = "X-Centralita-Caller"
+CALLER_VARS = (
+    "CENTRALITA_CONTACT",
+    "CENTRALITA_INCIDENT",
+    "CENTRALITA_CATEGORY",
+    "CENTRALITA_PRIORITY",
+    "CENTRALITA_VIP",
+)
+CALLER_REGEX = "^[0-9]*/[0-9]*/[a-z0-9_]*/[a-z0-9_]*/[01]?$"
 FROM_PBX_CONTEXT = "centralita-from-pbx"
 HEADER_CONTEXT = "centralita-xpbx-header"
 ORIGIN_CONTEXT = "centralita-xpbx-origin"
@@ -112,7 +126,8 @@ def _to_peer(cfg: CentralitaConfig, pid: str) -> Context:
             f"{HEADER}: <this PBX>/<linkedid>; unreachable: the caller queues here instead.",
         ],
     )
-    handler = f"{HEADER_CONTEXT}^s^1(${{CENTRALITA_PBX}}/${{CHANNEL(linkedid)}})"
+    caller = "/".join(f"${{{var}}}" for var in CALLER_VARS)
+    handler = f"{HEADER_CONTEXT}^s^1(${{CENTRALITA_PBX}}/${{CHANNEL(linkedid)}}^{caller})"
     for queue in sorted(cfg.queue_definitions()):
         ext = ctx.exten(queue)
         ext.add(f"Set(CENTRALITA_HANDOFF={pid})")
@@ -128,10 +143,12 @@ def _to_peer(cfg: CentralitaConfig, pid: str) -> Context:
 def _header() -> Context:
     ctx = Context(
         HEADER_CONTEXT,
-        comments=["Pre-dial handler on the outgoing channel: the call's origin as a SIP header."],
-    )
+        comments=["Pre-dial handler on the outgoing channel: the call's origin and the caller's",
+                  "IVR results (for the pop on the other box) as SIP headers."],
+    )  # fmt: skip
     ext = ctx.exten("s")
     ext.add(f"Set(PJSIP_HEADER(add,{HEADER})=${{ARG1}})")
+    ext.add(f"Set(PJSIP_HEADER(add,{CALLER_HEADER})=${{ARG2}})")
     ext.add("Return()")
     return ctx
 
@@ -154,6 +171,13 @@ def _origin(cfg: CentralitaConfig) -> Context:
     ext.add(f"Log(NOTICE,Centralita: {HEADER} refused from ${{CHANNEL(name)}})", label="bad")
     ext.add("Return()")
     ext.add("Set(CENTRALITA_ORIGIN=${CENTRALITA_XPBX})", label="ok")
+    # the caller's IVR results, all or none: same checks, then one field each
+    ext.add(f"Set({raw}=${{PJSIP_HEADER(read,{CALLER_HEADER})}})")
+    ext.add(f"Set(CENTRALITA_XPBX=${{FILTER({ORIGIN_CHARS},${{{raw}:0:{ORIGIN_MAX}}})}})")
+    ext.add(f"GotoIf($[${{LEN(${{CENTRALITA_XPBX}})}} != ${{LEN(${{{raw}}})}}]?done)")
+    ext.add(f'GotoIf(${{REGEX("{CALLER_REGEX}" ${{CENTRALITA_XPBX}})}}?:done)')
+    for i, var in enumerate(CALLER_VARS, start=1):
+        ext.add(f"Set({var}=${{CUT(CENTRALITA_XPBX,/,{i})}})")
     ext.add("Return()", label="done")
     return ctx
 

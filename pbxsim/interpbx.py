@@ -34,6 +34,14 @@ if TYPE_CHECKING:
 
 FROM_PBX_CONTEXT = "centralita-from-pbx"
 HEADER = "X-Centralita-Call"
+CALLER_HEADER = "X-Centralita-Caller"
+CALLER_VARS = (
+    "CENTRALITA_CONTACT",
+    "CENTRALITA_INCIDENT",
+    "CENTRALITA_CATEGORY",
+    "CENTRALITA_PRIORITY",
+    "CENTRALITA_VIP",
+)
 POLL_S = 0.2  # how often A's leg looks at B's (the boxes share no clock)
 _DIAL_PEER = re.compile(r"^PJSIP/([A-Za-z0-9_.-]{1,80})@(pbx-[A-Za-z0-9_-]{1,32})$")
 _REGEX = re.compile(r'^REGEX\("(.*)" ?(.*)\)$', re.S)
@@ -86,13 +94,26 @@ def crosspbx_extensions(cfg: Any, pbx_id: str) -> str:
         f" same => n(bad),Log(NOTICE,Centralita: {HEADER} refused from ${{CHANNEL(name)}})",
         " same => n,Return()",
         " same => n(ok),Set(CENTRALITA_ORIGIN=${CENTRALITA_XPBX})",
+        f" same => n,Set(CENTRALITA_XPBX_RAW=${{PJSIP_HEADER(read,{CALLER_HEADER})}})",
+        " same => n,Set(CENTRALITA_XPBX=${FILTER(-./0-9A-Z_a-z,${CENTRALITA_XPBX_RAW:0:100})})",
+        " same => n,GotoIf($[${LEN(${CENTRALITA_XPBX})} != ${LEN(${CENTRALITA_XPBX_RAW})}]?done)",
+        ' same => n,GotoIf(${REGEX("^[0-9]*/[0-9]*/[a-z0-9_]*/[a-z0-9_]*/[01]?$"'
+        " ${CENTRALITA_XPBX})}?:done)",
+    ]
+    out += [
+        f" same => n,Set({var}=${{CUT(CENTRALITA_XPBX,/,{i})}})"
+        for i, var in enumerate(CALLER_VARS, start=1)
+    ]
+    out += [
         " same => n(done),Return()",
         "",
         "[centralita-xpbx-header]",
         f"exten => s,1,Set(PJSIP_HEADER(add,{HEADER})=${{ARG1}})",
+        f" same => n,Set(PJSIP_HEADER(add,{CALLER_HEADER})=${{ARG2}})",
         " same => n,Return()",
     ]
-    handler = "centralita-xpbx-header^s^1(${CENTRALITA_PBX}/${CHANNEL(linkedid)})"
+    caller = "/".join(f"${{{var}}}" for var in CALLER_VARS)
+    handler = f"centralita-xpbx-header^s^1(${{CENTRALITA_PBX}}/${{CHANNEL(linkedid)}}^{caller})"
     for peer in peers:
         out += ["", f"[centralita-transfer-{peer}]"]
         for q in sorted(defs):

@@ -44,13 +44,43 @@ def test_no_warning_or_error(box: str) -> None:
 def test_the_header_crossed_and_the_listener_reads_it_alike() -> None:
     sent = _sets("cdmx", "PJSIP_HEADER(add,X-Centralita-Call)")
     assert sent[0].startswith("cdmx/")
-    raw = _sets("mty", "CENTRALITA_XPBX_RAW")
+    log = (RUN / "mty" / "messages.log").read_text(encoding="utf-8")
+    read = [  # what mty's origin check read (priority 1), one per call
+        m["value"]
+        for line in log.splitlines()
+        if "[s@centralita-xpbx-origin:1]" in line and (m := SET.search(line))
+    ]
     accepted = _sets("mty", "CENTRALITA_ORIGIN")
-    assert raw[: len(sent)] == sent  # what cdmx added is what mty read
-    assert accepted == [sent[0]]  # only the genuine one
+    assert [v for v in read if v] == sent  # what cdmx added is what mty read
+    assert "" in read  # the call that carried no header
+    assert accepted == [sent[0], "cdmx/7.7"]  # the genuine one, and the bad-caller case
     peers = {"cdmx"}  # mty's view of the desk
-    assert parse_origin(accepted[0], peers) == ("cdmx", sent[0].split("/", 1)[1])
-    for refused in raw[1:]:
-        if refused:
-            assert parse_origin(refused, peers) is None, refused
+    for value in accepted:
+        assert parse_origin(value, peers) == ("cdmx", value.split("/", 1)[1])
+    for refused in set(read) - set(accepted) - {""}:
+        assert parse_origin(refused, peers) is None, refused
     assert _sets("cdmx", "CENTRALITA_HANDOFF")[0] == "mty"
+
+
+def test_the_caller_header_filled_the_pop_of_the_genuine_call_only() -> None:
+    sent = _sets("cdmx", "PJSIP_HEADER(add,X-Centralita-Caller)")
+    assert sent[0] == "12/345/network/high/1"  # what rig-caller's "IVR" set on cdmx
+    got = {
+        var: _sets("mty", var)
+        for var in (
+            "CENTRALITA_CONTACT",
+            "CENTRALITA_INCIDENT",
+            "CENTRALITA_CATEGORY",
+            "CENTRALITA_PRIORITY",
+            "CENTRALITA_VIP",
+        )
+    }
+    # once each: the refused origins read no caller header; "Net work" failed its checks
+    assert got == {
+        "CENTRALITA_CONTACT": ["12"],
+        "CENTRALITA_INCIDENT": ["345"],
+        "CENTRALITA_CATEGORY": ["network"],
+        "CENTRALITA_PRIORITY": ["high"],
+        "CENTRALITA_VIP": ["1"],
+    }
+    assert "12/345/Net work/high/1" in _sets("mty", "CENTRALITA_XPBX_RAW")

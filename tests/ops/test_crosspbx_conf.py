@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from asterisk_conf.crosspbx import HEADER, origin_regex, peers
+from asterisk_conf.crosspbx import CALLER_HEADER, CALLER_VARS, HEADER, origin_regex, peers
 from asterisk_conf.generate import generate
 from asterisk_conf.parse import parse_conf
 from asterisk_conf.render import UnsafeValue
@@ -45,7 +45,9 @@ def test_each_box_gets_a_trunk_to_the_other(tmp_path: Path) -> None:
         dial = next(s for s in steps if s.app == "Dial")
         assert dial.data == (
             f"PJSIP/{queue}@pbx-mty,30,"
-            "b(centralita-xpbx-header^s^1(${CENTRALITA_PBX}/${CHANNEL(linkedid)}))"
+            "b(centralita-xpbx-header^s^1(${CENTRALITA_PBX}/${CHANNEL(linkedid)}"
+            "^${CENTRALITA_CONTACT}/${CENTRALITA_INCIDENT}/${CENTRALITA_CATEGORY}"
+            "/${CENTRALITA_PRIORITY}/${CENTRALITA_VIP}))"
         )
         inbound = [s.app for s in plan[("centralita-from-pbx", queue)]]
         # the origin is read and checked before the caller joins the queue
@@ -116,6 +118,40 @@ async def test_the_receiving_box_checks_the_header(
     assert sets == ([origin] if origin else [])
     queued = [e for e in mty.events if ("Application", "Queue") in e.headers]
     assert queued, "the caller reaches the queue either way"
+
+
+@pytest.mark.parametrize(
+    ("caller", "expected"),
+    [
+        ("12/345/network/high/1", ("12", "345", "network", "high", "1")),
+        ("//network//0", ("", "", "network", "", "0")),
+        ("12/345/net work/high/1", None),  # a space: FILTER drops it, lengths differ
+        ("12/345/Network/high/1", None),  # not the shape the IVR sets
+        ("12/345/network/high/1/extra", None),
+        ("x2/345/network/high/1", None),
+        (None, None),  # no caller header: nothing set
+    ],
+)
+async def test_the_caller_header_fills_the_pop_or_nothing(
+    tmp_path: Path, caller: str | None, expected: tuple[str, ...] | None
+) -> None:
+    desk = _desk(tmp_path)
+    headers = {HEADER: "cdmx/17.3"}
+    if caller is not None:
+        headers[CALLER_HEADER] = caller
+    async with pbxsim_sim.PbxSim(desk, record=True) as mty, pbxsim_sim.PbxSim(desk) as cdmx:
+        interpbx.connect(desk, {"cdmx": cdmx.engine, "mty": mty.engine})
+        assert interpbx.receive(mty.engine, "pbx-cdmx", "network_es", "5215550104", "", headers)
+        await mty.run_for(5)
+    got = {}
+    for e in mty.events:
+        h = dict(e.headers)
+        if h.get("Event") == "VarSet" and h["Variable"] in CALLER_VARS:
+            got[h["Variable"]] = h["Value"]
+    if expected is None:
+        assert got == {}
+    else:
+        assert tuple(got[v] for v in CALLER_VARS) == expected
 
 
 def test_a_phone_named_like_a_trunk_is_refused(tmp_path: Path) -> None:

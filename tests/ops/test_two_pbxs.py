@@ -182,6 +182,8 @@ async def test_two_pbxs_one_desk(tmp_path: Path, pg_server: PostgresServer, redi
         assert (first.origin_pbx_id, first.outcome) == (None, "transferred")
         assert (second.origin_pbx_id, second.origin_linkedid) == ("cdmx", first.linkedid)
         assert second.outcome == "answered" and second.agent_login == "1001"
+        # what the IVR found on cdmx came along (X-Centralita-Caller) for mty's pop
+        assert (second.category, second.language) == ("network", "es")
         # the talk on cdmx ended at the transfer, not when the caller hung up on mty
         assert first.talk_seconds is not None and first.talk_seconds < 10, first.talk_seconds
 

@@ -87,8 +87,20 @@ for box in cdmx mty; do
   echo "== $box: endpoints"; rx $box "pjsip show endpoints" | grep -E "Endpoint:|Contact:" | grep -i "pbx-"
   echo "== $box: contexts"; rx $box "dialplan show centralita-xpbx-origin" | tail -3
 done
-# one caller transferred from cdmx to mty's network_es (a Local channel plays the caller)
-rx cdmx "channel originate Local/network_es@centralita-transfer-mty application Wait 8"
+# one caller transferred from cdmx to mty's network_es (a Local channel plays the caller,
+# with what the IVR would have set on cdmx)
+cat >> $BASE/boxes/cdmx/etc/extensions.conf <<'X'
+
+[rig-caller]
+exten => s,1,Set(CENTRALITA_CONTACT=12)
+ same => n,Set(CENTRALITA_INCIDENT=345)
+ same => n,Set(CENTRALITA_CATEGORY=network)
+ same => n,Set(CENTRALITA_PRIORITY=high)
+ same => n,Set(CENTRALITA_VIP=1)
+ same => n,Goto(centralita-transfer-mty,network_es,1)
+X
+rx cdmx "dialplan reload" >/dev/null
+rx cdmx "channel originate Local/s@rig-caller application Wait 8"
 sleep 6
 # a forged header straight from the trunk address: mty's own id is not an accepted origin
 cat >> $BASE/boxes/cdmx/etc/extensions.conf <<'X'
@@ -96,18 +108,20 @@ cat >> $BASE/boxes/cdmx/etc/extensions.conf <<'X'
 [rig-forge]
 exten => own,1,Dial(PJSIP/network_es@pbx-mty,5,b(centralita-xpbx-header^s^1(mty/1.2)))
 exten => none,1,Dial(PJSIP/network_es@pbx-mty,5)
+exten => badcaller,1,Dial(PJSIP/network_es@pbx-mty,5,b(centralita-xpbx-header^s^1(cdmx/7.7^12/345/Net work/high/1)))
 exten => junk,1,Dial(PJSIP/network_es@pbx-mty,5,b(centralita-xpbx-header^s^1(cdmx/1 2)))
 X
 rx cdmx "dialplan reload" >/dev/null
 rx cdmx "channel originate Local/own@rig-forge application Wait 3"
 rx cdmx "channel originate Local/junk@rig-forge application Wait 3"
 rx cdmx "channel originate Local/none@rig-forge application Wait 3"
+rx cdmx "channel originate Local/badcaller@rig-forge application Wait 3"
 sleep 8
 stop cdmx; stop mty
 for box in cdmx mty; do
   echo "== $box: log WARNING/ERROR lines"; grep -E "WARNING|ERROR" $BASE/boxes/$box/log/messages.log | head -30
   echo "== $box: count"; grep -cE "WARNING|ERROR" $BASE/boxes/$box/log/messages.log
 done
-echo "== mty: origin"; grep -E "CENTRALITA_ORIGIN|X-Centralita-Call|CENTRALITA_XPBX" $BASE/boxes/mty/log/messages.log | head -20
+echo "== mty: origin"; grep -E "CENTRALITA_ORIGIN|X-Centralita-Call|CENTRALITA_XPBX|CENTRALITA_CONTACT|CENTRALITA_CATEGORY" $BASE/boxes/mty/log/messages.log | head -40
 echo "== mty: queue"; grep -E "rig-agent|AgentConnect|Local/answer" $BASE/boxes/mty/log/messages.log | head -5
 echo "== cdmx: handoff"; grep -E "CENTRALITA_HANDOFF|PJSIP_HEADER" $BASE/boxes/cdmx/log/messages.log | head -10
