@@ -285,6 +285,8 @@ def dial_peer(
 
 def lookup(chan: Channel, name: str) -> str | None:
     """The dialplan functions the origin check uses; None for any other name."""
+    if "(" not in name and ":" not in name:
+        return None  # a plain variable: the common case, kept cheap
     if name == "CHANNEL(linkedid)":
         return chan.linkedid
     if name == "CHANNEL(name)":
