@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ami_listener.agents import AgentTracker
+from ami_listener.origin import parse_origin
 from ami_listener.parser import AmiMessage, header, header_list, unescape_ami
 from servicedesk.values import INT32_MAX, ascii_int
 
@@ -95,6 +96,7 @@ class CallRecord:
     transferred: bool = False  # an agent blind-transferred the caller (AgentComplete transfer)
     talk_before: int = 0  # talk seconds of the legs before the transfer(s)
     current_queue: str | None = None  # the queue the caller is in now (after a transfer)
+    origin: tuple[str, str] | None = None  # (pbx id, linkedid) it continues: not a new call
 
     # --- derived fields for pops and rows --------------------------------
     def ivr_choices(self) -> dict[str, str]:
@@ -221,6 +223,8 @@ class CallTracker:
         # linkedids finalised recently: late events must not resurrect them (bounded)
         self.finished: RecentSet = RecentSet(FINISHED_MEMORY)
         self.last_ts = 0.0
+        # the desk's other PBXs: a call carrying one of their origins is a continued leg
+        self.peer_pbxs: frozenset[str] = frozenset()
         self.handlers: dict[str, Callable[[AmiMessage, float], None]] = {
             "Newchannel": self._newchannel,
             "Hangup": self._hangup,
@@ -288,7 +292,8 @@ class CallTracker:
         return self.queue_settings(queue or "")
 
     def _count(self, call: CallRecord, name: str, amount: int = 1, op: str = "incr") -> None:
-        if call.queue:
+        # a leg continued from another PBX is the same caller call, counted where it began
+        if call.queue and call.origin is None:
             self.out.counters.append((call, name, amount, op))
 
     # --- channels ----------------------------------------------------------
@@ -339,7 +344,10 @@ class CallTracker:
                 self._settle(call, "abandoned", ts)
             elif call.left_queue and call.outcome is None:
                 self._settle(call, "abandoned" if call.abandon_seen else "exit_key", ts)
-            if call.agent_login and call.talk_seconds is None and call.answered_at:
+            if call.transferred and call.var("CENTRALITA_HANDOFF") and call.talk_seconds is None:
+                # handed to another PBX: the talk here ended at the transfer
+                call.talk_seconds = call.talk_before
+            elif call.agent_login and call.talk_seconds is None and call.answered_at:
                 # ended without AgentComplete (e.g. a drop): talk from timestamps
                 call.talk_seconds = int(ts - call.answered_at)
         self.out.call(call)
@@ -392,6 +400,8 @@ class CallTracker:
         var = header(msg, "Variable")
         value = header(msg, "Value")
         call.variables[var] = value
+        if var == "CENTRALITA_ORIGIN" and call.origin is None:
+            call.origin = parse_origin(value, self.peer_pbxs)
         if var == "QUEUESTATUS" and call.outcome is None:
             outcome = QUEUESTATUS_OUTCOMES.get(value)
             if outcome == "join_empty" and call.entered_queue_at is None:

@@ -32,7 +32,8 @@ from ami_listener.link import AmiLink, Backoff
 from ami_listener.parser import AmiMessage, AmiParser, header
 from servicedesk import callbacks, outbound, supervision
 from servicedesk.bus import Bus
-from servicedesk.config import AgentConfig, CentralitaConfig
+from servicedesk.config import AgentConfig, CentralitaConfig, Connections
+from servicedesk.crosspbx_config import transfer_context, transfer_peers
 from servicedesk.db import session_scope
 from servicedesk.dialrules import DialRefused, check
 from servicedesk.models import Incident
@@ -294,11 +295,15 @@ class Dialer:
         if channel is None or queue not in self.cfg.queue_definitions():
             log.warning("transfer %s refused: no queue call for %r or unknown queue", rid, login)
             return
+        context = transfer_target(self.cfg.connections, str(fields.get("pbx", "")))
+        if context is None:
+            log.warning("transfer %s refused: no trunk to PBX %r", rid, fields.get("pbx"))
+            return
         action = {
             "Action": "BlindTransfer",
             "Channel": channel,
             "Exten": queue,
-            "Context": TRANSFER_CONTEXT,
+            "Context": context,
             "ActionID": rid,
         }
         try:
@@ -436,6 +441,16 @@ def _claimed(session: Session, rid: str) -> dict[str, Any] | None:
         "incident_number": incident.number if incident is not None else None,
         "label": label,
     }
+
+
+def transfer_target(conns: Connections, pbx: str) -> str | None:
+    """The context a transfer to a queue of PBX `pbx` goes to ("" or ours: this box's
+    own queues), None when this box has no inter-PBX trunk to it."""
+    if pbx in ("", conns.pbx_id):
+        return TRANSFER_CONTEXT
+    if pbx in transfer_peers(conns.pbxs, conns.pbx_id):
+        return transfer_context(pbx)
+    return None
 
 
 def names_endpoint(interface: str) -> str | None:

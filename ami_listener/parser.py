@@ -41,6 +41,8 @@ WANTED_VARIABLES = frozenset(
         "CENTRALITA_LINE",
         "CENTRALITA_IVR",
         "CENTRALITA_RULE",
+        "CENTRALITA_HANDOFF",  # the caller left for another PBX (asterisk_conf.crosspbx)
+        "CENTRALITA_ORIGIN",  # a caller transferred here from another PBX: <pbx>/<linkedid>
     }
 )
 

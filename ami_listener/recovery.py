@@ -54,6 +54,7 @@ def recompute_day(
     rows = session.scalars(
         select(Call).where(
             Call.queue.is_not(None),
+            Call.origin_pbx_id.is_(None),  # a continued leg counts on the PBX it came from
             Call.started_at < end,
             Call.started_at >= start - timedelta(days=1),
         )

@@ -158,6 +158,7 @@ class ListenerService:
             wrapup_for=wrapup_for or wrapup_from(cfg),
         )
         self.ingest.calls.reconciler = self._reconcile_now
+        self.ingest.calls.peer_pbxs = frozenset(conn.pbx_ids()) - {self.pbx_id}
         ami = conn.ami
         self.ingest.parser.max_frame = ami.max_frame_bytes
         self.link = AmiLink(

@@ -67,6 +67,8 @@ CALL_UPDATE_COLUMNS = (
     "outcome",
     "source",
     "updated_at",
+    "origin_pbx_id",
+    "origin_linkedid",
 )
 
 
@@ -109,6 +111,8 @@ def snapshot(call: CallRecord, pbx_id: str) -> CallSnapshot:
         "outcome": call.outcome,
         "source": call.source,
         "updated_at": now,
+        "origin_pbx_id": call.origin[0] if call.origin else None,
+        "origin_linkedid": call.origin[1] if call.origin else None,
     }
     if row["line_did"]:
         row["line_did"] = _cut(row["line_did"], 32)
@@ -454,6 +458,8 @@ class CallStore:
                 call.agent_member = row.agent_member
                 call.outcome = row.outcome
                 call.in_queue = row.entered_queue_at is not None and row.outcome is None
+                if row.origin_pbx_id and row.origin_linkedid:
+                    call.origin = (row.origin_pbx_id, row.origin_linkedid)
                 if row.language:
                     call.variables["IVR_LANG"] = row.language
                 if row.contact_id:

@@ -10,6 +10,8 @@ answered_within_sl = answered with hold <= servicelevel; abandoned = true
 caller abandons only; short_abandoned = abandons with hold < short_abandon;
 timeout / exit_empty / join_empty / exit_key by cause; hold_total_s,
 longest_hold_s over answered calls; talk_total_s and talk_count over answered calls whose talk has ended.
+A caller transferred from another PBX (a row with an origin) is not counted again: it
+was offered, and ended as transferred, on the PBX it came from.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ def recompute(
     tz = ZoneInfo(timezone)
     sl, short = settings(queue)
     out = dict.fromkeys(COUNTER_FIELDS, 0)
-    rows = session.scalars(select(Call).where(Call.pbx_id == pbx_id, Call.queue == queue)).all()
+    rows = session.scalars(
+        select(Call).where(Call.pbx_id == pbx_id, Call.queue == queue, Call.origin_pbx_id.is_(None))
+    ).all()
     for call in rows:
         when = call.entered_queue_at or call.started_at
         if datetime.fromtimestamp(when.timestamp(), tz).date().isoformat() != day:

@@ -28,6 +28,10 @@ from .calling import (
     include_line,
     supervisor_secrets,
 )
+from .crosspbx import EXTENSIONS_FILE as CROSSPBX_EXTENSIONS_FILE
+from .crosspbx import PJSIP_FILE as CROSSPBX_PJSIP_FILE
+from .crosspbx import build_extensions as build_crosspbx_extensions
+from .crosspbx import build_trunks
 from .dialplan import build_extensions
 from .manager import build_manager, build_musiconhold, manager_secrets
 from .names import EMPTY_OPTIONS, MANAGER_SECRETS_FILE, PJSIP_SECRETS_FILE, endpoint_of
@@ -76,13 +80,19 @@ def generate(cfg: CentralitaConfig, site: SiteOptions) -> GeneratedConfig:
     validate_inputs(cfg, site)
     extensions, prompts = build_extensions(cfg, site)
     files = {
-        "extensions.conf": extensions + include_line(CALLING_EXTENSIONS_FILE),
+        "extensions.conf": extensions
+        + include_line(CALLING_EXTENSIONS_FILE)
+        + include_line(CROSSPBX_EXTENSIONS_FILE),
         CALLING_EXTENSIONS_FILE: build_calling_extensions(cfg),
+        CROSSPBX_EXTENSIONS_FILE: build_crosspbx_extensions(cfg),
         "manager.conf": build_manager(cfg) + include_line(DIALER_MANAGER_FILE),
         DIALER_MANAGER_FILE: build_dialer_user(cfg),
         FEATURES_FILE: build_features(),
         "musiconhold.conf": build_musiconhold(site.moh_directory),
-        "pjsip.conf": build_pjsip(cfg, site) + include_line(SUPERVISORS_PJSIP_FILE),
+        "pjsip.conf": build_pjsip(cfg, site)
+        + include_line(SUPERVISORS_PJSIP_FILE)
+        + include_line(CROSSPBX_PJSIP_FILE),
+        CROSSPBX_PJSIP_FILE: build_trunks(cfg),
         SUPERVISORS_PJSIP_FILE: build_supervisor_endpoints(cfg),
         "queuerules.conf": build_queuerules(cfg),
         "queues.conf": build_queues(cfg),

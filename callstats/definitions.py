@@ -87,6 +87,9 @@ class QueueCall:
     ring_noanswer: int = 0
     # agent → RINGNOANSWER count; None when there were none (saves a dict per call)
     ring_noanswer_by_agent: dict[str, int] | None = None
+    # the leg of a caller transferred from another PBX: the caller call was offered and
+    # ended (transferred) there, so the queue figures skip it; the agent's figures keep it
+    continued: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +204,8 @@ class Figures:
 
     def count(self, c: QueueCall, rules: QueueRules) -> None:
         """Add one QueueCall under `rules` (the queue's servicelevel/short_abandon)."""
+        if c.continued:
+            return
         outcome = c.outcome
         self.ring_noanswer += c.ring_noanswer
         if outcome == "join_empty":

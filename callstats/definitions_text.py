@@ -104,6 +104,12 @@ _GENERAL: list[tuple[str, str, str, str]] = [
         "Organisation / contract scope",
         "Calls: those of the organisation's contacts (identified by number). Incidents: the organisation's, or the contract's when a contract is asked for (calls are not tied to a contract: its organisation's are counted).",
     ),
+    (
+        "Transferidas a otra central",
+        "Una llamada que un agente transfiere a una cola de otra central (PBX) de la mesa es UNA llamada del cliente: cuenta como recibida una vez, en la cola de la central donde entró, y termina allí como atendida (transferida), nunca como abandonada. El tramo que continúa en la otra central no vuelve a contar como recibida, atendida ni abandonada en su cola; sí cuenta para el agente que la atiende allí (atendidas y conversación del agente).",
+        "Transferred to another PBX",
+        "A call an agent transfers to a queue on another PBX of the desk is ONE caller call: it counts as offered once, in the queue of the PBX where it came in, and ends there as answered (transferred), never as abandoned. The leg that continues on the other PBX is not counted again as offered, answered or abandoned in its queue; it does count for the agent who takes it there (the agent's answered calls and talk).",
+    ),
 ]
 
 _INTERNAL: list[tuple[str, str, str, str]] = [

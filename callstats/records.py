@@ -72,6 +72,7 @@ def queue_call_from_row(
         position=row.queue_position,
         ring_noanswer=sum(rna.values()) if rna else 0,
         ring_noanswer_by_agent=dict(rna) if rna else None,
+        continued=getattr(row, "origin_pbx_id", None) is not None,
     )
 
 
@@ -121,6 +122,7 @@ def load_calls(
         Call.ended_at,
         Call.hung_up_by,
         Call.queue_position,
+        Call.origin_pbx_id,
     ).where(*where)
     rows = session.execute(cols.order_by(Call.entered_queue_at, Call.id)).all()
     member = RingAttempt.agent_login if agent_key == "login" else RingAttempt.member

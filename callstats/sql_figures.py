@@ -163,7 +163,7 @@ def slot_figures(
             n(aster),
             n(and_(aster, hold <= sl)),
         )
-        .where(*_where(scope))
+        .where(*_where(scope), Call.origin_pbx_id.is_(None))  # continued legs: see records
         .group_by(literal_column("q_key"), literal_column("slot_key"))
     )
     out: dict[tuple[str, Slot], Figures] = {}
@@ -221,7 +221,11 @@ def slot_figures(
         select(queue.label("q_key"), slot.label("slot_key"), func.count())
         .select_from(RingAttempt)
         .join(Call, Call.id == RingAttempt.call_id)
-        .where(*_where(scope), RingAttempt.result.in_(("noanswer", "busy")))
+        .where(
+            *_where(scope),
+            Call.origin_pbx_id.is_(None),
+            RingAttempt.result.in_(("noanswer", "busy")),
+        )
         .group_by(literal_column("q_key"), literal_column("slot_key"))
     )
     for q, s, count in session.execute(rings):

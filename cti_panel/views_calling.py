@@ -227,12 +227,17 @@ def transfer():  # type: ignore[no-untyped-def]
     login = current_user.agent_login
     if not login:
         return _err(_("This account has no agent phone."), 403, "no_agent")
-    queue = str(_body().get("queue") or "")[:80]
+    body = _body()
+    queue = str(body.get("queue") or "")[:80]
     if queue not in c.cfg.queue_definitions():
         return _err(_("No such queue."), 404, "queue")
+    # optional: the queue of another PBX of the desk (the caller crosses the inter-PBX trunk)
+    pbx = str(body.get("pbx") or "")[:40]
+    if pbx and pbx not in c.cfg.connections.pbx_ids():
+        return _err(_("No such queue."), 404, "pbx")
     rid = uuid.uuid4().hex
-    c.bus.publish(
-        outbound.requests_stream(c.bus.keys.prefix),
-        {"kind": "transfer", "request_id": rid, "agent": login, "queue": queue},
-    )
+    request = {"kind": "transfer", "request_id": rid, "agent": login, "queue": queue}
+    if pbx:
+        request["pbx"] = pbx
+    c.bus.publish(outbound.requests_stream(c.bus.keys.prefix), request)
     return jsonify(request_id=rid), 202

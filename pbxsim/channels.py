@@ -67,6 +67,7 @@ class Channel:
     dnid: str = ""  # the number dialled (PJSIP inbound); Local channels have none
     cdr: dict[str, Any] | None = None  # the caller's CDR segment this dialled leg belongs to
     userfield: str = ""  # CDR(userfield)
+    sip_headers: dict[str, str] = field(default_factory=dict)  # of the INVITE (PJSIP_HEADER)
 
     @property
     def tech(self) -> str:

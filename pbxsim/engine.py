@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pbxsim import outbound, queue_model
+from pbxsim import interpbx, outbound, queue_model
 from pbxsim.behaviour import AgentAction, AgentPhone, CallerScript
 from pbxsim.channels import CAUSE_TXT, Channel, sip_display
 from pbxsim.dialplan import (
@@ -149,6 +149,7 @@ class Engine:
         self.calls: list[Call] = []
         self.phones: dict[str, AgentPhone] = {}
         self.remotes: dict[str, AgentAction] = {}  # far ends reached through the trunk
+        self.peer_pbxs: dict[str, Any] = {}  # pbx-<id> endpoint -> the other box (interpbx)
         self.spy_stops: dict[str, list[Callable[[], None]]] = {}  # spied channel -> ChanSpy ends
         self.endpoint_use: dict[str, int] = {}
         self.endpoint_chans: dict[
@@ -467,6 +468,9 @@ class Engine:
             return chan.exten
         if name == "CHANNEL(language)":
             return chan.language
+        special = interpbx.lookup(chan, name)
+        if special is not None:
+            return special
         if name.startswith("CUT(") and name.endswith(")"):
             var, _, rest = name[4:-1].partition(",")
             delim, _, field_no = rest.partition(",")
@@ -662,6 +666,8 @@ class Engine:
         elif app == "Record":
             yield from self._wait(call, 8.0)
             self.setvar(chan, "RECORD_STATUS", "SILENCE")
+        elif app == "Dial" and (peer := interpbx.peer_target(self, data)) is not None:
+            yield from interpbx.dial_peer(self, call, *peer)
         elif app == "Dial" and (target := outbound.trunk_target(self, data)) is not None:
             yield from outbound.dial_trunk(self, call, *target)
         elif app == "ChanSpy":

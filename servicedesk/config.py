@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from servicedesk.calling_config import CallingConfig
+from servicedesk.crosspbx_config import PbxTrunk
 from servicedesk.report_config import ReportsConfig
 
 Language = Literal["es", "en"]
@@ -476,6 +477,7 @@ class PbxLink(_Strict):
     ami: AmiConnection = Field(default_factory=AmiConnection)
     queue_log: QueueLogSource = Field(default_factory=QueueLogSource)
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    trunk: PbxTrunk | None = None  # SIP address for transfers from the other PBXs
 
 
 class MetricsEndpoint(_Strict):

@@ -299,6 +299,9 @@ class Call(Base):
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(16), default="ami")  # ami | queue_log
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # a caller transferred here from another PBX: that PBX's call (NULL: a new caller call)
+    origin_pbx_id: Mapped[str | None] = mapped_column(String(32))
+    origin_linkedid: Mapped[str | None] = mapped_column(String(64))
 
     rings: Mapped[list[RingAttempt]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="RingAttempt.started_at"

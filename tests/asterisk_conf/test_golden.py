@@ -19,11 +19,13 @@ EXAMPLE = Path(__file__).parents[2] / "centralita.example.toml"
 FILES = (
     "extensions.conf",
     "extensions_calling.conf",
+    "extensions_crosspbx.conf",
     "features.conf",
     "manager.conf",
     "manager_dialer.conf",
     "musiconhold.conf",
     "pjsip.conf",
+    "pjsip_crosspbx.conf",
     "pjsip_supervisors.conf",
     "queuerules.conf",
     "queues.conf",

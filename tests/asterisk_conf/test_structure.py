@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asterisk_conf import calling, names
+from asterisk_conf import calling, crosspbx, names
 from asterisk_conf.parse import parse_conf, parse_dialplan
 
 from . import allowlists as allow
@@ -177,7 +177,11 @@ def test_pjsip_references_exist(example_config, parsed):
     trunk = endpoints[names.TRUNK_ENDPOINT]
     assert trunk.get("context") == names.INBOUND_CONTEXT
     assert conf.by_type("identify")[0].get("match") == "203.0.113.10"
-    assert conf.includes == [names.PJSIP_SECRETS_FILE, calling.SUPERVISORS_PJSIP_FILE]
+    assert conf.includes == [
+        names.PJSIP_SECRETS_FILE,
+        calling.SUPERVISORS_PJSIP_FILE,
+        crosspbx.PJSIP_FILE,
+    ]
     assert all(s.get("password") is None for s in conf.sections)
 
 

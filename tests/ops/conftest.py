@@ -21,6 +21,17 @@ username = "centralita_mty"
 secret_env = "CENTRALITA_AMI_SECRET_MTY"
 """
 
+# the inter-PBX trunk of each box (asterisk_conf.crosspbx): transfers cdmx <-> mty
+TRUNKS = """
+[connections.pbxs.cdmx.trunk]
+host = "127.0.0.1"
+port = 5061
+
+[connections.pbxs.mty.trunk]
+host = "127.0.0.1"
+port = 5062
+"""
+
 
 def config_with(tmp_path: Path, extra: str = "", **replacements: str) -> Path:
     """The example config with text replaced and TOML tables appended."""

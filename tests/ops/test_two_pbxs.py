@@ -2,7 +2,10 @@
 
 Calls on both boxes land once each in the records (kept apart by `pbx_id`), today's
 wallboard counters add up across boxes, the monthly figures count every call once, and the
-panel under two gunicorn workers shows the merged counters to a supervisor.
+panel under two gunicorn workers shows the merged counters to a supervisor. One caller is
+blind-transferred from cdmx to a queue on mty through the inter-PBX trunk: it is one caller
+call in the records (mty's leg carries cdmx's call as its origin), the wallboard and the
+report (offered once, answered once, ended as transferred).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from sqlalchemy import func, select
 
 from ami_listener.link import Backoff
 from ami_listener.service import ListenerOptions, ListenerService
+from callstats import service_report
+from pbxsim import interpbx
 from pbxsim import sim as pbxsim_sim
 from pbxsim.behaviour import AgentAction, CallerScript
 from servicedesk.bus import Bus
@@ -32,7 +37,7 @@ from servicedesk.config import CentralitaConfig
 from servicedesk.db import make_engine, make_sessionmaker
 from servicedesk.models import Base, Call
 from servicedesk.pbx import for_pbx
-from tests.ops.conftest import EXAMPLE, TWO_PBXS, config_with
+from tests.ops.conftest import EXAMPLE, TRUNKS, TWO_PBXS, config_with
 from tests.panel.conftest import seed_users
 from tests.servers import PostgresServer, free_port
 
@@ -104,7 +109,7 @@ def _answered_call(
 
 
 async def test_two_pbxs_one_desk(tmp_path: Path, pg_server: PostgresServer, redis_url: str) -> None:
-    config_path = config_with(tmp_path, TWO_PBXS.format(port_a=5038, port_b=6038))
+    config_path = config_with(tmp_path, TWO_PBXS.format(port_a=5038, port_b=6038) + TRUNKS)
     from servicedesk.config import load_config
 
     desk = load_config(config_path)
@@ -131,11 +136,30 @@ async def test_two_pbxs_one_desk(tmp_path: Path, pg_server: PostgresServer, redi
                 Penalty="0",
                 MemberName="Ana López",
             )
+        interpbx.connect(desk, {pid: sim.engine for pid, (sim, _svc) in boxes.items()})
         _answered_call(boxes["cdmx"][0], desk, "5215550101")
         _answered_call(boxes["cdmx"][0], desk, "5215550102", hangup_after=60.0)
         _answered_call(boxes["mty"][0], desk, "5218180103")
-        for sim, _service in boxes.values():
-            await sim.run_for(90)
+        # the caller an agent on cdmx hands over to mty's network_es queue
+        _answered_call(boxes["cdmx"][0], desk, "5215550104", hangup_after=150.0)
+        cdmx = boxes["cdmx"][0]
+        transferred = False
+        # the boxes keep their own clocks: run them side by side, a second at a time
+        for _second in range(200):
+            for sim, _service in boxes.values():
+                await sim.run_for(1)
+            if not transferred:
+                for chan, caller in list(cdmx.engine.bridged_calls.items()):
+                    if caller.chan is not None and caller.chan.caller_num == "5215550104":
+                        reply = await cdmx.action(
+                            "BlindTransfer",
+                            Channel=chan,
+                            Context="centralita-transfer-mty",
+                            Exten="network_es",
+                        )
+                        assert dict(reply[0])["Response"] == "Success", reply
+                        transferred = True
+        assert transferred
         for _sim, service in boxes.values():
             await _until(lambda s=service: not s.ingest.calls.calls and s.ingest.calls.finished)
             await service.flush()
@@ -144,14 +168,41 @@ async def test_two_pbxs_one_desk(tmp_path: Path, pg_server: PostgresServer, redi
             per_pbx = dict(s.execute(select(Call.pbx_id, func.count()).group_by(Call.pbx_id)).all())
             linkedids = s.scalars(select(Call.linkedid)).all()
             outcomes = s.execute(select(Call.pbx_id, Call.outcome, Call.hold_seconds)).all()
-        assert per_pbx == {"cdmx": 2, "mty": 1}
+            handed = s.scalars(select(Call).where(Call.caller_num == "5215550104")).all()
+            callers = s.scalar(
+                select(func.count()).select_from(Call).where(Call.origin_pbx_id.is_(None))
+            )
+        # four caller calls; the transferred one also left a continued leg on mty
+        assert per_pbx == {"cdmx": 3, "mty": 2}, outcomes
         # pbxsim numbers uniqueids the same way on both boxes: (pbx_id, linkedid) keeps them apart
-        assert len(linkedids) == 3
+        assert len(linkedids) == 5
+        assert callers == 4
+        legs = {c.pbx_id: c for c in handed}
+        first, second = legs["cdmx"], legs["mty"]
+        assert (first.origin_pbx_id, first.outcome) == (None, "transferred")
+        assert (second.origin_pbx_id, second.origin_linkedid) == ("cdmx", first.linkedid)
+        assert second.outcome == "answered" and second.agent_login == "1001"
+        # what the IVR found on cdmx came along (X-Centralita-Caller) for mty's pop
+        assert (second.category, second.language) == ("network", "es")
+        # the talk on cdmx ended at the transfer, not when the caller hung up on mty
+        assert first.talk_seconds is not None and first.talk_seconds < 10, first.talk_seconds
 
         day = datetime.now(ZoneInfo(desk.service.timezone)).date().isoformat()
         counters = r.hgetall(bus.keys.counters(day, "network_es"))
-        assert int(counters["offered"]) == 3, counters
-        assert int(counters["answered"]) == 3, (counters, outcomes)
+        assert int(counters["offered"]) == 4, counters
+        assert int(counters["answered"]) == 4, (counters, outcomes)
+        assert int(counters.get("abandoned", 0)) == 0, counters
+
+        # the report: one caller call offered once and answered once (as transferred);
+        # the agent who took the continued leg on mty still has it among their calls
+        now = datetime.now(ZoneInfo(desk.service.timezone))
+        with factory() as s:
+            report = service_report.build(s, desk, now.year, now.month, edition="internal")
+        overall = report.overall
+        assert (overall.offered, overall.answered, overall.transferred) == (4, 4, 1), overall
+        assert overall.abandoned == 0
+        by_agent = {a.name: a for a in report.agents}
+        assert sum(a.figures.answered for a in report.agents) == 5, by_agent
 
         # The panel under two workers shows the merged counters.
         port = free_port()
@@ -192,7 +243,7 @@ async def test_two_pbxs_one_desk(tmp_path: Path, pg_server: PostgresServer, redi
             )
             board = json.loads(raw)
             text = json.dumps(board)
-            assert '"offered": 3' in text or '"offered":3' in text, text[:2000]
+            assert '"offered": 4' in text or '"offered":4' in text, text[:2000]
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=30)
