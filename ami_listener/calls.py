@@ -13,6 +13,10 @@ Outcome rules (Asterisk 22, see the traces' README):
   before the caller hangs up is an exit by key (EXITWITHKEY).
 * `joinempty` rejection has only `VarSet QUEUESTATUS=JOINEMPTY` → join_empty.
 * A call that never joined a queue is `ivr_only`.
+* Attended transfer: a queue join by another channel of an answered call (the Local
+  ;2 of the agent's consultation) is the consultation, not the caller: it rings and
+  pops the target agents but is never offered or abandoned; AgentComplete Reason
+  `transfer` hands the call to the agent who answered it (one record, as for blind).
 Hold/talk seconds are Asterisk's own integers (AgentConnect/Abandon HoldTime,
 AgentComplete TalkTime), the figures queue_log also writes, so both sources agree.
 """
@@ -95,6 +99,10 @@ class CallRecord:
     transferred: bool = False  # an agent blind-transferred the caller (AgentComplete transfer)
     talk_before: int = 0  # talk seconds of the legs before the transfer(s)
     current_queue: str | None = None  # the queue the caller is in now (after a transfer)
+    # an agent's attended-transfer consultation: the Local ;2 that queues for the target
+    consult_uids: set[str] = field(default_factory=set)
+    consult_queue: str | None = None
+    consult_agent: tuple[str, str] | None = None  # (login, member) who answered it
 
     # --- derived fields for pops and rows --------------------------------
     def ivr_choices(self) -> dict[str, str]:
@@ -407,6 +415,15 @@ class CallTracker:
         if call is None:
             return
         uid = header(msg, "Uniqueid")
+        if self._consultation(call, uid):
+            # the agent's attended transfer: the target queue is rung for a Local channel
+            # of the same Linkedid; the caller waits on hold, still in their first queue
+            call.consult_uids.add(uid)
+            call.consult_queue = header(msg, "Queue")
+            self.waiting.setdefault(call.consult_queue, {})[uid] = ts
+            self.out.waiting.append((call.consult_queue, uid, ts))
+            self.out.call(call)
+            return
         call.caller_uids.add(uid)
         call.uniqueid = uid
         self._absorb_caller(call, msg)
@@ -431,8 +448,20 @@ class CallTracker:
         self.out.notices.append({"queue": call.queue, "kind": "join"})
         self.out.call(call)
 
+    @staticmethod
+    def _consultation(call: CallRecord, uid: str) -> bool:
+        """A join while the caller talks to an agent, by another channel of the call: the
+        agent consults the target of an attended transfer (calling_atxfer_* traces)."""
+        return (
+            call.outcome == "answered"
+            and not call.transferred
+            and call.talk_seconds is None
+            and uid not in call.caller_uids
+        )
+
     def _left(self, call: CallRecord, uid: str) -> None:
-        queue = call.current_queue or call.queue
+        consulting = uid in call.consult_uids
+        queue = call.consult_queue if consulting else (call.current_queue or call.queue)
         if queue and uid in self.waiting.get(queue, {}):
             del self.waiting[queue][uid]
             self.out.waiting.append((queue, uid, None))
@@ -441,15 +470,17 @@ class CallTracker:
         call = self._call(msg, ts, create=False)
         if call is None:
             return
-        self._left(call, header(msg, "Uniqueid"))
-        call.in_queue = False
-        call.left_queue = True
+        uid = header(msg, "Uniqueid")
+        self._left(call, uid)
+        if uid not in call.consult_uids:  # a consultation leaving is not the caller
+            call.in_queue = False
+            call.left_queue = True
         self.out.call(call)
 
     def _abandon(self, msg: AmiMessage, ts: float) -> None:
         call = self._call(msg, ts, create=False)
-        if call is None:
-            return
+        if call is None or header(msg, "Uniqueid") in call.consult_uids:
+            return  # a consultation given up (CancelAtxfer) is no abandon of the caller
         call.abandon_seen = True
         call.hold_seconds = _int(header(msg, "HoldTime"))
         self.out.call(call)
@@ -549,6 +580,16 @@ class CallTracker:
         if ring is not None and ring.result != "answered":
             ring.result = "answered"
             ring.ring_ms = int(round((ts - ring.started_at) * 1000))
+        uid = header(msg, "Uniqueid")
+        if uid in call.consult_uids:
+            # the consulted agent answers: they get the pop; the call becomes theirs
+            # only when the transfer completes (AgentComplete Reason transfer)
+            call.consult_agent = (agent.login, name or interface)
+            self._left(call, uid)
+            self.agents.connected(agent.login, call.linkedid, header(msg, "Queue"), ts)
+            self.out.pops.append((agent.login, "answer", call, ts))
+            self.out.call(call)
+            return
         call.in_queue = False
         call.left_queue = True
         if not call.transferred:  # answer time and hold are the first queue's
@@ -577,6 +618,15 @@ class CallTracker:
             return
         talk = _int(header(msg, "TalkTime"))
         reason = header(msg, "Reason")
+        if header(msg, "Uniqueid") in call.consult_uids and not call.transferred:
+            # the consulted agent's leg ended before the transfer: the caller stays
+            consulted = self.agents.login_for(header(msg, "Interface"), header(msg, "MemberName"))
+            call.consult_agent = None
+            self.agents.completed(consulted, call.linkedid, header(msg, "Queue"), ts)
+            call.open_pops.discard(consulted)
+            self.out.pops.append((consulted, "end", call, ts))
+            self.out.call(call)
+            return
         if call.outcome is None:
             # the AgentConnect was missed (link down at the time): AgentComplete says it all
             agent = self.agents.agent_for(header(msg, "Interface"), header(msg, "MemberName"))
@@ -605,6 +655,10 @@ class CallTracker:
         self.agents.completed(login, call.linkedid, header(msg, "Queue"), ts)
         call.open_pops.discard(login)
         self.out.pops.append((login, "end", call, ts))
+        if reason == "transfer" and call.consult_agent is not None:
+            # attended transfer completed: the consulted agent has the caller now
+            call.agent_login, call.agent_member = call.consult_agent
+            call.consult_agent = None
         self.out.call(call)
 
     # --- members ---------------------------------------------------------------
