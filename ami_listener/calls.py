@@ -124,6 +124,13 @@ class CallRecord:
     def incident_number(self) -> int | None:
         return ascii_int(self.var("CENTRALITA_INCIDENT"), 1)
 
+    def pop_queue(self, login: str) -> str:
+        """The queue a pop names: where the call rings for this agent (during an attended
+        transfer's consultation, the target queue for the agents rung there)."""
+        if self.consult_queue and login != self.agent_login and not self.transferred:
+            return self.consult_queue
+        return self.current_queue or self.queue or ""
+
     def language(self) -> str | None:
         v = self.var("IVR_LANG")
         return v[:2] if v else None
@@ -659,6 +666,7 @@ class CallTracker:
             # attended transfer completed: the consulted agent has the caller now
             call.agent_login, call.agent_member = call.consult_agent
             call.consult_agent = None
+            call.current_queue = call.consult_queue
         self.out.call(call)
 
     # --- members ---------------------------------------------------------------

@@ -53,6 +53,9 @@ EVENTS = (
     "AgentConnect",
     "AgentComplete",
 )
+ATXFER_STEPS = ("start", "complete", "cancel")
+# Asterisk's default atxfercomplete, which the generated features.conf keeps
+ATXFER_COMPLETE_CODE = "*2"
 REQUEST_MAX_AGE_S = 120.0  # a click older than this is not dialled any more
 
 
@@ -199,6 +202,9 @@ class Dialer:
         if fields.get("kind") == "transfer":
             await self.transfer(rid, fields)
             return
+        if fields.get("kind") == "atxfer":
+            await self.attended_transfer(rid, fields)
+            return
         age = time.time() - int(entry_id.split("-")[0]) / 1000 if "-" in entry_id else 0.0
         row = await asyncio.to_thread(self._run, lambda s: _claimed(s, rid))
         if row is None:
@@ -311,6 +317,60 @@ class Dialer:
             self.sent += 1
         else:
             log.warning("transfer %s refused by Asterisk: %s", rid, resp.get("Message"))
+
+    async def attended_transfer(self, rid: str, fields: dict[str, str]) -> None:
+        """Attended transfer of the agent's current queue caller, one step per request:
+        `start` consults another queue (Atxfer: the caller is held, the agent's phone
+        rings the queue), `complete` hands the caller over (the atxfercomplete code as
+        digits keyed on the agent's phone: PlayDTMF Receive), `cancel` goes back to the
+        caller (CancelAtxfer). As recorded in calling_atxfer_complete / _abort."""
+        login = str(fields.get("agent", ""))
+        step = str(fields.get("step", ""))
+        queue = str(fields.get("queue", ""))
+        channel = self.agent_channels.get(login)
+        if channel is None or step not in ATXFER_STEPS:
+            log.warning(
+                "attended transfer %s refused: no queue call for %r or bad step", rid, login
+            )
+            return
+        actions: list[dict[str, str]]
+        if step == "start":
+            if queue not in self.cfg.queue_definitions():
+                log.warning("attended transfer %s refused: unknown queue %r", rid, queue)
+                return
+            actions = [
+                {
+                    "Action": "Atxfer",
+                    "Channel": channel,
+                    "Exten": queue,
+                    "Context": TRANSFER_CONTEXT,
+                }
+            ]
+        elif step == "complete":
+            actions = [
+                {
+                    "Action": "PlayDTMF",
+                    "Channel": channel,
+                    "Digit": digit,
+                    "Duration": "100",
+                    "Receive": "yes",
+                }
+                for digit in ATXFER_COMPLETE_CODE
+            ]
+        else:
+            actions = [{"Action": "CancelAtxfer", "Channel": channel}]
+        for n, action in enumerate(actions):
+            action["ActionID"] = rid if n == 0 else f"{rid}-{n}"
+            try:
+                await self.link.wait_up(5.0)
+                resp = await self.link.send(action, timeout=self.action_timeout)
+            except (TimeoutError, ConnectionError) as exc:
+                log.warning("attended transfer %s (%s) not sent: %s", rid, step, exc)
+                return
+            if resp.get("Response") != "Success":
+                log.warning("attended transfer %s (%s) refused: %s", rid, step, resp.get("Message"))
+                return
+        self.sent += 1
 
     def _spy_event(self, msg: AmiMessage, kind: str) -> None:
         spyer = header(msg, "SpyerChannel")
