@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ami_listener.callback_scheduler import CallbackScheduler, LiveState
 from ami_listener.link import AmiLink, Backoff
 from ami_listener.parser import AmiMessage, AmiParser, header
-from servicedesk import callbacks, outbound, supervision
+from servicedesk import callback_figures, callbacks, outbound, supervision
 from servicedesk.bus import Bus
 from servicedesk.config import AgentConfig, CentralitaConfig
 from servicedesk.db import session_scope
@@ -417,6 +418,20 @@ class Dialer:
             row.status in outbound.FINAL_STATUSES or row.status == "answered"
         ):
             callbacks.settle(session, row.callback_id, row.status, self.cfg.calling.callback, at)
+            self.callback_figures(session, row.callback_id)
+
+    def callback_figures(self, session: Session, callback_id: int | None = None) -> None:
+        """Republish the wallboard's callback figures (one request's queue and day, or
+        today's for every queue); a Redis fault only delays them to the next change."""
+        tz = ZoneInfo(self.cfg.service.timezone)
+        try:
+            if callback_id is not None:
+                callback_figures.refresh_request(self.bus, session, callback_id, tz)
+            else:
+                day = callback_figures.day_of(datetime.now(UTC), tz)
+                callback_figures.refresh(self.bus, session, day, tz, self.cfg.queue_definitions())
+        except redis.RedisError as exc:
+            log.warning("callback figures not published: %s", exc)
 
     def busy_logins(self) -> set[str]:
         return set(self.busy.values())

@@ -113,6 +113,9 @@
       const counts = C.el("p", null, "wb-counts");
       counts.appendChild(C.el("span", `${C.t("wb.offered")} ${row.offered}`, "offered"));
       counts.appendChild(C.el("span", `${C.t("wb.answered")} ${row.answered}`, "answered"));
+      if (row.callbacks) {  // apart from abandons: callbacks requested today, by where they stand
+        counts.appendChild(C.el("span", `${C.t("wb.callbacks")}: ${fill(C.t("wb.callbacks_detail"), row.callbacks)}`, "callbacks"));
+      }
       head.appendChild(counts);
     }
     tile.appendChild(head);
@@ -122,7 +125,7 @@
     const table = C.el("table", null, "wb-qtable");
     const thead = C.el("thead");
     const hr = C.el("tr");
-    const cols = ["queue", "sl", "waiting", "longest", "available", "abandon", "asa", "offered", "answered"];
+    const cols = ["queue", "sl", "waiting", "longest", "available", "abandon", "asa", "offered", "answered", "callbacks"];
     for (const k of cols) {
       const th = C.el("th", null, k);
       th.scope = "col";
@@ -166,6 +169,8 @@
       cell("asa", dur(q.asa_s), q.levels.asa);
       cell("offered", q.offered, null);
       cell("answered", q.answered, null);
+      const cb = q.callbacks || { pending: 0, done: 0, failed: 0 };
+      cell("callbacks", `${cb.pending} · ${cb.done} · ${cb.failed}`, null).title = fill(C.t("wb.callbacks_detail"), cb);
       body.appendChild(tr);
     }
     table.appendChild(body);
