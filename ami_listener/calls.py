@@ -12,7 +12,10 @@ Outcome rules (Asterisk 22, see the traces' README):
 * A QueueCallerLeave with no abandon, no AgentConnect and no QUEUESTATUS
   before the caller hangs up is an exit by key (EXITWITHKEY).
 * `joinempty` rejection has only `VarSet QUEUESTATUS=JOINEMPTY` → join_empty.
-* A call that never joined a queue is `ivr_only`.
+* A call that never joined a queue is `ivr_only`, unless the desk placed it (the dialer's
+  Originate sets CENTRALITA_OUTBOUND on the agent's channel): then `outbound_answered`
+  when its Dial() to the customer was answered, else `outbound_no_answer`; neither is
+  an offered inbound call (no queue).
 * Attended transfer: a queue join by another channel of an answered call (the Local
   ;2 of the agent's consultation) is the consultation, not the caller: it rings and
   pops the target agents but is never offered or abandoned; AgentComplete Reason
@@ -103,6 +106,7 @@ class CallRecord:
     consult_uids: set[str] = field(default_factory=set)
     consult_queue: str | None = None
     consult_agent: tuple[str, str] | None = None  # (login, member) who answered it
+    dialled: str | None = None  # result of the root channel's own Dial() (outbound calls)
 
     # --- derived fields for pops and rows --------------------------------
     def ivr_choices(self) -> dict[str, str]:
@@ -373,6 +377,9 @@ class CallTracker:
                 self._settle(call, QUEUESTATUS_OUTCOMES[call.variables["QUEUESTATUS"]], ts)
             elif call.entered_queue_at is not None:
                 self._settle(call, "abandoned", ts)
+            elif call.var("CENTRALITA_OUTBOUND"):
+                answered = call.dialled == "answered"
+                call.outcome = "outbound_answered" if answered else "outbound_no_answer"
             else:
                 call.outcome = "ivr_only"
         if call.hung_up_by is None:
@@ -553,6 +560,10 @@ class CallTracker:
         if call is None:
             return
         ring = self._ring_by_dest(call, header(msg, "DestUniqueid"))
+        if ring is None and header(msg, "Uniqueid") == call.linkedid:
+            # the root channel dials out itself (an outbound call's customer leg)
+            call.dialled = DIAL_RESULTS.get(header(msg, "DialStatus"), "failed")
+            return
         if ring is None or ring.result is not None:
             return
         result = DIAL_RESULTS.get(header(msg, "DialStatus"), "failed")

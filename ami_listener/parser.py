@@ -41,6 +41,7 @@ WANTED_VARIABLES = frozenset(
         "CENTRALITA_LINE",
         "CENTRALITA_IVR",
         "CENTRALITA_RULE",
+        "CENTRALITA_OUTBOUND",
     }
 )
 
