@@ -14,6 +14,7 @@ import pytest
 import redis as redis_lib
 from sqlalchemy.orm import Session, sessionmaker
 
+from callstats.records import queue_call_from_row
 from servicedesk.config import CentralitaConfig
 from tests.ami_listener.test_trace_replay import replay
 
@@ -73,6 +74,9 @@ async def test_completed_attended_transfer_is_one_call(
     counters = _counters(client)
     assert counters["offered"] == {"support": 1} and counters["answered"] == {"support": 1}
     assert "abandoned" not in counters
+    # the reports read the same record: one queue call, in its first queue, transferred
+    (qc,) = [q for q in map(queue_call_from_row, calls.values()) if q is not None]
+    assert (qc.queue, qc.outcome, qc.hold) == ("support", "transferred", call.hold_seconds)
     # the pop follows: agent2 is shown the caller's call when rung and when answering
     assert _pops(client, ":agent2") == [
         ("ring", call.linkedid),

@@ -136,6 +136,9 @@ async def test_callback_goes_before_later_callers(
     with session_scope(session_factory) as s:
         rows = s.scalars(select(OutboundCall).where(OutboundCall.callback_id == cb_id)).all()
         assert [(r.purpose, r.status) for r in rows] == [("callback", "ended")]
+        # the callback's own call record is an outbound call, not an IVR or queue call
+        dialled = s.scalars(select(Call).where(Call.linkedid == rows[0].uniqueid)).one()
+        assert (dialled.outcome, dialled.queue) == ("outbound_answered", None)
         place = s.scalars(select(CallbackPlace).where(CallbackPlace.callback_id == cb_id)).one()
         assert (place.status, place.tries, place.queue) == ("done", 1, "network_es")
         assert s.get(CallbackRequest, cb_id).done_at is not None
