@@ -213,3 +213,54 @@ def test_attended_transfer_event_fields(scenario: str) -> None:
     (line,) = [x for x in qlog if "|ATTENDEDTRANSFER|" in x]
     assert line.split("|")[5:7] == ["BRIDGE", sim["DestBridgeUniqueid"]]
     assert sim["DestBridgeUniqueid"] == sim["OrigBridgeUniqueid"]
+
+
+@pytest.mark.parametrize(
+    ("agent1", "agent2", "caller_hold", "ends"),
+    [
+        # the agent hangs up while the consultation still rings: it is dropped first
+        (AgentAction.answer(2.0, 9.0), NOANSWER, 60.0, "COMPLETEAGENT"),
+        # the caller hangs up while on hold
+        (AgentAction.answer(2.0, 30.0), NOANSWER, 7.0, "COMPLETECALLER"),
+        # the consulted agent answers, then hangs up before the transfer: back to the caller
+        (AgentAction.answer(2.0, 20.0), AgentAction.answer(1.0, 3.0), 60.0, "COMPLETEAGENT"),
+    ],
+)
+def test_consultations_that_end_otherwise_leave_nothing_behind(
+    agent1: AgentAction, agent2: AgentAction, caller_hold: float, ends: str
+) -> None:
+    """Paths without a recording of their own: no transfer is logged, the caller's queue
+    call ends as a plain one, the consultation abandons or completes in its own queue,
+    and no channel or consultation is left over."""
+    t0 = 1_800_000_000.0
+    engine = Engine(
+        queues=parse_queues_conf((CONF / "queues.d" / "calling.conf").read_text()),
+        dialplan=parse_extensions(_dialplan()),
+        start_epoch=t0,
+    )
+    engine.set_phone("agent1", [agent1], "1001", "Agent One")
+    engine.set_phone("agent2", [agent2], "1002", "Agent Two")
+    for queue, agent, name in (
+        ("support", "agent1", "Agent One"),
+        ("secondlevel", "agent2", "Agent Two"),
+    ):
+        engine.actions.handle(
+            "QueueAdd", [("Queue", queue), ("Interface", f"PJSIP/{agent}"), ("MemberName", name)]
+        )
+    engine.place_call("710", "5551105", "Eva", CallerScript(hangup_after=caller_hold), at=t0 + 1)
+
+    def atxfer() -> None:
+        chan = next(n for n in engine.bridged_calls if n.startswith("PJSIP/agent1-"))
+        engine.actions.handle(
+            "Atxfer", [("Channel", chan), ("Exten", "801"), ("Context", "calling-transfer")]
+        )
+
+    engine.kernel.call_at(t0 + 6, atxfer)
+    engine.kernel.run_until(t0 + 80)
+    events = [line.split("|")[4] for line in engine.queue_log_lines]
+    assert "ATTENDEDTRANSFER" not in events
+    lines = [line.split("|") for line in engine.queue_log_lines]
+    support = [p for p in lines if p[2] == "support"]
+    assert support[-1][4] == ends
+    assert events.count("ENTERQUEUE") == 2  # the caller's and the consultation's
+    assert not engine.channels and not engine.consults
