@@ -33,9 +33,9 @@ def _script() -> CallerScript:
     )
 
 
-@pytest.mark.parametrize("consulted_answers", [True, False])
+@pytest.mark.parametrize("mode", ["complete", "cancel", "consulted_hangs_up"])
 async def test_attended_transfer_with_the_pop(
-    consulted_answers: bool,
+    mode: str,
     example_config: CentralitaConfig,
     session_factory: sessionmaker[Session],
     redis_url: str,
@@ -44,11 +44,12 @@ async def test_attended_transfer_with_the_pop(
     monkeypatch.setenv(example_config.calling.dialer_secret_env, DIALER_SECRET)
     async with running(example_config, session_factory, redis_url) as (sim, service, bus):
         sim.agent("PJSIP/1001", [AgentAction.answer(1.0)], num="1001")
-        sim.agent(
-            "PJSIP/1002",
-            [AgentAction.answer(1.0) if consulted_answers else NOANSWER],
-            num="1002",
-        )
+        consulted = {
+            "complete": AgentAction.answer(1.0),
+            "cancel": NOANSWER,
+            "consulted_hangs_up": AgentAction.answer(1.0, 3.0),
+        }
+        sim.agent("PJSIP/1002", [consulted[mode]], num="1002")
         for i, (queue, iface) in enumerate(
             (("network_es", "PJSIP/1001"), ("erp_es", "PJSIP/1002"))
         ):
@@ -74,9 +75,13 @@ async def test_attended_transfer_with_the_pop(
             },
         )
         agents = service.ingest.agents.agents
-        if consulted_answers:
+        if mode == "complete":
             await advance_until(sim, lambda: agents["1002"].oncall, 30)
             step = "complete"
+        elif mode == "consulted_hangs_up":  # no step: second level ends the consultation
+            await advance_until(sim, lambda: agents["1002"].oncall, 30)
+            await advance_until(sim, lambda: not sim.engine.consults, 30)
+            step = ""
         else:
             await advance_until(
                 sim,
@@ -87,10 +92,11 @@ async def test_attended_transfer_with_the_pop(
                 30,
             )
             step = "cancel"
-        bus.publish(
-            requests_key(bus),
-            {"kind": "atxfer", "step": step, "request_id": "x2", "agent": "1001"},
-        )
+        if step:
+            bus.publish(
+                requests_key(bus),
+                {"kind": "atxfer", "step": step, "request_id": "x2", "agent": "1001"},
+            )
         await advance_until(sim, lambda: not sim.engine.channels, 60)
         await until(lambda: not service.ingest.calls.calls)
     first = [(p["type"], p["call_id"]) for _i, p in bus.r.xrange(bus.keys.agent_pops("1001"))]
@@ -104,7 +110,7 @@ async def test_attended_transfer_with_the_pop(
     with session_factory() as s:
         (row,) = s.scalars(select(Call)).all()
     assert row.linkedid == call_id and row.queue == "network_es"
-    if consulted_answers:
+    if mode == "complete":
         assert second == [
             ("ring", call_id, "42", "erp_es"),
             ("answer", call_id, "42", "erp_es"),
@@ -112,6 +118,11 @@ async def test_attended_transfer_with_the_pop(
         ]
         assert any("|network_es|" in x and "|ATTENDEDTRANSFER|BRIDGE|" in x for x in lines)
         assert row.outcome == "transferred" and row.agent_login == "1002"
+    elif mode == "consulted_hangs_up":
+        assert [t for t, *_x in second] == ["ring", "answer", "end"]
+        assert any("|erp_es|" in x and "|COMPLETEAGENT|" in x for x in lines)
+        assert not any("ATTENDEDTRANSFER" in x for x in lines)
+        assert row.outcome == "answered" and row.agent_login == "1001"
     else:
         assert second == [("ring", call_id, "42", "erp_es"), ("end", call_id, "42", "erp_es")]
         assert any("|erp_es|NONE|ABANDON|" in x for x in lines)
