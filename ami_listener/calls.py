@@ -103,9 +103,11 @@ class CallRecord:
     talk_before: int = 0  # talk seconds of the legs before the transfer(s)
     current_queue: str | None = None  # the queue the caller is in now (after a transfer)
     # an agent's attended-transfer consultation: the Local ;2 that queues for the target
-    consult_uids: set[str] = field(default_factory=set)
+    consult_uids: set[str] = field(default_factory=set)  # every consultation's channel
+    consult_live: str | None = None  # the one under way (until the transfer or its end)
     consult_queue: str | None = None
     consult_agent: tuple[str, str] | None = None  # (login, member) who answered it
+    consult_rung: dict[str, str] = field(default_factory=dict)  # login -> queue rung from
     dialled: str | None = None  # result of the root channel's own Dial() (outbound calls)
 
     # --- derived fields for pops and rows --------------------------------
@@ -131,8 +133,9 @@ class CallRecord:
     def pop_queue(self, login: str) -> str:
         """The queue a pop names: where the call rings for this agent (during an attended
         transfer's consultation, the target queue for the agents rung there)."""
-        if self.consult_queue and login != self.agent_login and not self.transferred:
-            return self.consult_queue
+        consulted_in = self.consult_rung.get(login)
+        if consulted_in and login != self.agent_login:
+            return consulted_in
         return self.current_queue or self.queue or ""
 
     def language(self) -> str | None:
@@ -433,6 +436,7 @@ class CallTracker:
             # the agent's attended transfer: the target queue is rung for a Local channel
             # of the same Linkedid; the caller waits on hold, still in their first queue
             call.consult_uids.add(uid)
+            call.consult_live = uid
             call.consult_queue = header(msg, "Queue")
             self.waiting.setdefault(call.consult_queue, {})[uid] = ts
             self.out.waiting.append((call.consult_queue, uid, ts))
@@ -464,13 +468,14 @@ class CallTracker:
 
     @staticmethod
     def _consultation(call: CallRecord, uid: str) -> bool:
-        """A join while the caller talks to an agent, by another channel of the call: the
-        agent consults the target of an attended transfer (calling_atxfer_* traces)."""
+        """A join while the caller talks to an agent, by a new channel of the call (not the
+        caller's, which rejoins after a blind transfer): the agent consults the target of
+        an attended transfer (calling_atxfer_* traces), the first agent or a later one."""
         return (
-            call.outcome == "answered"
-            and not call.transferred
+            call.answered_at is not None
             and call.talk_seconds is None
             and uid not in call.caller_uids
+            and uid not in call.consult_uids
         )
 
     def _left(self, call: CallRecord, uid: str) -> None:
@@ -493,8 +498,13 @@ class CallTracker:
 
     def _abandon(self, msg: AmiMessage, ts: float) -> None:
         call = self._call(msg, ts, create=False)
-        if call is None or header(msg, "Uniqueid") in call.consult_uids:
-            return  # a consultation given up (CancelAtxfer) is no abandon of the caller
+        if call is None:
+            return
+        uid = header(msg, "Uniqueid")
+        if uid in call.consult_uids:  # a consultation given up (CancelAtxfer): no abandon
+            if uid == call.consult_live:
+                call.consult_live = None
+            return
         call.abandon_seen = True
         call.hold_seconds = _int(header(msg, "HoldTime"))
         self.out.call(call)
@@ -547,6 +557,8 @@ class CallTracker:
         name = header(msg, "MemberName")
         agent = self.agents.agent_for(interface, name)
         dest = header(msg, "DestUniqueid")
+        if header(msg, "Uniqueid") in call.consult_uids:  # rung for a consultation
+            call.consult_rung[agent.login] = header(msg, "Queue")
         call.rings.append(Ring(interface, name, agent.login, ts, dest))
         if dest:
             call.channels.add(dest)
@@ -599,7 +611,7 @@ class CallTracker:
             ring.result = "answered"
             ring.ring_ms = int(round((ts - ring.started_at) * 1000))
         uid = header(msg, "Uniqueid")
-        if uid in call.consult_uids:
+        if uid == call.consult_live:
             # the consulted agent answers: they get the pop; the call becomes theirs
             # only when the transfer completes (AgentComplete Reason transfer)
             call.consult_agent = (agent.login, name or interface)
@@ -636,10 +648,10 @@ class CallTracker:
             return
         talk = _int(header(msg, "TalkTime"))
         reason = header(msg, "Reason")
-        if header(msg, "Uniqueid") in call.consult_uids and not call.transferred:
+        if header(msg, "Uniqueid") == call.consult_live and reason != "transfer":
             # the consulted agent's leg ended before the transfer: the caller stays
             consulted = self.agents.login_for(header(msg, "Interface"), header(msg, "MemberName"))
-            call.consult_agent = None
+            call.consult_agent = call.consult_live = None
             self.agents.completed(consulted, call.linkedid, header(msg, "Queue"), ts)
             call.open_pops.discard(consulted)
             self.out.pops.append((consulted, "end", call, ts))
@@ -676,7 +688,7 @@ class CallTracker:
         if reason == "transfer" and call.consult_agent is not None:
             # attended transfer completed: the consulted agent has the caller now
             call.agent_login, call.agent_member = call.consult_agent
-            call.consult_agent = None
+            call.consult_agent = call.consult_live = None
             call.current_queue = call.consult_queue
         self.out.call(call)
 

@@ -119,7 +119,11 @@ async def test_attended_transfer_with_the_pop(
         assert any("|network_es|" in x and "|ATTENDEDTRANSFER|BRIDGE|" in x for x in lines)
         assert row.outcome == "transferred" and row.agent_login == "1002"
     elif mode == "consulted_hangs_up":
-        assert [t for t, *_x in second] == ["ring", "answer", "end"]
+        assert second == [
+            ("ring", call_id, "42", "erp_es"),
+            ("answer", call_id, "42", "erp_es"),
+            ("end", call_id, "42", "erp_es"),
+        ]
         assert any("|erp_es|" in x and "|COMPLETEAGENT|" in x for x in lines)
         assert not any("ATTENDEDTRANSFER" in x for x in lines)
         assert row.outcome == "answered" and row.agent_login == "1001"
