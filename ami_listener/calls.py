@@ -109,6 +109,7 @@ class CallRecord:
     consult_agent: tuple[str, str] | None = None  # (login, member) who answered it
     consult_rung: dict[str, str] = field(default_factory=dict)  # login -> queue rung from
     dialled: str | None = None  # result of the root channel's own Dial() (outbound calls)
+    talk_estimated: bool = False  # talk_seconds from timestamps until an AgentComplete says
 
     # --- derived fields for pops and rows --------------------------------
     def ivr_choices(self) -> dict[str, str]:
@@ -362,8 +363,11 @@ class CallTracker:
             elif call.left_queue and call.outcome is None:
                 self._settle(call, "abandoned" if call.abandon_seen else "exit_key", ts)
             if call.agent_login and call.talk_seconds is None and call.answered_at:
-                # ended without AgentComplete (e.g. a drop): talk from timestamps
+                # ended without AgentComplete (e.g. a drop): talk from timestamps, unless
+                # the serving agent's AgentComplete still comes (a transferred caller's
+                # hang-up reaches the far leg through the Local channels after)
                 call.talk_seconds = int(ts - call.answered_at)
+                call.talk_estimated = True
         self.out.call(call)
         if call.root_hung_up and not call.channels:
             self._finalise(call, ts)
@@ -673,8 +677,9 @@ class CallTracker:
             call.transferred = True
             call.talk_before += talk or 0
             call.hung_up_by = "agent"
-        elif call.talk_seconds is None and talk is not None:
+        elif (call.talk_seconds is None or call.talk_estimated) and talk is not None:
             call.talk_seconds = call.talk_before + talk
+            call.talk_estimated = False
             self._count(call, "talk_total_s", call.talk_seconds)
             self._count(call, "talk_count")
         if reason in ("caller", "agent"):

@@ -132,3 +132,63 @@ async def test_attended_transfer_with_the_pop(
         assert any("|erp_es|NONE|ABANDON|" in x for x in lines)
         assert not any("ATTENDEDTRANSFER" in x for x in lines)
         assert row.outcome == "answered" and row.agent_login == "1001"
+
+
+async def test_a_transferred_call_is_transferred_again(
+    example_config: CentralitaConfig,
+    session_factory: sessionmaker[Session],
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """1001 hands the caller to 1002 (erp_es), who consults and hands them to 1003
+    (general_es): still one record, counted once in network_es, the pop at each step."""
+    monkeypatch.setenv(example_config.calling.dialer_secret_env, DIALER_SECRET)
+    async with running(example_config, session_factory, redis_url) as (sim, service, bus):
+        for agent in ("1001", "1002", "1003"):
+            sim.agent(f"PJSIP/{agent}", [AgentAction.answer(1.0)], num=agent)
+        for i, (queue, iface) in enumerate(
+            (("network_es", "PJSIP/1001"), ("erp_es", "PJSIP/1002"), ("general_es", "PJSIP/1003"))
+        ):
+            bus.publish(
+                bus.keys.commands,
+                {"id": f"a{i}", "action": "QueueAdd", "queue": queue, "interface": iface},
+            )
+        await until(lambda: bus.r.xlen(bus.keys.command_results) == 3)
+        did = example_config.lines["tollfree"].did.lstrip("+")
+        sim.engine.place_call(did, "5215550100", "Rosa", _script(), context="centralita-inbound")
+        sim.engine.poke()
+        dialer = service.dialer
+        assert dialer is not None
+        agents = service.ingest.agents.agents
+        await advance_until(sim, lambda: "1001" in dialer.agent_channels, 30)
+        for n, (login, queue, target) in enumerate(
+            (("1001", "erp_es", "1002"), ("1002", "general_es", "1003"))
+        ):
+            bus.publish(
+                requests_key(bus),
+                {
+                    "kind": "atxfer",
+                    "step": "start",
+                    "request_id": f"s{n}",
+                    "agent": login,
+                    "queue": queue,
+                },
+            )
+            await advance_until(sim, lambda t=target: agents[t].oncall, 30)
+            bus.publish(
+                requests_key(bus),
+                {"kind": "atxfer", "step": "complete", "request_id": f"c{n}", "agent": login},
+            )
+            await advance_until(sim, lambda a=login: a not in dialer.agent_channels, 30)
+        await advance_until(sim, lambda: not sim.engine.channels, 60)
+        await until(lambda: not service.ingest.calls.calls)
+    third = [(p["type"], p["queue"]) for _i, p in bus.r.xrange(bus.keys.agent_pops("1003"))]
+    assert third == [("ring", "general_es"), ("answer", "general_es"), ("end", "general_es")]
+    lines = sim.engine.queue_log_lines
+    assert sum("|ATTENDEDTRANSFER|" in x for x in lines) == 2
+    with session_factory() as s:
+        (row,) = s.scalars(select(Call)).all()
+    assert (row.queue, row.outcome, row.agent_login) == ("network_es", "transferred", "1003")
+    talks = [int(x.split("|")[8]) for x in lines if "|ATTENDEDTRANSFER|" in x]
+    final = [int(x.split("|")[6]) for x in lines if "|COMPLETE" in x]
+    assert row.talk_seconds == sum(talks) + sum(final)
