@@ -14,6 +14,8 @@ import pytest
 import redis as redis_lib
 from sqlalchemy.orm import Session, sessionmaker
 
+from ami_listener.calls import CallRecord
+from ami_listener.queue_log import TERMINAL_EVENTS, apply_lines, parse_line
 from callstats.records import queue_call_from_row
 from servicedesk.config import CentralitaConfig
 from tests.ami_listener.test_trace_replay import replay
@@ -114,3 +116,39 @@ async def test_cancelled_consultation_is_no_abandon(
     assert counters["offered"] == {"support": 1} and counters["answered"] == {"support": 1}
     assert "abandoned" not in counters
     assert _pops(client, ":agent2") == [("ring", call.linkedid), ("end", call.linkedid)]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "event"),
+    [("calling_atxfer_complete", "ATTENDEDTRANSFER"), ("calling_blind_transfer", "BLINDTRANSFER")],
+)
+def test_a_call_completed_from_queue_log_is_transferred(scenario: str, event: str) -> None:
+    """After a gap, a call is completed from its queue_log lines as the listener counts it
+    live: outcome transferred, the first queue and its hold; a blind-transferred caller's
+    lines go on under the same callid (talk summed, last agent and who hung up from the
+    last leg); the attended one's consultation has a callid of its own. A LINK variant of
+    ATTENDEDTRANSFER (two channel names before hold and talk) reads the same."""
+    lines = [
+        parse_line(x)
+        for x in (TRACES / scenario / "queue_log").read_text().splitlines()
+        if "|MANAGER|" not in x
+    ]
+    enter = next(x for x in lines if x is not None and x.event == "ENTERQUEUE")
+    mine = [x for x in lines if x is not None and x.callid == enter.callid]
+    transfer = next(x for x in mine if x.event == event)
+    assert event in TERMINAL_EVENTS
+    call = CallRecord(linkedid=enter.callid, uniqueid=enter.callid, started_at=enter.time)
+    apply_lines(call, mine, {"Agent One": "1001", "Agent Two": "1002"})
+    assert (call.outcome, call.queue) == ("transferred", "support")
+    assert call.hold_seconds == int(transfer.d(2))
+    after = [x for x in mine if x.event.startswith("COMPLETE")]  # the blind one's next leg
+    assert call.talk_seconds == int(transfer.d(3)) + sum(int(x.d(1)) for x in after)
+    if after:
+        assert (call.agent_login, call.hung_up_by) == ("1002", "caller")
+    else:
+        assert (call.agent_login, call.hung_up_by) == ("1001", "agent")
+    link = parse_line("1|c|q|Agent One|ATTENDEDTRANSFER|LINK|PJSIP/a-1|PJSIP/b-2|4|9|1")
+    assert link is not None
+    other = CallRecord(linkedid="c", uniqueid="c", started_at=0.0)
+    apply_lines(other, [link], {})
+    assert (other.outcome, other.hold_seconds, other.talk_seconds) == ("transferred", 4, 9)
