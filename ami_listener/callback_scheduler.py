@@ -54,7 +54,7 @@ class CallbackScheduler:
         now = datetime.now(UTC)
         if time.monotonic() - self._last_placement >= 1.0:
             self._last_placement = time.monotonic()
-            await asyncio.to_thread(d._run, lambda s: callbacks.place_new_requests(s, d.cfg, now))
+            await asyncio.to_thread(d._run, lambda s: self._place(s, now))
         pending = await asyncio.to_thread(d._run, lambda s: callbacks.ready(s, now))
         if not pending:
             return
@@ -71,6 +71,11 @@ class CallbackScheduler:
             d.busy[claimed["request_id"]] = agent
             self._pop(agent, place, claimed)
             await d.originate(claimed["request_id"], claimed["row"])
+
+    def _place(self, session: Session, now: datetime) -> None:
+        """New requests take their place; the wallboard then counts them as pending."""
+        if callbacks.place_new_requests(session, self.dialer.cfg, now):
+            self.dialer.callback_figures(session)
 
     def _offer(
         self, session: Session, place: callbacks.Pending, agent: str, now: datetime

@@ -12,7 +12,14 @@ Outcome rules (Asterisk 22, see the traces' README):
 * A QueueCallerLeave with no abandon, no AgentConnect and no QUEUESTATUS
   before the caller hangs up is an exit by key (EXITWITHKEY).
 * `joinempty` rejection has only `VarSet QUEUESTATUS=JOINEMPTY` → join_empty.
-* A call that never joined a queue is `ivr_only`.
+* A call that never joined a queue is `ivr_only`, unless the desk placed it (the dialer's
+  Originate sets CENTRALITA_OUTBOUND on the agent's channel): then `outbound_answered`
+  when its Dial() to the customer was answered, else `outbound_no_answer`; neither is
+  an offered inbound call (no queue).
+* Attended transfer: a queue join by another channel of an answered call (the Local
+  ;2 of the agent's consultation) is the consultation, not the caller: it rings and
+  pops the target agents but is never offered or abandoned; AgentComplete Reason
+  `transfer` hands the call to the agent who answered it (one record, as for blind).
 Hold/talk seconds are Asterisk's own integers (AgentConnect/Abandon HoldTime,
 AgentComplete TalkTime), the figures queue_log also writes, so both sources agree.
 """
@@ -97,6 +104,14 @@ class CallRecord:
     talk_before: int = 0  # talk seconds of the legs before the transfer(s)
     current_queue: str | None = None  # the queue the caller is in now (after a transfer)
     origin: tuple[str, str] | None = None  # (pbx id, linkedid) it continues: not a new call
+    # an agent's attended-transfer consultation: the Local ;2 that queues for the target
+    consult_uids: set[str] = field(default_factory=set)  # every consultation's channel
+    consult_live: str | None = None  # the one under way (until the transfer or its end)
+    consult_queue: str | None = None
+    consult_agent: tuple[str, str] | None = None  # (login, member) who answered it
+    consult_rung: dict[str, str] = field(default_factory=dict)  # login -> queue rung from
+    dialled: str | None = None  # result of the root channel's own Dial() (outbound calls)
+    talk_estimated: bool = False  # talk_seconds from timestamps until an AgentComplete says
 
     # --- derived fields for pops and rows --------------------------------
     def ivr_choices(self) -> dict[str, str]:
@@ -117,6 +132,14 @@ class CallRecord:
 
     def incident_number(self) -> int | None:
         return ascii_int(self.var("CENTRALITA_INCIDENT"), 1)
+
+    def pop_queue(self, login: str) -> str:
+        """The queue a pop names: where the call rings for this agent (during an attended
+        transfer's consultation, the target queue for the agents rung there)."""
+        consulted_in = self.consult_rung.get(login)
+        if consulted_in and login != self.agent_login:
+            return consulted_in
+        return self.current_queue or self.queue or ""
 
     def language(self) -> str | None:
         v = self.var("IVR_LANG")
@@ -348,8 +371,11 @@ class CallTracker:
                 # handed to another PBX: the talk here ended at the transfer
                 call.talk_seconds = call.talk_before
             elif call.agent_login and call.talk_seconds is None and call.answered_at:
-                # ended without AgentComplete (e.g. a drop): talk from timestamps
+                # ended without AgentComplete (e.g. a drop): talk from timestamps, unless
+                # the serving agent's AgentComplete still comes (a transferred caller's
+                # hang-up reaches the far leg through the Local channels after)
                 call.talk_seconds = int(ts - call.answered_at)
+                call.talk_estimated = True
         self.out.call(call)
         if call.root_hung_up and not call.channels:
             self._finalise(call, ts)
@@ -366,6 +392,9 @@ class CallTracker:
                 self._settle(call, QUEUESTATUS_OUTCOMES[call.variables["QUEUESTATUS"]], ts)
             elif call.entered_queue_at is not None:
                 self._settle(call, "abandoned", ts)
+            elif call.var("CENTRALITA_OUTBOUND"):
+                answered = call.dialled == "answered"
+                call.outcome = "outbound_answered" if answered else "outbound_no_answer"
             else:
                 call.outcome = "ivr_only"
         if call.hung_up_by is None:
@@ -417,6 +446,16 @@ class CallTracker:
         if call is None:
             return
         uid = header(msg, "Uniqueid")
+        if self._consultation(call, uid):
+            # the agent's attended transfer: the target queue is rung for a Local channel
+            # of the same Linkedid; the caller waits on hold, still in their first queue
+            call.consult_uids.add(uid)
+            call.consult_live = uid
+            call.consult_queue = header(msg, "Queue")
+            self.waiting.setdefault(call.consult_queue, {})[uid] = ts
+            self.out.waiting.append((call.consult_queue, uid, ts))
+            self.out.call(call)
+            return
         call.caller_uids.add(uid)
         call.uniqueid = uid
         self._absorb_caller(call, msg)
@@ -441,8 +480,21 @@ class CallTracker:
         self.out.notices.append({"queue": call.queue, "kind": "join"})
         self.out.call(call)
 
+    @staticmethod
+    def _consultation(call: CallRecord, uid: str) -> bool:
+        """A join while the caller talks to an agent, by a new channel of the call (not the
+        caller's, which rejoins after a blind transfer): the agent consults the target of
+        an attended transfer (calling_atxfer_* traces), the first agent or a later one."""
+        return (
+            call.answered_at is not None
+            and call.talk_seconds is None
+            and uid not in call.caller_uids
+            and uid not in call.consult_uids
+        )
+
     def _left(self, call: CallRecord, uid: str) -> None:
-        queue = call.current_queue or call.queue
+        consulting = uid in call.consult_uids
+        queue = call.consult_queue if consulting else (call.current_queue or call.queue)
         if queue and uid in self.waiting.get(queue, {}):
             del self.waiting[queue][uid]
             self.out.waiting.append((queue, uid, None))
@@ -451,14 +503,21 @@ class CallTracker:
         call = self._call(msg, ts, create=False)
         if call is None:
             return
-        self._left(call, header(msg, "Uniqueid"))
-        call.in_queue = False
-        call.left_queue = True
+        uid = header(msg, "Uniqueid")
+        self._left(call, uid)
+        if uid not in call.consult_uids:  # a consultation leaving is not the caller
+            call.in_queue = False
+            call.left_queue = True
         self.out.call(call)
 
     def _abandon(self, msg: AmiMessage, ts: float) -> None:
         call = self._call(msg, ts, create=False)
         if call is None:
+            return
+        uid = header(msg, "Uniqueid")
+        if uid in call.consult_uids:  # a consultation given up (CancelAtxfer): no abandon
+            if uid == call.consult_live:
+                call.consult_live = None
             return
         call.abandon_seen = True
         call.hold_seconds = _int(header(msg, "HoldTime"))
@@ -512,6 +571,8 @@ class CallTracker:
         name = header(msg, "MemberName")
         agent = self.agents.agent_for(interface, name)
         dest = header(msg, "DestUniqueid")
+        if header(msg, "Uniqueid") in call.consult_uids:  # rung for a consultation
+            call.consult_rung[agent.login] = header(msg, "Queue")
         call.rings.append(Ring(interface, name, agent.login, ts, dest))
         if dest:
             call.channels.add(dest)
@@ -525,6 +586,10 @@ class CallTracker:
         if call is None:
             return
         ring = self._ring_by_dest(call, header(msg, "DestUniqueid"))
+        if ring is None and header(msg, "Uniqueid") == call.linkedid:
+            # the root channel dials out itself (an outbound call's customer leg)
+            call.dialled = DIAL_RESULTS.get(header(msg, "DialStatus"), "failed")
+            return
         if ring is None or ring.result is not None:
             return
         result = DIAL_RESULTS.get(header(msg, "DialStatus"), "failed")
@@ -559,6 +624,16 @@ class CallTracker:
         if ring is not None and ring.result != "answered":
             ring.result = "answered"
             ring.ring_ms = int(round((ts - ring.started_at) * 1000))
+        uid = header(msg, "Uniqueid")
+        if uid == call.consult_live:
+            # the consulted agent answers: they get the pop; the call becomes theirs
+            # only when the transfer completes (AgentComplete Reason transfer)
+            call.consult_agent = (agent.login, name or interface)
+            self._left(call, uid)
+            self.agents.connected(agent.login, call.linkedid, header(msg, "Queue"), ts)
+            self.out.pops.append((agent.login, "answer", call, ts))
+            self.out.call(call)
+            return
         call.in_queue = False
         call.left_queue = True
         if not call.transferred:  # answer time and hold are the first queue's
@@ -587,6 +662,15 @@ class CallTracker:
             return
         talk = _int(header(msg, "TalkTime"))
         reason = header(msg, "Reason")
+        if header(msg, "Uniqueid") == call.consult_live and reason != "transfer":
+            # the consulted agent's leg ended before the transfer: the caller stays
+            consulted = self.agents.login_for(header(msg, "Interface"), header(msg, "MemberName"))
+            call.consult_agent = call.consult_live = None
+            self.agents.completed(consulted, call.linkedid, header(msg, "Queue"), ts)
+            call.open_pops.discard(consulted)
+            self.out.pops.append((consulted, "end", call, ts))
+            self.out.call(call)
+            return
         if call.outcome is None:
             # the AgentConnect was missed (link down at the time): AgentComplete says it all
             agent = self.agents.agent_for(header(msg, "Interface"), header(msg, "MemberName"))
@@ -603,8 +687,9 @@ class CallTracker:
             call.transferred = True
             call.talk_before += talk or 0
             call.hung_up_by = "agent"
-        elif call.talk_seconds is None and talk is not None:
+        elif (call.talk_seconds is None or call.talk_estimated) and talk is not None:
             call.talk_seconds = call.talk_before + talk
+            call.talk_estimated = False
             self._count(call, "talk_total_s", call.talk_seconds)
             self._count(call, "talk_count")
         if reason in ("caller", "agent"):
@@ -615,6 +700,11 @@ class CallTracker:
         self.agents.completed(login, call.linkedid, header(msg, "Queue"), ts)
         call.open_pops.discard(login)
         self.out.pops.append((login, "end", call, ts))
+        if reason == "transfer" and call.consult_agent is not None:
+            # attended transfer completed: the consulted agent has the caller now
+            call.agent_login, call.agent_member = call.consult_agent
+            call.consult_agent = call.consult_live = None
+            call.current_queue = call.consult_queue
         self.out.call(call)
 
     # --- members ---------------------------------------------------------------

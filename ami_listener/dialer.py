@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ami_listener.callback_scheduler import CallbackScheduler, LiveState
 from ami_listener.link import AmiLink, Backoff
 from ami_listener.parser import AmiMessage, AmiParser, header
-from servicedesk import callbacks, outbound, supervision
+from servicedesk import callback_figures, callbacks, outbound, supervision
 from servicedesk.bus import Bus
 from servicedesk.config import AgentConfig, CentralitaConfig, Connections
 from servicedesk.crosspbx_config import transfer_context, transfer_peers
@@ -54,6 +55,9 @@ EVENTS = (
     "AgentConnect",
     "AgentComplete",
 )
+ATXFER_STEPS = ("start", "complete", "cancel")
+# Asterisk's default atxfercomplete, which the generated features.conf keeps
+ATXFER_COMPLETE_CODE = "*2"
 REQUEST_MAX_AGE_S = 120.0  # a click older than this is not dialled any more
 
 
@@ -200,6 +204,9 @@ class Dialer:
         if fields.get("kind") == "transfer":
             await self.transfer(rid, fields)
             return
+        if fields.get("kind") == "atxfer":
+            await self.attended_transfer(rid, fields)
+            return
         age = time.time() - int(entry_id.split("-")[0]) / 1000 if "-" in entry_id else 0.0
         row = await asyncio.to_thread(self._run, lambda s: _claimed(s, rid))
         if row is None:
@@ -317,6 +324,60 @@ class Dialer:
         else:
             log.warning("transfer %s refused by Asterisk: %s", rid, resp.get("Message"))
 
+    async def attended_transfer(self, rid: str, fields: dict[str, str]) -> None:
+        """Attended transfer of the agent's current queue caller, one step per request:
+        `start` consults another queue (Atxfer: the caller is held, the agent's phone
+        rings the queue), `complete` hands the caller over (the atxfercomplete code as
+        digits keyed on the agent's phone: PlayDTMF Receive), `cancel` goes back to the
+        caller (CancelAtxfer). As recorded in calling_atxfer_complete / _abort."""
+        login = str(fields.get("agent", ""))
+        step = str(fields.get("step", ""))
+        queue = str(fields.get("queue", ""))
+        channel = self.agent_channels.get(login)
+        if channel is None or step not in ATXFER_STEPS:
+            log.warning(
+                "attended transfer %s refused: no queue call for %r or bad step", rid, login
+            )
+            return
+        actions: list[dict[str, str]]
+        if step == "start":
+            if queue not in self.cfg.queue_definitions():
+                log.warning("attended transfer %s refused: unknown queue %r", rid, queue)
+                return
+            actions = [
+                {
+                    "Action": "Atxfer",
+                    "Channel": channel,
+                    "Exten": queue,
+                    "Context": TRANSFER_CONTEXT,
+                }
+            ]
+        elif step == "complete":
+            actions = [
+                {
+                    "Action": "PlayDTMF",
+                    "Channel": channel,
+                    "Digit": digit,
+                    "Duration": "100",
+                    "Receive": "yes",
+                }
+                for digit in ATXFER_COMPLETE_CODE
+            ]
+        else:
+            actions = [{"Action": "CancelAtxfer", "Channel": channel}]
+        for n, action in enumerate(actions):
+            action["ActionID"] = rid if n == 0 else f"{rid}-{n}"
+            try:
+                await self.link.wait_up(5.0)
+                resp = await self.link.send(action, timeout=self.action_timeout)
+            except (TimeoutError, ConnectionError) as exc:
+                log.warning("attended transfer %s (%s) not sent: %s", rid, step, exc)
+                return
+            if resp.get("Response") != "Success":
+                log.warning("attended transfer %s (%s) refused: %s", rid, step, resp.get("Message"))
+                return
+        self.sent += 1
+
     def _spy_event(self, msg: AmiMessage, kind: str) -> None:
         spyer = header(msg, "SpyerChannel")
         spyee = header(msg, "SpyeeChannel")
@@ -362,6 +423,20 @@ class Dialer:
             row.status in outbound.FINAL_STATUSES or row.status == "answered"
         ):
             callbacks.settle(session, row.callback_id, row.status, self.cfg.calling.callback, at)
+            self.callback_figures(session, row.callback_id)
+
+    def callback_figures(self, session: Session, callback_id: int | None = None) -> None:
+        """Republish the wallboard's callback figures (one request's queue and day, or
+        today's for every queue); a Redis fault only delays them to the next change."""
+        tz = ZoneInfo(self.cfg.service.timezone)
+        try:
+            if callback_id is not None:
+                callback_figures.refresh_request(self.bus, session, callback_id, tz)
+            else:
+                day = callback_figures.day_of(datetime.now(UTC), tz)
+                callback_figures.refresh(self.bus, session, day, tz, self.cfg.queue_definitions())
+        except redis.RedisError as exc:
+            log.warning("callback figures not published: %s", exc)
 
     def busy_logins(self) -> set[str]:
         return set(self.busy.values())

@@ -161,7 +161,7 @@ class LivePublisher:
             "contact_id": "" if contact_id is None else str(contact_id),
             "contact_name": "",
             "organisation": "",
-            "queue": call.current_queue or call.queue or "",  # after a transfer: where it rings
+            "queue": call.pop_queue(login),  # after a transfer: where it rings
             "language": call.language() or "",
             "category": call.var("CENTRALITA_CATEGORY") or "",
             "incident": call.var("CENTRALITA_INCIDENT") or "",

@@ -43,6 +43,7 @@ WANTED_VARIABLES = frozenset(
         "CENTRALITA_RULE",
         "CENTRALITA_HANDOFF",  # the caller left for another PBX (asterisk_conf.crosspbx)
         "CENTRALITA_ORIGIN",  # a caller transferred here from another PBX: <pbx>/<linkedid>
+        "CENTRALITA_OUTBOUND",
     }
 )
 

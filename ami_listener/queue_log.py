@@ -118,8 +118,13 @@ def _int(value: str) -> int | None:
 def apply_lines(
     call: CallRecord, lines: Iterable[QueueLogLine], login_for_member: dict[str, str]
 ) -> float | None:
-    """Complete `call` from its queue_log lines; returns the time of the last line."""
+    """Complete `call` from its queue_log lines; returns the time of the last line.
+
+    After a transfer line the caller's own lines go on in the next queue (blind transfer:
+    same callid): the call keeps its first queue and hold, talk sums the legs, the last
+    agent and who hung up come from the last leg (as the listener counts it live)."""
     last: float | None = None
+    talk_before: int | None = None  # talk of the legs before a transfer
     for line in sorted(lines, key=lambda x: x.time):
         last = line.time
         ev = line.event
@@ -134,23 +139,40 @@ def apply_lines(
         elif ev == "CONNECT":
             if call.outcome is None:
                 call.outcome = "answered"
-            call.hold_seconds = _int(line.d(0))
+            if talk_before is None:
+                call.hold_seconds = _int(line.d(0))
             if call.answered_at is None:
                 call.answered_at = line.time
             call.agent_member = line.agent
             call.agent_login = call.agent_login or login_for_member.get(line.agent)
         elif ev in ("COMPLETECALLER", "COMPLETEAGENT"):
             call.outcome = call.outcome or "answered"
-            call.hold_seconds = _int(line.d(0))
-            call.talk_seconds = _int(line.d(1))
             call.hung_up_by = "caller" if ev == "COMPLETECALLER" else "agent"
             call.agent_member = line.agent
-            call.agent_login = call.agent_login or login_for_member.get(line.agent)
+            if talk_before is None:
+                call.hold_seconds = _int(line.d(0))
+                call.talk_seconds = _int(line.d(1))
+                call.agent_login = call.agent_login or login_for_member.get(line.agent)
+            else:
+                call.talk_seconds = talk_before + (_int(line.d(1)) or 0)
+                call.agent_login = login_for_member.get(line.agent, call.agent_login)
         elif ev == "TRANSFER":
             call.outcome = "transferred"
             call.hung_up_by = "agent"
             call.hold_seconds = _int(line.d(2))
             call.talk_seconds = _int(line.d(3))
+        elif ev in ("BLINDTRANSFER", "ATTENDEDTRANSFER"):
+            # BLINDTRANSFER exten|context|hold|talk|pos; ATTENDEDTRANSFER BRIDGE|id|... or
+            # APP|app|... (hold|talk|pos after two fields) or LINK|chan|chan|hold|talk|pos
+            at = 3 if ev == "ATTENDEDTRANSFER" and line.d(0) == "LINK" else 2
+            call.outcome = "transferred"
+            call.hung_up_by = "agent"
+            if talk_before is None:
+                call.hold_seconds = _int(line.d(at))
+            talk_before = (talk_before or 0) + (_int(line.d(at + 1)) or 0)
+            call.talk_seconds = talk_before
+            call.agent_member = line.agent
+            call.agent_login = login_for_member.get(line.agent, call.agent_login)
         elif ev in OUTCOME_EVENTS:
             call.outcome = OUTCOME_EVENTS[ev]
             call.hold_seconds = _int(line.d(3 if ev == "EXITWITHKEY" else 2))
@@ -159,7 +181,16 @@ def apply_lines(
     return last
 
 
-TERMINAL_EVENTS = frozenset({"COMPLETECALLER", "COMPLETEAGENT", "TRANSFER", *OUTCOME_EVENTS})
+TERMINAL_EVENTS = frozenset(
+    {
+        "COMPLETECALLER",
+        "COMPLETEAGENT",
+        "TRANSFER",
+        "BLINDTRANSFER",
+        "ATTENDEDTRANSFER",
+        *OUTCOME_EVENTS,
+    }
+)
 NOT_CALLS = frozenset({"MANAGER", "NONE", ""})
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ami_listener.live import COUNTER_TTL_S, SEEN_TTL_S
+from servicedesk import callback_figures
 from servicedesk.bus import COUNTER_FIELDS, Bus
 from servicedesk.models import Call
 
@@ -124,6 +125,8 @@ def rebuild_counters(
             approximate=True,
         )
     pipe.execute()
+    # callbacks on the board are rebuilt with the call counters (servicedesk.callback_figures)
+    callback_figures.refresh(bus, session, day, tz, queues)
     return len(found)
 
 

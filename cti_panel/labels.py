@@ -86,6 +86,8 @@ OUTCOME = {
     "transferred": _l("transferred"),
     "callback_requested": _l("asked for a call back"),
     "ivr_only": _l("ended in the IVR"),
+    "outbound_answered": _l("call placed by the desk, answered"),
+    "outbound_no_answer": _l("call placed by the desk, not answered"),
 }
 ACTOR = {
     "system": _l("the system"),

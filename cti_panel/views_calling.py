@@ -241,3 +241,31 @@ def transfer():  # type: ignore[no-untyped-def]
         request["pbx"] = pbx
     c.bus.publish(outbound.requests_stream(c.bus.keys.prefix), request)
     return jsonify(request_id=rid), 202
+
+
+ATXFER_STEPS = ("start", "complete", "cancel")
+
+
+@bp.route("/atxfer", methods=["POST"])
+@roles_required(*AGENT_ROLES)
+def attended_transfer():  # type: ignore[no-untyped-def]
+    """Attended transfer of the agent's current queue caller, one step per request: `start`
+    a consultation with another queue (the caller waits on hold), then `complete` (the
+    consulted agent takes the caller) or `cancel` (back to the caller). The dialer acts on
+    the agent's current queue call only."""
+    c = ctx()
+    login = current_user.agent_login
+    if not login:
+        return _err(_("This account has no agent phone."), 403, "no_agent")
+    body = _body()
+    step = str(body.get("step") or "")[:16]
+    if step not in ATXFER_STEPS:
+        return _err(_("Unknown transfer step."), 400, "step")
+    fields = {"kind": "atxfer", "request_id": uuid.uuid4().hex, "agent": login, "step": step}
+    if step == "start":
+        queue = str(body.get("queue") or "")[:80]
+        if queue not in c.cfg.queue_definitions():
+            return _err(_("No such queue."), 404, "queue")
+        fields["queue"] = queue
+    c.bus.publish(outbound.requests_stream(c.bus.keys.prefix), fields)
+    return jsonify(request_id=fields["request_id"]), 202

@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callstats.definitions import abandon_rate
+from servicedesk import callback_figures
 from servicedesk.bus import COUNTER_FIELDS, Bus
 from servicedesk.config import CentralitaConfig, QueueDefinition, WallboardThresholds
 from servicedesk.models import Incident
@@ -167,11 +168,12 @@ def queue_rows(cfg: CentralitaConfig, bus: Bus, now: datetime) -> list[dict[str,
     for q in defs:
         pipe.hgetall(bus.keys.queue_state(q.name))
         pipe.hgetall(bus.keys.counters(day, q.name))
+        pipe.hgetall(callback_figures.key(bus, day, q.name))
     replies = pipe.execute()
     rows = []
     epoch = now.timestamp()
     for i, q in enumerate(defs):
-        state, raw = replies[2 * i], replies[2 * i + 1]
+        state, raw, cb = replies[3 * i], replies[3 * i + 1], replies[3 * i + 2]
         c = {k: _int(raw.get(k)) for k in COUNTER_FIELDS}
         row = {
             "queue": q.name,
@@ -189,6 +191,8 @@ def queue_rows(cfg: CentralitaConfig, bus: Bus, now: datetime) -> list[dict[str,
                 epoch=epoch,
             ),
             "counters": c,
+            # callbacks today, apart from abandons (servicedesk.callback_figures)
+            "callbacks": {k: _int(cb.get(k)) for k in callback_figures.FIELDS},
         }
         rows.append(row)
     return rows
@@ -217,7 +221,8 @@ def _group(
     names = {r["queue"] for r in rows}
     sinces = [r["longest_wait_since"] for r in rows if r["longest_wait_since"] is not None]
     serving = [a for a in agents if names & set(a["queues"]) and a["state"] != "logged_out"]
-    return figures(
+    callbacks = {k: sum(r["callbacks"][k] for r in rows) for k in callback_figures.FIELDS}
+    return {"callbacks": callbacks} | figures(
         c,
         formula,
         chosen.servicelevel,

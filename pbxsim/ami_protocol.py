@@ -74,6 +74,8 @@ ACTION_AUTHORITY: dict[str, int] = {
     "Getvar": FLAG["call"] | FLAG["reporting"],
     "Redirect": FLAG["call"],
     "Atxfer": FLAG["call"],
+    "CancelAtxfer": FLAG["call"],
+    "PlayDTMF": FLAG["call"],
     "BlindTransfer": FLAG["call"],
     "Originate": FLAG["originate"],
     "Command": FLAG["command"],

@@ -7,6 +7,11 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from pbxsim import outbound
+from pbxsim.attended_transfer import (  # noqa: F401 (QueueActions finds act_* here)
+    act_atxfer,
+    act_cancelatxfer,
+    act_playdtmf,
+)
 from pbxsim.behaviour import CallerScript
 from pbxsim.dialplan import steps_for
 from pbxsim.kernel import Event

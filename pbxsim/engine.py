@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pbxsim import interpbx, outbound, queue_model
+from pbxsim import attended_transfer, interpbx, outbound, queue_model
 from pbxsim.behaviour import AgentAction, AgentPhone, CallerScript
 from pbxsim.channels import CAUSE_TXT, Channel, sip_display
 from pbxsim.dialplan import (
@@ -77,6 +77,8 @@ class Call:
     agent_plan: AgentAction | None = None  # an originated phone's plan (pbxsim.outbound)
     on_dial: Callable[[], None] | None = None  # an originated channel's Dial() starts
     transfer_to: tuple[str, str] | None = None  # BlindTransfer target (context, exten)
+    bridge: Bridge | None = None  # the bridge Queue() put the caller and the agent in
+    on_queue: Callable[[str], None] | None = None  # Local ;2 of a consultation: join/connect
 
 
 @dataclass(eq=False)
@@ -158,6 +160,7 @@ class Engine:
         self.queue_log_lines: list[str] = []
         self.globals: dict[str, str] = {}
         self.bridged_calls: dict[str, Call] = {}  # agent channel name -> the caller bridged to it
+        self.consults: dict[str, Any] = {}  # agent channel -> attended_transfer.Consult
         self._qlog = open(queue_log_path, "a", encoding="utf-8") if queue_log_path else None  # noqa: SIM115
         self.queues: dict[str, QueueState] = {}
         for name, conf in queues.items():
@@ -738,6 +741,10 @@ class Engine:
             return
         chan.hangup_requested = True
         self.chan_event("HangupRequest", chan)
+        consult = self.consults.get(chan.name)
+        if consult is not None:  # the agent was consulting: see pbxsim.attended_transfer
+            attended_transfer.transferer_hung_up(self, consult)
+            return
         call = self.bridged_calls.get(chan.name)
         if call is not None and call.bridged_with is chan and call.proc is not None:
             call.proc.interrupt("agent")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from pbxsim import attended_transfer
 from pbxsim.channels import Channel
 from pbxsim.kernel import Event, Interrupt
 from pbxsim.queues import (
@@ -222,6 +223,8 @@ def queue_app(engine: Engine, call: Call, data: str) -> Generator[Event, Any, st
         "agent",
     )
     engine.qlog(chan.uniqueid, q.name, "NONE", "ENTERQUEUE", "", chan.caller_num, str(pos))
+    if call.on_queue is not None:
+        call.on_queue("join")  # an attended transfer's consultation: the agent moves over
     engine.chan_event("MusicOnHoldStart", chan, [("Class", "default")])
     if call.script.queue_patience is not None:
 
@@ -746,6 +749,9 @@ def _connect(
     m.in_call = True
     bridge = engine.new_bridge()
     engine.emit("call", "BridgeCreate", bridge.headers(0))
+    call.bridge = bridge
+    if call.on_queue is not None:
+        call.on_queue("connect")  # an attended transfer's consultation was answered
     for n, chan in enumerate((agent, caller), start=1):
         engine.emit("call", "BridgeEnter", bridge.headers(n) + chan.headers(engine.channelvars))
     engine.setvar(caller, "BRIDGEPEER", agent.name)
@@ -774,21 +780,37 @@ def _connect(
     if who == "transfer" and call.transfer_to is not None:
         _blind_transferred(engine, q, entry, caller, agent, bridge, member_fields, hold, talk)
         return
-    engine.pair_event(
-        "AgentComplete",
-        caller,
-        agent,
-        member_fields + [("HoldTime", str(hold)), ("TalkTime", str(talk)), ("Reason", who)],
-        "agent",
-    )
+    if who == "atxfer":
+        yield from attended_transfer.merged(
+            engine, q, entry, caller, agent, bridge, member_fields, hold, talk
+        )
+        return
+    consult = engine.consults.get(agent.name)
+    if consult is not None:
+        attended_transfer.drop(engine, consult)
+    # after a consultation came back, app_queue reports the end once the bridge is gone
+    # and the agent's leg goes after the caller's (calling_atxfer_abort)
+    returned = who == "agent" and attended_transfer.came_back(call)
+    complete_fields = member_fields + [
+        ("HoldTime", str(hold)),
+        ("TalkTime", str(talk)),
+        ("Reason", who),
+    ]
+    if not returned:
+        engine.pair_event("AgentComplete", caller, agent, complete_fields, "agent")
     first, second = (caller, agent) if who == "caller" else (agent, caller)
     engine.setvar(first, "BRIDGEPEER", "")
     engine.setvar(second, "BRIDGEPEER", "")
     engine.emit("call", "BridgeLeave", bridge.headers(1) + first.headers(engine.channelvars))
     engine.emit("call", "BridgeLeave", bridge.headers(0) + second.headers(engine.channelvars))
     engine.emit("call", "BridgeDestroy", bridge.headers(0))
+    if returned:
+        engine.pair_event("AgentComplete", caller, agent, complete_fields, "agent")
     _queue_vars(engine, q, caller)
-    if who == "agent":
+    if returned:
+        call.bridged_with = None
+        k.call_soon(engine.destroy, agent, 16)
+    elif who == "agent":
         engine.destroy(agent, 16)
     engine.setvar(caller, "ANSWEREDTIME", str(talk))
     engine.setvar(caller, "ANSWEREDTIME_MS", str(int((k.now - connected_at) * 1000)))

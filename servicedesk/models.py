@@ -39,6 +39,8 @@ CALL_OUTCOMES = (
     "transferred",
     "callback_requested",
     "ivr_only",
+    "outbound_answered",  # a call the desk placed (click-to-call, callback): customer answered
+    "outbound_no_answer",  # ... not answered (agent's phone or customer; outbound_call says)
 )
 HANGUP_PARTIES = ("caller", "agent", "system")
 RING_RESULTS = ("answered", "noanswer", "canceled", "busy", "failed")

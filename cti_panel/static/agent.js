@@ -107,6 +107,7 @@
   function showPop(pop) {
     const isNewCall = !current || current.call_id !== pop.call_id;
     current = Object.assign(isNewCall ? {} : current, pop);
+    document.dispatchEvent(new CustomEvent("centralita:pop", { detail: { type: pop.type } }));
     const status = document.getElementById("pop-status");
     status.textContent = C.t("pop." + pop.type);
     status.dataset.state = pop.type;

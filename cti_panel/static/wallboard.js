@@ -109,12 +109,24 @@
     h3.title = title;
     head.appendChild(h3);
     head.appendChild(C.el("p", fill(C.t("wb.target"), { pct: `${numFmt.format(row.target_percent)}\u00a0%`, sec: row.servicelevel_s }), "wb-target"));
+    const counts = C.el("p", null, "wb-counts");
     if (withCounts) {  // a group's counts are its queue rows' (offered, answered columns)
-      const counts = C.el("p", null, "wb-counts");
       counts.appendChild(C.el("span", `${C.t("wb.offered")} ${row.offered}`, "offered"));
       counts.appendChild(C.el("span", `${C.t("wb.answered")} ${row.answered}`, "answered"));
-      head.appendChild(counts);
     }
+    // callbacks, apart from abandons: requested today, by where they stand (a narrow
+    // tile hides its queue table's callbacks column, so a group says it here too)
+    if (row.callbacks && (withCounts || row.callbacks.requested > 0)) {
+      const cb = row.callbacks;  // short on the tile, the sentence on hover and for readers
+      const span = C.el("span", null, "callbacks");
+      const abbr = C.el("abbr", C.t("wb.short.callbacks"));
+      abbr.title = C.t("wb.callbacks");
+      span.appendChild(abbr);
+      span.appendChild(document.createTextNode(` ${cb.pending} · ${cb.done} · ${cb.failed}`));
+      span.title = `${C.t("wb.callbacks")}: ${fill(C.t("wb.callbacks_detail"), cb)}`;
+      counts.appendChild(span);
+    }
+    if (counts.childNodes.length) head.appendChild(counts);
     tile.appendChild(head);
   }
 
@@ -122,7 +134,7 @@
     const table = C.el("table", null, "wb-qtable");
     const thead = C.el("thead");
     const hr = C.el("tr");
-    const cols = ["queue", "sl", "waiting", "longest", "available", "abandon", "asa", "offered", "answered"];
+    const cols = ["queue", "sl", "waiting", "longest", "available", "abandon", "asa", "offered", "answered", "callbacks"];
     for (const k of cols) {
       const th = C.el("th", null, k);
       th.scope = "col";
@@ -166,6 +178,8 @@
       cell("asa", dur(q.asa_s), q.levels.asa);
       cell("offered", q.offered, null);
       cell("answered", q.answered, null);
+      const cb = q.callbacks || { pending: 0, done: 0, failed: 0 };
+      cell("callbacks", `${cb.pending} · ${cb.done} · ${cb.failed}`, null).title = fill(C.t("wb.callbacks_detail"), cb);
       body.appendChild(tr);
     }
     table.appendChild(body);

@@ -16,7 +16,9 @@ from tests.ami_listener.test_trace_replay import check_against_queue_log, replay
 TRACES = Path(__file__).parents[1] / "data" / "asterisk-traces"
 
 
-@pytest.mark.parametrize("scenario", ["calling_chanspy_whisper", "calling_originate"])
+@pytest.mark.parametrize(
+    "scenario", ["calling_chanspy_whisper", "calling_originate", "calling_attended_transfer"]
+)
 async def test_calling_traces_replay(
     scenario: str,
     example_config: CentralitaConfig,

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pbxsim.behaviour import AgentAction, CallerScript
+from servicedesk import callback_figures
 from servicedesk.calling_models import CallbackPlace, OutboundCall
 from servicedesk.config import CentralitaConfig
 from servicedesk.db import session_scope
@@ -134,7 +136,20 @@ async def test_callback_goes_before_later_callers(
     with session_scope(session_factory) as s:
         rows = s.scalars(select(OutboundCall).where(OutboundCall.callback_id == cb_id)).all()
         assert [(r.purpose, r.status) for r in rows] == [("callback", "ended")]
+        # the callback's own call record is an outbound call, not an IVR or queue call
+        dialled = s.scalars(select(Call).where(Call.linkedid == rows[0].uniqueid)).one()
+        assert (dialled.outcome, dialled.queue) == ("outbound_answered", None)
         place = s.scalars(select(CallbackPlace).where(CallbackPlace.callback_id == cb_id)).one()
         assert (place.status, place.tries, place.queue) == ("done", 1, "network_es")
         assert s.get(CallbackRequest, cb_id).done_at is not None
     assert dialer_sent == 1  # one Originate for one request: never dialled twice
+    # the wallboard counts it apart from abandons, live: placed (pending), then done
+    tz = ZoneInfo(cfg.service.timezone)
+    day = callback_figures.day_of(datetime.now(UTC) - timedelta(minutes=2), tz)
+    assert callback_figures.read(bus, day, "network_es") == {
+        "pending": 0,
+        "done": 1,
+        "failed": 0,
+        "requested": 1,
+    }
+    assert bus.r.hget(bus.keys.counters(day, "network_es"), "abandoned") in (None, "0")

@@ -101,6 +101,12 @@ async def test_verification_call_closes_or_reopens(
         assert event.data["via"] == "phone" and event.data["outbound_call"] == rid
         # the conversation's call record (linkedid = the agent leg) is tied to the incident
         call = s.scalars(select(Call).where(Call.linkedid == row.uniqueid)).one()
+        # an outbound call: its own outcome, never an offered inbound queue call
+        assert (call.outcome, call.queue, call.entered_queue_at) == (
+            "outbound_answered",
+            None,
+            None,
+        )
         if accepted:
             assert event.data["call_id"] == call.id
         else:

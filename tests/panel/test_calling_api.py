@@ -159,3 +159,46 @@ def test_agent_console_offers_transfer(panel: Panel) -> None:
     # the queue by its name in the UI language, its code only as the value sent
     assert '<option value="erp_es">ERP y sistemas de negocio (español)</option>' in html
     assert "Transferir la llamada" in html
+
+
+def test_attended_transfer_steps_go_to_the_dialer(panel: Panel) -> None:
+    """start (with a known queue), complete and cancel reach the dialer's stream; an unknown
+    step or queue is refused with a translated message and sends nothing."""
+    client = panel.app.test_client()
+    token = login(client, "ana")
+    h = {"X-CSRFToken": token}
+    bad_step = client.post("/api/calling/atxfer", json={"step": "swap"}, headers=h)
+    assert bad_step.status_code == 400 and bad_step.get_json()["code"] == "step"
+    bad_queue = client.post(
+        "/api/calling/atxfer", json={"step": "start", "queue": "nope"}, headers=h
+    )
+    assert bad_queue.status_code == 404
+    assert panel.bus.read(requests_stream("centralita")) == []
+    ids = []
+    for body in ({"step": "start", "queue": "erp_es"}, {"step": "complete"}, {"step": "cancel"}):
+        resp = client.post("/api/calling/atxfer", json=body, headers=h)
+        assert resp.status_code == 202
+        ids.append(resp.get_json()["request_id"])
+    sent = [fields for _id, fields in panel.bus.read(requests_stream("centralita"))]
+    assert sent == [
+        {
+            "kind": "atxfer",
+            "request_id": ids[0],
+            "agent": "1001",
+            "step": "start",
+            "queue": "erp_es",
+        },
+        {"kind": "atxfer", "request_id": ids[1], "agent": "1001", "step": "complete"},
+        {"kind": "atxfer", "request_id": ids[2], "agent": "1001", "step": "cancel"},
+    ]
+
+
+def test_agent_console_offers_attended_transfer_only_on_a_call(panel: Panel) -> None:
+    client = panel.app.test_client()
+    login(client, "ana")
+    html = client.get("/agent/").get_data(as_text=True)
+    # disabled until the pops say the agent is on a call; complete/cancel hidden until consulting
+    assert '<button type="button" id="transfer-consult" disabled>' in html
+    assert '<button type="button" id="transfer-go" disabled>' in html
+    assert '<span id="transfer-consulting" hidden>' in html
+    assert "Consultar antes" in html and "Completar la transferencia" in html
