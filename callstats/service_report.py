@@ -38,6 +38,7 @@ from callstats.sql_figures import (
     slot_figures_from_calls,
 )
 from callstats.staffing import StaffingPlan, history_plan_for_month
+from callstats.summary_figures import survey_counts
 from servicedesk import contracts as contracts_mod
 from servicedesk.config import PRIORITIES, CentralitaConfig
 from servicedesk.models import (
@@ -459,11 +460,14 @@ def satisfaction(
         )
     per: dict[str, list[int]] = defaultdict(lambda: [0] * 5)
     total = [0] * 5
-    for queue, score, n in session.execute(
-        select(Call.queue, Call.satisfaction, func.count())
-        .where(*where)
-        .group_by(Call.queue, Call.satisfaction)
-    ):
+    counted = None if scope.organisation_id is not None else survey_counts(session, start, end)
+    if counted is None:
+        counted = session.execute(
+            select(Call.queue, Call.satisfaction, func.count())
+            .where(*where)
+            .group_by(Call.queue, Call.satisfaction)
+        ).all()
+    for queue, score, n in counted:
         per[queue or "(no queue)"][score - 1] += int(n)
         total[score - 1] += int(n)
     return [Satisfaction(q, per[q]) for q in sorted(per)] + [Satisfaction("", total)]

@@ -535,3 +535,7 @@ class PanelAudit(Base):
 # --- Calling features (tables in their own module, same metadata) --------
 
 from servicedesk import calling_models as calling_models  # noqa: E402
+
+# --- Call summaries kept by triggers (branch reportspeed) -----------------
+
+from servicedesk import call_summary as call_summary  # noqa: E402
