@@ -22,11 +22,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.orm import Session
 
-from callstats.aggregate import AgentFigures, RulesFor, rules_from_config
+from callstats.aggregate import AgentFigures, RulesFor
 from callstats.definitions import Figures
 from servicedesk.call_summary import (
     SLOT_COUNTS,
@@ -36,12 +37,17 @@ from servicedesk.call_summary import (
     call_slot_summary,
     call_survey_summary,
     effective_rule,
-    rebuild,
     stored_rules,
 )
-from servicedesk.config import CentralitaConfig
 
 log = logging.getLogger(__name__)
+# `slot_figures` unpacks the summed columns in this order
+assert (*SLOT_COUNTS, "ring_noanswer") == (
+    "join_empty", "offered", "answered", "transferred", "answered_within_sl", "abandoned",
+    "short_abandoned", "timeout", "exit_empty", "exit_key", "withdraw", "hold_answered_total",
+    "talk_total", "talk_count", "asterisk_abandoned", "asterisk_abandoned_within_sl",
+    "ring_noanswer",
+)  # fmt: skip
 
 
 def slot_range(start: datetime, end: datetime) -> tuple[int, int] | None:
@@ -78,9 +84,15 @@ def slot_figures(
     if slots is None:
         return None
     t = call_slot_summary.c
-    counts = [func.sum(t[c]) for c in (*SLOT_COUNTS, "ring_noanswer")]
+    names = (*SLOT_COUNTS, "ring_noanswer")
     stmt = (
-        select(t.queue, t.slot, *counts, func.max(t.longest_wait), func.max(t.longest_answer_wait))
+        select(
+            t.queue,
+            t.slot,
+            *(_sum(t[c]) for c in names),
+            func.max(t.longest_wait),
+            func.max(t.longest_answer_wait),
+        )
         .where(t.slot >= slots[0], t.slot < slots[1])
         .group_by(t.queue, t.slot)
     )
@@ -88,23 +100,44 @@ def slot_figures(
     if not rules_match(session, {r[0] for r in rows}, rules_for):
         return None
     out: dict[tuple[str, int], Figures] = {}
-    names = (*SLOT_COUNTS, "ring_noanswer", "longest_wait", "longest_answer_wait")
+    formula_of: dict[str, str] = {}
     for row in rows:
-        v = dict(zip(names, (int(x or 0) for x in row[2:]), strict=True))
-        if v["offered"] + v["join_empty"] == 0:
+        (q, slot, je, off, ans, tr, win, ab, short, to, ee, ek, wd, hold, talk, talk_n, aster,
+         aster_sl, rna, longest, longest_ans) = row  # fmt: skip
+        if off + je == 0:
             continue  # every call of the slot was moved or deleted
-        closed = (
-            v["answered"]
-            + v["abandoned"]
-            + v["timeout"]
-            + v["exit_empty"]
-            + v["exit_key"]
-            + v["withdraw"]
-        )
-        out[(row[0], int(row[1]))] = Figures(
-            **v, open=v["offered"] - closed, sl_formula=rules_for(row[0]).sl_formula
+        formula = formula_of.get(q)
+        if formula is None:
+            formula = formula_of[q] = rules_for(q).sl_formula
+        out[(q, slot)] = Figures(
+            offered=off,
+            answered=ans,
+            transferred=tr,
+            answered_within_sl=win,
+            abandoned=ab,
+            short_abandoned=short,
+            timeout=to,
+            exit_empty=ee,
+            join_empty=je,
+            exit_key=ek,
+            withdraw=wd,
+            open=off - (ans + ab + to + ee + ek + wd),
+            hold_answered_total=hold,
+            talk_total=talk,
+            talk_count=talk_n,
+            longest_wait=longest or 0,
+            longest_answer_wait=longest_ans or 0,
+            ring_noanswer=rna,
+            asterisk_abandoned=aster,
+            asterisk_abandoned_within_sl=aster_sl,
+            sl_formula=formula,
         )
     return out
+
+
+def _sum(column: Any) -> Any:
+    """SUM as an integer on both engines (PostgreSQL's SUM(bigint) is numeric)."""
+    return cast(func.sum(column), BigInteger)
 
 
 def agent_figures(
@@ -125,23 +158,24 @@ def agent_figures(
         "hung_up_by_agent",
         "ring_noanswer",
     )
-    rows = session.execute(
-        select(t.agent, t.queue, *(func.sum(t[n]) for n in names))
-        .where(t.slot >= slots[0], t.slot < slots[1])
-        .group_by(t.agent, t.queue)
-    ).all()
-    if not rules_match(session, {r[1] for r in rows}, rules_for):
+    queues = session.execute(
+        select(call_slot_summary.c.queue)
+        .where(call_slot_summary.c.slot >= slots[0], call_slot_summary.c.slot < slots[1])
+        .distinct()
+    ).scalars()
+    if not rules_match(session, queues, rules_for):
         return None
+    rows = session.execute(
+        select(t.agent, *(_sum(t[n]) for n in names))
+        .where(t.slot >= slots[0], t.slot < slots[1])
+        .group_by(t.agent)
+    ).all()
     out: dict[str, AgentFigures] = {}
-    for agent, _queue, *values in rows:
-        v = dict(zip(names, (int(x or 0) for x in values), strict=True))
+    for agent, *values in rows:
+        v = dict(zip(names, values, strict=True))
         if v["answered"] == 0 and v["ring_noanswer"] == 0:
             continue
-        f = out.get(agent)
-        if f is None:
-            f = out[agent] = AgentFigures(agent)
-        for n, x in v.items():
-            setattr(f, n, getattr(f, n) + x)
+        out[agent] = AgentFigures(agent, **v)
     return dict(sorted(out.items()))
 
 
@@ -160,18 +194,3 @@ def survey_counts(
         .group_by(t.queue, t.score)
     ).all()
     return [(q, int(score), int(n)) for q, score, n in rows if n]
-
-
-def config_rules(cfg: CentralitaConfig) -> dict[str, SummaryRule]:
-    """Every configured queue's thresholds, and the defaults under ""."""
-    rules_for = rules_from_config(cfg)
-    out = {"": SummaryRule(rules_for("").servicelevel, rules_for("").short_abandon)}
-    for q in set(cfg.queue_definitions()) | set(cfg.queues):
-        r = rules_for(q)
-        out[q] = SummaryRule(r.servicelevel, r.short_abandon)
-    return out
-
-
-def recount(conn: Connection, cfg: CentralitaConfig) -> None:
-    """Store the configuration's thresholds and recount every summary (one transaction)."""
-    rebuild(conn, config_rules(cfg))

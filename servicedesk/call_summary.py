@@ -41,7 +41,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
-    Index,
     Integer,
     MetaData,
     String,
@@ -50,7 +49,7 @@ from sqlalchemy import (
     inspect,
 )
 
-from servicedesk.config import QueueSettings
+from servicedesk.config import CentralitaConfig, QueueSettings
 from servicedesk.models import Base
 
 SLOT_SECONDS = 900
@@ -134,15 +133,15 @@ WATCHED = (
 )
 
 metadata = Base.metadata
-_KEY = [
-    Column("pbx_id", String(32), primary_key=True),
-    Column("queue", String(80), primary_key=True),
-    Column("slot", Integer, primary_key=True),
-]
 
 
-def _key() -> list[Column[object]]:
-    return [c.copy() for c in _KEY]  # type: ignore[misc]
+def _key(*more: Column[object]) -> list[Column[object]]:
+    """The slot first: a report reads a range of slots (clustered on SQLite)."""
+    return [
+        Column("slot", Integer, primary_key=True),
+        Column("pbx_id", String(32), primary_key=True),
+        *more,
+    ]
 
 
 def _counter(name: str) -> Column[int]:
@@ -152,25 +151,30 @@ def _counter(name: str) -> Column[int]:
 call_slot_summary = Table(
     "call_slot_summary",
     metadata,
-    *_key(),
+    *_key(Column("queue", String(80), primary_key=True)),
     *(_counter(n) for n in SLOT_COUNTS),
     _counter("ring_noanswer"),
     *(_counter(n) for n in SLOT_MAXIMA),
+    sqlite_with_rowid=False,
 )
+# per agent over every queue: each queue's threshold is applied by the trigger
 call_agent_summary = Table(
     "call_agent_summary",
     metadata,
-    *_key(),
-    Column("agent", String(120), primary_key=True),
+    *_key(Column("agent", String(120), primary_key=True)),
     *(_counter(n) for n in AGENT_COUNTS),
     _counter("ring_noanswer"),
+    sqlite_with_rowid=False,
 )
 call_survey_summary = Table(
     "call_survey_summary",
     metadata,
-    *_key(),
-    Column("score", Integer, primary_key=True),
+    *_key(
+        Column("queue", String(80), primary_key=True),
+        Column("score", Integer, primary_key=True),
+    ),
     _counter("responses"),
+    sqlite_with_rowid=False,
 )
 call_summary_rule = Table(
     "call_summary_rule",
@@ -179,10 +183,6 @@ call_summary_rule = Table(
     Column("servicelevel", Integer, nullable=False),
     Column("short_abandon", Integer, nullable=False),
 )
-# reports read a range of slots of every queue and PBX
-Index("ix_call_slot_summary_slot", call_slot_summary.c.slot)
-Index("ix_call_agent_summary_slot", call_agent_summary.c.slot)
-Index("ix_call_survey_summary_slot", call_survey_summary.c.slot)
 TABLES = (call_slot_summary, call_agent_summary, call_survey_summary, call_summary_rule)
 
 
@@ -259,7 +259,7 @@ def _slot_change(r: str, sign: int, d: _Dialect, *, rings: bool) -> list[str]:
         f"SELECT {', '.join(key + values)} WHERE {_fmt(COUNTED, r)}"
         + _upsert(
             "call_slot_summary",
-            ["pbx_id", "queue", "slot"],
+            ["slot", "pbx_id", "queue"],
             cols[: len(cols) - len(maxes)],
             maxes,
             d,
@@ -296,16 +296,16 @@ def _agent_change(r: str, sign: int, d: _Dialect) -> list[str]:
     values = [f"{sign} * ({_fmt(AGENT_COUNTS[c], r)})" for c in cols]
     agent = _fmt(AGENT_KEY, r)
     slot = d.slot(f"COALESCE({r}.entered_queue_at, {r}.started_at)")
-    keys = ["pbx_id", "queue", "slot", "agent"]
+    keys = ["slot", "pbx_id", "agent"]
     answered = (
-        f"INSERT INTO call_agent_summary (pbx_id, queue, slot, agent, {', '.join(cols)}) "
-        f"SELECT {r}.pbx_id, COALESCE({r}.queue, ''), {slot}, {agent}, {', '.join(values)} "
+        f"INSERT INTO call_agent_summary (pbx_id, slot, agent, {', '.join(cols)}) "
+        f"SELECT {r}.pbx_id, {slot}, {agent}, {', '.join(values)} "
         f"WHERE {_fmt(COUNTED, r)} AND {_fmt(_ANS, r)} AND {agent} IS NOT NULL AND {agent} <> ''"
         + _upsert("call_agent_summary", keys, cols, [], d)
     )
     rings = (
-        "INSERT INTO call_agent_summary (pbx_id, queue, slot, agent, ring_noanswer) "
-        f"SELECT {r}.pbx_id, COALESCE({r}.queue, ''), {slot}, COALESCE(ra.agent_login, ''),"
+        "INSERT INTO call_agent_summary (pbx_id, slot, agent, ring_noanswer) "
+        f"SELECT {r}.pbx_id, {slot}, COALESCE(ra.agent_login, ''),"
         f" {sign} * COUNT(*) FROM ring_attempt ra WHERE ra.call_id = {r}.id"
         f" AND ra.result IN {_RING_RESULTS} AND {_fmt(COUNTED, r)}"
         " GROUP BY COALESCE(ra.agent_login, '')"
@@ -319,7 +319,7 @@ def _survey_change(r: str, sign: int, d: _Dialect) -> list[str]:
         "INSERT INTO call_survey_summary (pbx_id, queue, slot, score, responses) "
         f"SELECT {r}.pbx_id, COALESCE({r}.queue, ''), {d.slot(f'{r}.started_at')},"
         f" {r}.satisfaction, {sign} WHERE {r}.satisfaction BETWEEN 1 AND 5"
-        + _upsert("call_survey_summary", ["pbx_id", "queue", "slot", "score"], ["responses"], [], d)
+        + _upsert("call_survey_summary", ["slot", "pbx_id", "queue", "score"], ["responses"], [], d)
     ]
 
 
@@ -337,13 +337,11 @@ def _ring_change(r: str, sign: int, d: _Dialect) -> list[str]:
     return [
         "INSERT INTO call_slot_summary (pbx_id, queue, slot, ring_noanswer) "
         f"SELECT c.pbx_id, COALESCE(c.queue, ''), {slot}, {sign} FROM \"call\" c {where}"
-        + _upsert("call_slot_summary", ["pbx_id", "queue", "slot"], ["ring_noanswer"], [], d),
-        "INSERT INTO call_agent_summary (pbx_id, queue, slot, agent, ring_noanswer) "
-        f"SELECT c.pbx_id, COALESCE(c.queue, ''), {slot}, COALESCE({r}.agent_login, ''), {sign}"
+        + _upsert("call_slot_summary", ["slot", "pbx_id", "queue"], ["ring_noanswer"], [], d),
+        "INSERT INTO call_agent_summary (pbx_id, slot, agent, ring_noanswer) "
+        f"SELECT c.pbx_id, {slot}, COALESCE({r}.agent_login, ''), {sign}"
         f' FROM "call" c {where}'
-        + _upsert(
-            "call_agent_summary", ["pbx_id", "queue", "slot", "agent"], ["ring_noanswer"], [], d
-        ),
+        + _upsert("call_agent_summary", ["slot", "pbx_id", "agent"], ["ring_noanswer"], [], d),
     ]
 
 
@@ -419,19 +417,25 @@ def drop_sql(dialect: str) -> list[str]:
     return out
 
 
-def install(conn: Connection) -> None:
-    """Create the summary tables and triggers (idempotent), then count what is there."""
+def install(conn: Connection, rules: Mapping[str, SummaryRule] | None = None) -> None:
+    """Create the summary tables and triggers (idempotent), then count what is there
+    (with `rules`, else the stored ones)."""
     for table in TABLES:
         table.create(conn, checkfirst=True)
     for stmt in drop_sql(conn.dialect.name) + trigger_sql(conn.dialect.name):
         conn.exec_driver_sql(stmt)
-    rebuild(conn, None)
+    rebuild(conn, rules)
+
+
+def drop_triggers(conn: Connection) -> None:
+    """For a bulk load: drop the triggers, load, then `install` to count once."""
+    for stmt in drop_sql(conn.dialect.name):
+        conn.exec_driver_sql(stmt)
 
 
 def uninstall(conn: Connection) -> None:
-    for stmt in drop_sql(conn.dialect.name):
-        conn.exec_driver_sql(stmt)
-    for table in TABLES:
+    drop_triggers(conn)
+    for table in reversed(TABLES):
         table.drop(conn, checkfirst=True)
 
 
@@ -465,11 +469,12 @@ def rebuild(conn: Connection, rules: Mapping[str, SummaryRule] | None) -> None:
         f" GROUP BY {key}"
     )
     agent = _fmt(AGENT_KEY, r)
+    akey = f"c.pbx_id, {d.slot('COALESCE(c.entered_queue_at, c.started_at)')}"
     conn.exec_driver_sql(
-        f"INSERT INTO call_agent_summary (pbx_id, queue, slot, agent, {', '.join(AGENT_COUNTS)}) "
-        f"SELECT {key}, {agent}, {', '.join(f'SUM({_fmt(v, r)})' for v in AGENT_COUNTS.values())}"
+        f"INSERT INTO call_agent_summary (pbx_id, slot, agent, {', '.join(AGENT_COUNTS)}) "
+        f"SELECT {akey}, {agent}, {', '.join(f'SUM({_fmt(v, r)})' for v in AGENT_COUNTS.values())}"
         f' FROM "call" c WHERE {_fmt(COUNTED, r)} AND {_fmt(_ANS, r)}'
-        f" AND {agent} IS NOT NULL AND {agent} <> '' GROUP BY {key}, {agent}"
+        f" AND {agent} IS NOT NULL AND {agent} <> '' GROUP BY {akey}, {agent}"
     )
     ring_from = (
         f'FROM ring_attempt ra JOIN "call" c ON c.id = ra.call_id'
@@ -478,15 +483,13 @@ def rebuild(conn: Connection, rules: Mapping[str, SummaryRule] | None) -> None:
     conn.exec_driver_sql(
         f"INSERT INTO call_slot_summary (pbx_id, queue, slot, ring_noanswer) "
         f"SELECT {key}, COUNT(*) {ring_from} GROUP BY {key}"
-        + _upsert("call_slot_summary", ["pbx_id", "queue", "slot"], ["ring_noanswer"], [], d)
+        + _upsert("call_slot_summary", ["slot", "pbx_id", "queue"], ["ring_noanswer"], [], d)
     )
     conn.exec_driver_sql(
-        f"INSERT INTO call_agent_summary (pbx_id, queue, slot, agent, ring_noanswer) "
-        f"SELECT {key}, COALESCE(ra.agent_login, ''), COUNT(*) {ring_from}"
-        f" GROUP BY {key}, COALESCE(ra.agent_login, '')"
-        + _upsert(
-            "call_agent_summary", ["pbx_id", "queue", "slot", "agent"], ["ring_noanswer"], [], d
-        )
+        f"INSERT INTO call_agent_summary (pbx_id, slot, agent, ring_noanswer) "
+        f"SELECT {akey}, COALESCE(ra.agent_login, ''), COUNT(*) {ring_from}"
+        f" GROUP BY {akey}, COALESCE(ra.agent_login, '')"
+        + _upsert("call_agent_summary", ["slot", "pbx_id", "agent"], ["ring_noanswer"], [], d)
     )
     skey = f"c.pbx_id, COALESCE(c.queue, ''), {d.slot('c.started_at')}, c.satisfaction"
     conn.exec_driver_sql(
@@ -494,6 +497,24 @@ def rebuild(conn: Connection, rules: Mapping[str, SummaryRule] | None) -> None:
         f'SELECT {skey}, COUNT(*) FROM "call" c WHERE c.satisfaction BETWEEN 1 AND 5'
         f" GROUP BY {skey}"
     )
+
+
+def config_rules(cfg: CentralitaConfig) -> dict[str, SummaryRule]:
+    """Every configured queue's thresholds, and the defaults (`queue_defaults`) under ""
+    (as `callstats.aggregate.settings_from_config` resolves them)."""
+    table = {name: q.settings for name, q in cfg.queue_definitions().items()}
+    for name, settings in cfg.queues.items():
+        table.setdefault(name, settings)
+    out = {"": SummaryRule(cfg.queue_defaults.servicelevel, cfg.queue_defaults.short_abandon)}
+    for name, settings in table.items():
+        out[name] = SummaryRule(settings.servicelevel, settings.short_abandon)
+    return out
+
+
+def recount(conn: Connection, cfg: CentralitaConfig) -> None:
+    """Install the triggers if missing, store the configuration's thresholds and
+    recount every summary, in the caller's transaction (`centralita db summary`)."""
+    install(conn, config_rules(cfg))
 
 
 def stored_rules(conn: Connection) -> dict[str, SummaryRule]:

@@ -534,8 +534,7 @@ class PanelAudit(Base):
 
 # --- Calling features (tables in their own module, same metadata) --------
 
-from servicedesk import calling_models as calling_models  # noqa: E402
-
-# --- Call summaries kept by triggers (branch reportspeed) -----------------
-
+# (and the report's call summaries and indexes, branch reportspeed)
 from servicedesk import call_summary as call_summary  # noqa: E402
+from servicedesk import calling_models as calling_models  # noqa: E402
+from servicedesk import report_indexes as report_indexes  # noqa: E402
