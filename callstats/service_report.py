@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, func, or_, select, type_coerce
+from sqlalchemy import DateTime, String, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from callstats import aggregate
@@ -412,9 +412,11 @@ def sla_lines(
 
 def _times(session: Session) -> Callable[[Any], Any]:
     """A datetime column as something cheap to read: SQLite's stored text (parsed by
-    `datetime.fromisoformat`, ten times faster than the generic processor), else as is."""
+    `datetime.fromisoformat`, ten times faster than the generic processor), else the
+    driver's own datetimes (`_as_utc` makes either aware UTC)."""
     if session.get_bind().dialect.name != "sqlite":
-        return lambda column: column
+        # the driver's aware datetimes, without the UtcDateTime processor per value
+        return lambda column: type_coerce(column, DateTime(timezone=True))
     return lambda column: type_coerce(column, String)
 
 
@@ -505,6 +507,9 @@ def satisfaction(
     """Survey scores 1–5 of calls started in the month, per queue and in total ("")."""
     where = [Call.started_at >= start, Call.started_at < end, Call.satisfaction.between(1, 5)]
     if scope.organisation_id is not None:
+        # by the contact index, not the month's (see `sql_figures._where`)
+        when = func.coalesce(Call.started_at, Call.started_at)
+        where = [when >= start, when < end, Call.satisfaction.between(1, 5)]
         where.append(
             Call.contact_id.in_(
                 select(Contact.id).where(Contact.organisation_id == scope.organisation_id)
