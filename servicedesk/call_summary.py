@@ -235,8 +235,11 @@ def _upsert(table: str, keys: list[str], adds: list[str], maxes: list[str], d: _
     return f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(sets)}"
 
 
-def _slot_change(r: str, sign: int, d: _Dialect, *, rings: bool) -> list[str]:
-    """Add (sign 1) or take away (-1) row `r`'s share of call_slot_summary."""
+def _slot_change(
+    r: str, sign: int, d: _Dialect, *, rings: bool, replaced_by: str | None = None
+) -> list[str]:
+    """Add (sign 1) or take away (-1) row `r`'s share of call_slot_summary;
+    `replaced_by`: the row that takes its place (an UPDATE's NEW), added next."""
     counts = list(SLOT_COUNTS)
     values = [f"{sign} * ({_fmt(SLOT_COUNTS[c], r)})" for c in counts]
     cols = [*counts]
@@ -277,9 +280,22 @@ def _slot_change(r: str, sign: int, d: _Dialect, *, rings: bool) -> list[str]:
             f'{c} = COALESCE((SELECT MAX({_fmt(SLOT_MAXIMA[c], "c")}) FROM "call" c WHERE {where}), 0)'
             for c in SLOT_MAXIMA
         )
+        # ... unless its replacement, in the same slot, waits as long or longer (the
+        # listener's usual update): then the maximum stands, and no rows are read
+        kept = "FALSE"
+        if replaced_by is not None:
+            n = replaced_by
+            kept = (
+                f"{n}.pbx_id = {r}.pbx_id AND COALESCE({n}.queue, '') = COALESCE({r}.queue, '')"
+                f" AND {n}.entered_queue_at IS NOT NULL"
+                f" AND {d.slot(f'{n}.entered_queue_at')} = {d.slot(f'{r}.entered_queue_at')}"
+                " AND COALESCE({new}, 0) >= COALESCE({old}, 0)"
+            )
         held = " OR ".join(
             f"(COALESCE({_fmt(SLOT_MAXIMA[c], r)}, 0) >= call_slot_summary.{c}"
-            f" AND call_slot_summary.{c} > 0)"
+            f" AND call_slot_summary.{c} > 0 AND NOT ("
+            + kept.format(new=_fmt(SLOT_MAXIMA[c], replaced_by or r), old=_fmt(SLOT_MAXIMA[c], r))
+            + "))"
             for c in SLOT_MAXIMA
         )
         out.append(
@@ -323,8 +339,10 @@ def _survey_change(r: str, sign: int, d: _Dialect) -> list[str]:
     ]
 
 
-def _call_change(r: str, sign: int, d: _Dialect, *, rings: bool = True) -> list[str]:
-    out = _slot_change(r, sign, d, rings=rings)
+def _call_change(
+    r: str, sign: int, d: _Dialect, *, rings: bool = True, replaced_by: str | None = None
+) -> list[str]:
+    out = _slot_change(r, sign, d, rings=rings, replaced_by=replaced_by)
     out += _agent_change(r, sign, d)
     out += _survey_change(r, sign, d)
     return out
@@ -365,7 +383,7 @@ def trigger_sql(dialect: str) -> list[str]:
             '"call"',
             "AFTER",
             "UPDATE",
-            _call_change("OLD", -1, d) + _call_change("NEW", 1, d),
+            _call_change("OLD", -1, d, replaced_by="NEW") + _call_change("NEW", 1, d),
             _changed(d),
         ),
         # before: the rings are still there to be taken away with the call

@@ -280,3 +280,61 @@ def test_whole_report_from_summaries_equals_from_rows(
     with monkeypatch.context() as m:
         _from_rows(m)
         assert report() == summed
+
+
+def test_listener_upserts_keep_the_summaries(session_factory: sessionmaker[Session]) -> None:
+    """The listener writes each call several times with INSERT … ON CONFLICT DO UPDATE
+    (ringing, answered, hung up; rings upserted too): UPDATE triggers, not INSERT ones."""
+    from ami_listener.store import CALL_UPDATE_COLUMNS, _insert
+
+    _store_rules(session_factory)
+    start = MONTH.start + timedelta(days=3, minutes=7)
+    base = {
+        "pbx_id": "pbx1",
+        "linkedid": "L1",
+        "uniqueid": "U1",
+        "queue": "a",
+        "started_at": start,
+        "entered_queue_at": start + timedelta(seconds=4),
+        "ivr_choices": {},
+    }
+    stages = [
+        {"outcome": None, "hold_seconds": None},
+        {"outcome": "answered", "hold_seconds": 25, "agent_login": "1001"},
+        {"outcome": "transferred", "hold_seconds": 25, "agent_login": "1001", "talk_seconds": 80},
+    ]
+    with session_factory() as s:
+        engine = s.get_bind()
+        for i, stage in enumerate(stages):
+            stmt = _insert(engine, Call.__table__)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["pbx_id", "linkedid"],
+                set_={c: getattr(stmt.excluded, c) for c in CALL_UPDATE_COLUMNS if c in {**stage}},
+            )
+            s.execute(stmt, [{**base, **stage}])
+            call_id = s.scalar(select(Call.id).where(Call.linkedid == "L1"))
+            ring = _insert(engine, RingAttempt.__table__)
+            ring = ring.on_conflict_do_update(
+                index_elements=["call_id", "member", "started_at"],
+                set_={"result": ring.excluded.result},
+            )
+            result = [None, "noanswer", "noanswer"][i]
+            s.execute(
+                ring,
+                [{"call_id": call_id, "member": "PJSIP/1002", "agent_login": "1002",
+                  "started_at": start + timedelta(seconds=5), "result": result}],
+            )  # fmt: skip
+            s.commit()
+        summed = _figures(s)
+        slot = summed[0][("a", int((start + timedelta(seconds=4)).timestamp()) // 900)]
+        assert (slot["offered"], slot["answered"], slot["transferred"]) == (1, 1, 1)
+        assert (slot["answered_within_sl"], slot["talk_total"], slot["ring_noanswer"]) == (
+            0,
+            80,
+            1,
+        )
+        assert summed[1]["1001"]["answered"] == 1 and summed[1]["1002"]["ring_noanswer"] == 1
+        kept = _summary_rows(s)
+        call_summary.rebuild(s.connection(), None)
+        assert _summary_rows(s) == kept
+        s.rollback()
