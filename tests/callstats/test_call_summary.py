@@ -338,3 +338,30 @@ def test_listener_upserts_keep_the_summaries(session_factory: sessionmaker[Sessi
         call_summary.rebuild(s.connection(), None)
         assert _summary_rows(s) == kept
         s.rollback()
+
+
+def test_db_summary_command_recounts_with_the_config(tmp_path, example_config) -> None:  # type: ignore[no-untyped-def]
+    """`centralita db upgrade` counts with the defaults; `db summary` with the config's."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from servicedesk import migrate
+    from servicedesk.db import make_engine
+
+    root = Path(__file__).resolve().parents[2]
+    url = f"sqlite:///{tmp_path / 'summary.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        assert call_summary.stored_rules(conn) == {}
+    proc = subprocess.run(
+        [sys.executable, "-m", "centralita", "db", "summary", "--url", url,
+         "--config", str(root / "centralita.example.toml")],
+        capture_output=True, text=True, cwd=root, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "call summaries recounted" in proc.stdout
+    with engine.begin() as conn:
+        assert call_summary.stored_rules(conn) == call_summary.config_rules(example_config)
+    engine.dispose()
