@@ -506,24 +506,16 @@ def satisfaction(
 ) -> list[Satisfaction]:
     """Survey scores 1–5 of calls started in the month, per queue and in total ("")."""
     where = [Call.started_at >= start, Call.started_at < end, Call.satisfaction.between(1, 5)]
+    query = select(Call.queue, Call.satisfaction, func.count())
     if scope.organisation_id is not None:
-        # by the contact index, not the month's (see `sql_figures._where`)
-        when = func.coalesce(Call.started_at, Call.started_at)
-        where = [when >= start, when < end, Call.satisfaction.between(1, 5)]
-        where.append(
-            Call.contact_id.in_(
-                select(Contact.id).where(Contact.organisation_id == scope.organisation_id)
-            )
-        )
+        # from its contacts (ix_call_contact_started), not every call of the month
+        query = query.join(Contact, Contact.id == Call.contact_id)
+        where.append(Contact.organisation_id == scope.organisation_id)
     per: dict[str, list[int]] = defaultdict(lambda: [0] * 5)
     total = [0] * 5
     counted = None if scope.organisation_id is not None else survey_counts(session, start, end)
     if counted is None:
-        counted = session.execute(
-            select(Call.queue, Call.satisfaction, func.count())
-            .where(*where)
-            .group_by(Call.queue, Call.satisfaction)
-        ).all()
+        counted = session.execute(query.where(*where).group_by(Call.queue, Call.satisfaction)).all()
     for queue, score, n in counted:
         per[queue or "(no queue)"][score - 1] += int(n)
         total[score - 1] += int(n)

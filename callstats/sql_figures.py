@@ -76,20 +76,17 @@ def window(scope: CallScope) -> ColumnElement[bool]:
 
 
 def _where(scope: CallScope) -> list[ColumnElement[bool]]:
+    return [window(scope)]
+
+
+def _scoped(stmt: Any, scope: CallScope) -> Any:
+    """One organisation's calls: joined from its contacts, so the planner walks each
+    contact's calls of the month (ix_call_contact_entered), not every call of the month."""
     if scope.organisation_id is None:
-        return [window(scope)]
-    # One organisation's calls are found by its contacts (a few thousand rows), not by
-    # the month's window (every call of the desk): the same window, spelled so that no
-    # time index is usable and the planner goes through the contact index.
-    when_at = func.coalesce(Call.entered_queue_at, Call.started_at)
-    return [
-        Call.contact_id.in_(
-            select(Contact.id).where(Contact.organisation_id == scope.organisation_id)
-        ),
-        or_(Call.entered_queue_at.is_not(None), Call.outcome == "join_empty"),
-        when_at >= scope.start,
-        when_at < scope.end,
-    ]
+        return stmt
+    return stmt.join(Contact, Contact.id == Call.contact_id).where(
+        Contact.organisation_id == scope.organisation_id
+    )
 
 
 def _per_queue(queues: Iterable[str], rules_for: RulesFor, attr: str) -> ColumnElement[int]:
@@ -110,7 +107,9 @@ def _rule_queues(session: Session, scope: CallScope, queues: Iterable[str]) -> s
         return names
     return {
         q or ""
-        for (q,) in session.execute(select(Call.queue).where(*_where(scope)).distinct()).all()
+        for (q,) in session.execute(
+            _scoped(select(Call.queue).where(*_where(scope)), scope).distinct()
+        ).all()
     }
 
 
@@ -182,7 +181,7 @@ def slot_figures(
     )
     out: dict[tuple[str, Slot], Figures] = {}
     formula_of: dict[str, str] = {}
-    for row in session.execute(stmt):
+    for row in session.execute(_scoped(stmt, scope)):
         q = row[0]
         formula = formula_of.get(q)
         if formula is None:
@@ -238,7 +237,7 @@ def slot_figures(
         .where(*_where(scope), RingAttempt.result.in_(("noanswer", "busy")))
         .group_by(literal_column("q_key"), literal_column("slot_key"))
     )
-    for q, s, count in session.execute(rings):
+    for q, s, count in session.execute(_scoped(rings, scope)):
         fig = out.get((q, int(s)))
         if fig is not None:
             fig.ring_noanswer += int(count)
@@ -330,7 +329,7 @@ def agent_figures(
         .group_by(literal_column("agent_key"))
     )
     out: dict[str, AgentFigures] = {}
-    for name, ans, tr, within, talk, talk_n, hold_t, hung in session.execute(stmt):
+    for name, ans, tr, within, talk, talk_n, hold_t, hung in session.execute(_scoped(stmt, scope)):
         out[name] = AgentFigures(
             name,
             answered=int(ans),
@@ -347,7 +346,7 @@ def agent_figures(
         .where(*_where(scope), RingAttempt.result.in_(("noanswer", "busy")))
         .group_by(RingAttempt.agent_login)
     )
-    for login, count in session.execute(rings):
+    for login, count in session.execute(_scoped(rings, scope)):
         name = login or ""
         f = out.get(name)
         if f is None:
