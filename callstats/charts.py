@@ -64,8 +64,9 @@ def _svg(fig: plt.Figure, name: str) -> str:
     dpi = getattr(_RASTER, "dpi", None)
     if dpi:
         raw = io.BytesIO()
-        # margins by tight_layout, not bbox_inches="tight" (which draws the figure twice)
-        fig.tight_layout(pad=0.3)
+        # margins by tight_layout at the output's dpi, not bbox_inches="tight" (two draws)
+        fig.set_dpi(dpi)
+        fig.tight_layout(pad=0.4)
         fig.savefig(raw, format="png", dpi=dpi, metadata={"Software": None})
         plt.close(fig)
         return "data:image/png;base64," + base64.b64encode(raw.getvalue()).decode("ascii")
