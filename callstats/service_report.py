@@ -150,7 +150,7 @@ class SlaLine:
     resolution: ClockCounts = field(default_factory=ClockCounts)
 
 
-@dataclass
+@dataclass(slots=True)
 class Breach:
     number: int
     title: str
@@ -314,13 +314,50 @@ def _counts_by_priority(
     return {p: int(n) for p, n in rows}
 
 
+# (priority, channel, stored without due times, response state, resolution state, n)
+OpenedGroup = tuple[str, str, int, str, str, int]
+
+
+def opened_groups(
+    session: Session,
+    cfg: CentralitaConfig,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    as_of: datetime,
+) -> list[OpenedGroup]:
+    """The month's opened incidents grouped by priority, channel and both clocks' states:
+    one pass over them serves the opened counts, the channels and the SLA table."""
+    clocked = [p for p in PRIORITIES if cfg.sla.priorities[p].calendar is not None]
+    both_missing = and_(Incident.response_due_at.is_(None), Incident.resolution_due_at.is_(None))
+    legacy = case((and_(both_missing, Incident.priority.in_(clocked)), 1), else_=0)
+    resp = _clock_state_sql(Incident.first_response_at, Incident.response_due_at, as_of)
+    reso = _clock_state_sql(Incident.resolved_at, Incident.resolution_due_at, as_of)
+    stmt = (
+        select(Incident.priority, Incident.channel, legacy, resp, reso, func.count())
+        .where(Incident.created_at >= start, Incident.created_at < end, *_incident_scope(scope))
+        .group_by(Incident.priority, Incident.channel, legacy, resp, reso)
+    )
+    return [
+        (p, ch, int(lg), rs, ss, int(n))
+        for p, ch, lg, rs, ss, n in session.connection().execute(stmt)
+    ]
+
+
 def incident_counts(
-    session: Session, scope: Scope, start: datetime, end: datetime
+    session: Session,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    groups: list[OpenedGroup] | None = None,
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-    """opened / resolved / closed / reopened per priority, and opened per channel."""
+    """opened / resolved / closed / reopened per priority, and opened per channel
+    (the opened ones from `groups` when given)."""
     where = _incident_scope(scope)
     out = {
-        "opened": _counts_by_priority(session, Incident.created_at, start, end, where),
+        "opened": {}
+        if groups is not None
+        else _counts_by_priority(session, Incident.created_at, start, end, where),
         "resolved": _counts_by_priority(session, Incident.resolved_at, start, end, where),
         "closed": _counts_by_priority(session, Incident.closed_at, start, end, where),
     }
@@ -337,6 +374,13 @@ def incident_counts(
     ).all()
     out["reopened"] = {p: int(n) for p, n in reopened}
     channels: dict[str, dict[str, int]] = {c: {} for c in CHANNELS}
+    if groups is not None:
+        opened = out["opened"]
+        for priority, channel, _legacy, _rs, _ss, n in groups:
+            opened[priority] = opened.get(priority, 0) + n
+            per = channels.setdefault(channel, {})
+            per[priority] = per.get(priority, 0) + n
+        return out, channels
     for channel, priority, n in session.execute(
         select(Incident.channel, Incident.priority, func.count())
         .where(Incident.created_at >= start, Incident.created_at < end, *where)
@@ -364,9 +408,11 @@ def sla_lines(
     start: datetime,
     end: datetime,
     as_of: datetime,
+    groups: list[OpenedGroup] | None = None,
 ) -> list[SlaLine]:
     """Both clocks of the incidents opened in the month, per priority, judged at `as_of`
-    against the due times stored on each incident (fixed when it was opened)."""
+    against the due times stored on each incident (fixed when it was opened);
+    `groups`: `opened_groups` of the same month, already counted."""
     lines = {
         p: SlaLine(
             p,
@@ -380,19 +426,19 @@ def sla_lines(
     clocked = [p for p in PRIORITIES if cfg.sla.priorities[p].calendar is not None]
     where = [Incident.created_at >= start, Incident.created_at < end, *_incident_scope(scope)]
     both_missing = and_(Incident.response_due_at.is_(None), Incident.resolution_due_at.is_(None))
-    resp = _clock_state_sql(Incident.first_response_at, Incident.response_due_at, as_of)
-    reso = _clock_state_sql(Incident.resolved_at, Incident.resolution_due_at, as_of)
-    for priority, rs, ss, n in session.execute(
-        select(Incident.priority, resp.label("rs"), reso.label("ss"), func.count())
-        .where(*where, ~(both_missing & Incident.priority.in_(clocked)))
-        .group_by(Incident.priority, resp, reso)
-    ):
+    if groups is None:
+        groups = opened_groups(session, cfg, scope, start, end, as_of)
+    for priority, _channel, legacy, rs, ss, n in groups:
+        if legacy:
+            continue  # below
         line = lines[priority]
         line.incidents += int(n)
         if priority not in clocked:
             rs = ss = "none"
         line.response.add(rs, int(n))
         line.resolution.add(ss, int(n))
+    if not any(g[2] for g in groups):
+        return [lines[p] for p in PRIORITIES]
     # incidents stored without due times: computed from the policy, as the panel does
     for priority, created, responded, resolved in session.execute(
         select(
@@ -467,7 +513,7 @@ def breaches(
         s_late,
         s_due,
         s_done,
-    ) in session.execute(
+    ) in session.connection().execute(
         select(
             Incident.number,
             Incident.title,
@@ -780,8 +826,9 @@ def build(
         )
         for q, f in sorted(per_queue.items())
     ]
-    counts, channels = incident_counts(session, scope, start, end)
-    sla = sla_lines(session, cfg, scope, start, end, as_of)
+    groups = opened_groups(session, cfg, scope, start, end, as_of)
+    counts, channels = incident_counts(session, scope, start, end, groups)
+    sla = sla_lines(session, cfg, scope, start, end, as_of, groups)
     sat = satisfaction(session, scope, start, end)
     allot, months = allotments(session, cfg, scope, year, month)
     report = ServiceReport(

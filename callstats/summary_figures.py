@@ -96,7 +96,7 @@ def slot_figures(
         .where(t.slot >= slots[0], t.slot < slots[1])
         .group_by(t.queue, t.slot)
     )
-    rows = session.execute(stmt).all()
+    rows = session.connection().execute(stmt).all()  # plain rows: no ORM result layer
     if not rules_match(session, {r[0] for r in rows}, rules_for):
         return None
     out: dict[tuple[str, int], Figures] = {}
