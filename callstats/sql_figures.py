@@ -89,6 +89,28 @@ def _scoped(stmt: Any, scope: CallScope) -> Any:
     )
 
 
+def _windows(scope: CallScope) -> list[ColumnElement[bool]]:
+    """`window` as disjoint parts: for one organisation, the calls that entered a queue
+    (index: contact, entered time) and the joinempty refusals (contact, start time) are
+    counted apart and merged, each part able to use its index where an OR of both
+    could use neither; the whole desk keeps the one condition."""
+    if scope.organisation_id is None:
+        return [window(scope)]
+    return [
+        and_(
+            Call.entered_queue_at.is_not(None),
+            Call.entered_queue_at >= scope.start,
+            Call.entered_queue_at < scope.end,
+        ),
+        and_(
+            Call.entered_queue_at.is_(None),
+            Call.outcome == "join_empty",
+            Call.started_at >= scope.start,
+            Call.started_at < scope.end,
+        ),
+    ]
+
+
 def _per_queue(queues: Iterable[str], rules_for: RulesFor, attr: str) -> ColumnElement[int]:
     """The queue's rule (servicelevel or short_abandon) as a CASE over the queue name."""
     default = getattr(rules_for("\x00no-such-queue"), attr)
@@ -153,35 +175,37 @@ def slot_figures(
         return func.count().filter(cond)
 
     queue = func.coalesce(Call.queue, "")
-    stmt = (
-        select(
-            queue.label("q_key"),
-            slot.label("slot_key"),
-            n(Call.entered_queue_at.is_(None)),
-            func.count(Call.entered_queue_at),
-            n(answered),
-            n(outcome == "transferred"),
-            n(and_(answered, hold <= sl)),
-            n(outcome == "abandoned"),
-            n(and_(outcome == "abandoned", hold < short)),
-            n(outcome == "timeout"),
-            n(outcome == "exit_empty"),
-            n(outcome.in_(("exit_key", "callback_requested"))),
-            n(outcome == "withdraw"),
-            func.sum(hold).filter(answered),
-            func.sum(Call.talk_seconds).filter(answered),
-            func.count(Call.talk_seconds).filter(answered),
-            func.max(Call.hold_seconds).filter(closed),
-            func.max(hold).filter(answered),
-            n(aster),
-            n(and_(aster, hold <= sl)),
-        )
-        .where(*_where(scope))
-        .group_by(literal_column("q_key"), literal_column("slot_key"))
+    stmt = select(
+        queue.label("q_key"),
+        slot.label("slot_key"),
+        n(Call.entered_queue_at.is_(None)),
+        func.count(Call.entered_queue_at),
+        n(answered),
+        n(outcome == "transferred"),
+        n(and_(answered, hold <= sl)),
+        n(outcome == "abandoned"),
+        n(and_(outcome == "abandoned", hold < short)),
+        n(outcome == "timeout"),
+        n(outcome == "exit_empty"),
+        n(outcome.in_(("exit_key", "callback_requested"))),
+        n(outcome == "withdraw"),
+        func.sum(hold).filter(answered),
+        func.sum(Call.talk_seconds).filter(answered),
+        func.count(Call.talk_seconds).filter(answered),
+        func.max(Call.hold_seconds).filter(closed),
+        func.max(hold).filter(answered),
+        n(aster),
+        n(and_(aster, hold <= sl)),
     )
+    groups = (literal_column("q_key"), literal_column("slot_key"))
+    rows = [
+        row
+        for part in _windows(scope)
+        for row in session.execute(_scoped(stmt.where(part).group_by(*groups), scope))
+    ]
     out: dict[tuple[str, Slot], Figures] = {}
     formula_of: dict[str, str] = {}
-    for row in session.execute(_scoped(stmt, scope)):
+    for row in rows:
         q = row[0]
         formula = formula_of.get(q)
         if formula is None:
@@ -207,7 +231,7 @@ def slot_figures(
             aster_sl,
         ) = (int(v or 0) for v in row[2:])
         closed_n = answered_n + abandoned + timeout + exit_empty + exit_key + withdraw
-        out[(q, int(row[1]))] = Figures(
+        fig = Figures(
             offered=offered_n,
             answered=answered_n,
             transferred=transferred,
@@ -229,18 +253,23 @@ def slot_figures(
             asterisk_abandoned_within_sl=aster_sl,
             sl_formula=formula,
         )
+        key = (q, int(row[1]))
+        if key in out:  # the same slot in both parts of the window
+            out[key].add(fig)
+        else:
+            out[key] = fig
     # rings not answered (RINGNOANSWER, busy) of the same calls, per group
     rings = (
         select(queue.label("q_key"), slot.label("slot_key"), func.count())
         .select_from(RingAttempt)
         .join(Call, Call.id == RingAttempt.call_id)
-        .where(*_where(scope), RingAttempt.result.in_(("noanswer", "busy")))
-        .group_by(literal_column("q_key"), literal_column("slot_key"))
+        .where(RingAttempt.result.in_(("noanswer", "busy")))
     )
-    for q, s, count in session.execute(_scoped(rings, scope)):
-        fig = out.get((q, int(s)))
-        if fig is not None:
-            fig.ring_noanswer += int(count)
+    for part in _windows(scope):
+        for q, s, count in session.execute(_scoped(rings.where(part).group_by(*groups), scope)):
+            found = out.get((q, int(s)))
+            if found is not None:
+                found.ring_noanswer += int(count)
     return out
 
 
