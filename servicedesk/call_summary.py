@@ -1,14 +1,19 @@
 """Call summaries kept exact by database triggers, so a month's report reads thousands
 of rows instead of a million.
 
-Three tables, one row per (PBX, queue, 15-minute UTC slot) and:
+Three tables, keyed by 15-minute UTC slot (first: a report reads a range of
+slots) and PBX:
 
-* `call_slot_summary`: every count of `callstats.definitions.Figures` for the
-  calls counted in that slot (entered the queue then, or refused by joinempty
-  when they started), plus the rings those calls let go;
-* `call_agent_summary`: per agent, the calls they answered and the rings they
-  let go (as `callstats.sql_figures.agent_figures` counts them);
-* `call_survey_summary`: survey scores 1–5, by the slot the call *started* in.
+* `call_slot_summary`, per queue: every count of `callstats.definitions.Figures`
+  for the calls counted in that slot (entered the queue then, or refused by
+  joinempty when they started), plus the rings those calls let go;
+* `call_agent_summary`, per agent (over every queue, each queue's threshold
+  applied): the calls they answered and the rings they let go, as
+  `callstats.sql_figures.agent_figures` counts them;
+* `call_survey_summary`, per queue and score 1–5, by the slot the call *started* in.
+
+They serve the whole desk's report; an organisation's report counts its own
+call rows (the summaries are not keyed by organisation).
 
 Why triggers, and not the listener's batch or a periodic refresh: a call row
 changes after it is first written (answered, then transferred; a survey score
@@ -18,8 +23,10 @@ row of every write, whoever makes it, inside the writer's own transaction: no
 window where the summary and the rows disagree, nothing to invalidate, no
 listener code to touch. The PBX is part of the key, so two listeners never
 update the same summary row. The maxima (longest waits) cannot be subtracted:
-when the row that held a slot's maximum changes, the slot's maximum is
-recounted from the ~15 minutes of rows it covers (an index range).
+when the row that held a slot's maximum changes to a shorter wait or leaves the
+slot, the slot's maximum is recounted from the ~15 minutes of rows it covers
+(an index range). The price, measured by `bench.monthly_report`: the listener's
+writes of a call take about three times as long.
 
 Service-level counts depend on each queue's thresholds (`servicelevel`,
 `short_abandon`); the triggers read them from `call_summary_rule` (queue "" is
