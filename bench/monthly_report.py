@@ -10,7 +10,9 @@ organisations. Then, each in a fresh process (so its peak RSS is its own):
 
 * **figures**: every section of the whole desk's internal report (calls per
   queue, day and hour, abandon causes, incidents, SLA, breaches, satisfaction,
-  contracts, agents, staffing) — `service_report.build`, GROUP BY in the database;
+  contracts, agents, staffing) — `service_report.build`: the calls from the
+  trigger-kept summaries (`servicedesk.call_summary`, counted once after the
+  bulk load as `centralita db summary` does), the incidents by GROUP BY;
 * **pdf_one_org**: one organisation's client report built and rendered to PDF;
 * **anchor**: the same call figures computed the way the report did before:
   loading each call as an ORM row, mapping it to a QueueCall and aggregating in
@@ -18,8 +20,15 @@ organisations. Then, each in a fresh process (so its peak RSS is its own):
   old monthly report's other sections. Its per-queue figures must equal the
   database's, or the bench fails.
 
-Medians over `--runs` (the anchor runs once: it takes tens of seconds). Goals:
-figures ≤ 1 s and the PDF ≤ 3 s per database. The last line is one JSON object.
+* **writes**: the summaries' price on the listener — 2,000 calls written as the
+  listener does (three upserts each, a ring upserted) into a fresh database,
+  with and without the triggers.
+
+Medians over `--runs` (the anchor runs once: it takes tens of seconds), wall
+clock and this process's CPU (on a shared machine the CPU time is the steadier
+figure; PostgreSQL's own CPU is not in it). Goals: figures ≤ 1 s and the PDF
+≤ 3 s per database. `--calls 100000` iterates faster. The last line is one
+JSON object.
 """
 
 from __future__ import annotations
@@ -50,13 +59,14 @@ def _figures(url: str) -> dict[str, Any]:
     cfg = load_config(CONFIG)
     engine = make_engine(url)
     with make_sessionmaker(engine)() as s:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         r = build(s, cfg, YEAR, MONTH, edition="internal", as_of=datetime(2026, 12, 3, tzinfo=UTC))
-        took = time.perf_counter() - t
+        took, cpu = time.perf_counter() - t, time.process_time() - cpu
     engine.dispose()
     per_queue = {q.queue: q.figures.as_dict() for q in r.queues}
     return {
         "seconds": took,
+        "cpu_seconds": cpu,
         "per_queue": per_queue,
         "offered": r.overall.offered,
         "incidents": r.headline.incidents_opened,
@@ -83,14 +93,14 @@ def _pdf(url: str) -> dict[str, Any]:
         oid, name = s.execute(
             select(Organisation.id, Organisation.name).order_by(Organisation.id)
         ).first()  # type: ignore[misc]
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         r = build(
             s, cfg, YEAR, MONTH, scope=Scope(oid, name), as_of=datetime(2026, 12, 3, tzinfo=UTC)
         )
         pdf = service_render.to_pdf(r, cfg, "es")
-        took = time.perf_counter() - t
+        took, cpu = time.perf_counter() - t, time.process_time() - cpu
     engine.dispose()
-    return {"seconds": took, "bytes": len(pdf)}
+    return {"seconds": took, "cpu_seconds": cpu, "bytes": len(pdf)}
 
 
 def _anchor(url: str) -> dict[str, Any]:
@@ -123,6 +133,90 @@ def _anchor(url: str) -> dict[str, Any]:
     return {"seconds": took, "per_queue": {q: f.as_dict() for q, f in per_queue.items()}}
 
 
+WRITE_CALLS = 2000
+
+
+def _listener_writes(engine: Any, pbx: str) -> float:
+    """Seconds to write WRITE_CALLS calls the way the listener does: batches of 100,
+    each call upserted three times (queued, answered, hung up) with one ring upserted."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from ami_listener.store import _insert
+    from servicedesk.models import Call, RingAttempt
+
+    t0 = datetime(2027, 3, 1, 15, tzinfo=UTC)
+    stages = [
+        {"outcome": None},
+        {"outcome": "answered", "hold_seconds": 12, "agent_login": "1001"},
+        {"outcome": "answered", "hold_seconds": 12, "agent_login": "1001", "talk_seconds": 90},
+    ]
+    began = time.perf_counter()
+    for first in range(0, WRITE_CALLS, 100):
+        for n, stage in enumerate(stages):
+            rows = [
+                {
+                    "pbx_id": pbx,
+                    "linkedid": f"{pbx}-{i}",
+                    "uniqueid": f"{pbx}-{i}",
+                    "queue": "general_es",
+                    "started_at": t0 + timedelta(seconds=3 * i),
+                    "entered_queue_at": t0 + timedelta(seconds=3 * i + 5),
+                    "ivr_choices": {},
+                    **stage,
+                }
+                for i in range(first, first + 100)
+            ]
+            with engine.begin() as conn:
+                stmt = _insert(engine, Call.__table__)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["pbx_id", "linkedid"],
+                    set_={c: getattr(stmt.excluded, c) for c in stage},
+                )
+                conn.execute(stmt, rows)
+                ids = conn.execute(
+                    select(Call.id).where(
+                        Call.pbx_id == pbx, Call.linkedid.in_([r["linkedid"] for r in rows])
+                    )
+                ).scalars()
+                ring = _insert(engine, RingAttempt.__table__)
+                ring = ring.on_conflict_do_update(
+                    index_elements=["call_id", "member", "started_at"],
+                    set_={"result": ring.excluded.result},
+                )
+                conn.execute(
+                    ring,
+                    [
+                        {
+                            "call_id": cid,
+                            "member": "PJSIP/1002",
+                            "agent_login": "1002",
+                            "started_at": t0,
+                            "result": None if n == 0 else "noanswer",
+                        }
+                        for cid in ids
+                    ],
+                )
+    return time.perf_counter() - began
+
+
+def _write_cost(url: str) -> dict[str, Any]:
+    """The triggers' price on the listener's writes: the same writes with and without."""
+    from servicedesk import call_summary
+    from servicedesk.db import make_engine
+    from servicedesk.models import Base
+
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    with_triggers = _listener_writes(engine, "pbx-a")
+    with engine.begin() as conn:
+        call_summary.drop_triggers(conn)
+    without = _listener_writes(engine, "pbx-b")
+    engine.dispose()
+    return {"with_triggers_s": with_triggers, "without_triggers_s": without}
+
+
 def _child(fn_name: str, url: str, conn: Any) -> None:
     out = globals()[fn_name](url)
     out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -143,6 +237,7 @@ def in_child(fn_name: str, url: str) -> dict[str, Any]:
 
 def populate(url: str, calls: int, incidents: int, orgs: int) -> float:
     from bench.history import populate as fill
+    from servicedesk import call_summary
     from servicedesk.config import load_config
     from servicedesk.db import make_engine
     from servicedesk.models import Base
@@ -150,6 +245,8 @@ def populate(url: str, calls: int, incidents: int, orgs: int) -> float:
     cfg = load_config(CONFIG)
     engine = make_engine(url)
     Base.metadata.create_all(engine)
+    with engine.begin() as conn:  # a bulk load: count the summaries once, afterwards
+        call_summary.drop_triggers(conn)
     t = time.perf_counter()
     fill(
         engine,
@@ -163,11 +260,17 @@ def populate(url: str, calls: int, incidents: int, orgs: int) -> float:
         exact_due=False,
     )
     took = time.perf_counter() - t
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        call_summary.recount(conn, cfg)
+    print(f"  summaries counted (`centralita db summary`) in {time.perf_counter() - t:.1f} s")
+    with engine.begin() as conn:  # statistics for the planner, as after any bulk load
+        conn.exec_driver_sql("ANALYZE")
     engine.dispose()
     return took
 
 
-def bench_engine(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
+def bench_engine(name: str, url: str, scratch_url: str, args: argparse.Namespace) -> dict[str, Any]:
     gen = populate(url, args.calls, args.incidents, args.orgs)
     print(
         f"[{name}] generated {args.calls:,} calls and {args.incidents:,} incidents in {gen:.1f} s",
@@ -176,12 +279,15 @@ def bench_engine(name: str, url: str, args: argparse.Namespace) -> dict[str, Any
     figs = [in_child("_figures", url) for _ in range(args.runs)]
     pdfs = [in_child("_pdf", url) for _ in range(args.runs)]
     anchor = in_child("_anchor", url)
+    writes = in_child("_write_cost", scratch_url)
     if anchor["per_queue"] != figs[0]["per_queue"]:
         raise SystemExit(f"[{name}] the database's figures differ from the Python anchor's")
     out = {
         "figures_s": statistics.median(f["seconds"] for f in figs),
+        "figures_cpu_s": statistics.median(f["cpu_seconds"] for f in figs),
         "figures_max_rss_mb": max(f["max_rss_mb"] for f in figs),
         "pdf_one_org_s": statistics.median(p["seconds"] for p in pdfs),
+        "pdf_one_org_cpu_s": statistics.median(p["cpu_seconds"] for p in pdfs),
         "pdf_max_rss_mb": max(p["max_rss_mb"] for p in pdfs),
         "anchor_s": anchor["seconds"],
         "anchor_max_rss_mb": anchor["max_rss_mb"],
@@ -189,13 +295,20 @@ def bench_engine(name: str, url: str, args: argparse.Namespace) -> dict[str, Any
         "incidents_opened": figs[0]["incidents"],
     }
     out["ratio_anchor_over_figures"] = out["anchor_s"] / out["figures_s"]
+    per_k = 1000 / WRITE_CALLS
+    out["listener_writes_per_1000_calls_s"] = writes["with_triggers_s"] * per_k
+    out["listener_writes_no_triggers_per_1000_calls_s"] = writes["without_triggers_s"] * per_k
     print(
-        f"[{name}] figures (every section, whole desk) median {out['figures_s']:.3f} s, "
-        f"peak {out['figures_max_rss_mb']:.0f} MB (goal ≤ 1 s)\n"
-        f"[{name}] PDF for one organisation median {out['pdf_one_org_s']:.3f} s (goal ≤ 3 s)\n"
+        f"[{name}] figures (every section, whole desk) median {out['figures_s']:.3f} s "
+        f"(CPU {out['figures_cpu_s']:.3f} s), peak {out['figures_max_rss_mb']:.0f} MB (goal ≤ 1 s)\n"
+        f"[{name}] PDF for one organisation median {out['pdf_one_org_s']:.3f} s "
+        f"(CPU {out['pdf_one_org_cpu_s']:.3f} s) (goal ≤ 3 s)\n"
         f"[{name}] anchor (ORM rows aggregated in Python) {out['anchor_s']:.2f} s, "
         f"peak {out['anchor_max_rss_mb']:.0f} MB; ratio anchor/figures {out['ratio_anchor_over_figures']:.1f}x; "
-        f"per-queue figures identical",
+        f"per-queue figures identical\n"
+        f"[{name}] summary triggers' price on the listener's writes (3 upserts + rings per "
+        f"call): {out['listener_writes_per_1000_calls_s']:.2f} s per 1,000 calls vs "
+        f"{out['listener_writes_no_triggers_per_1000_calls_s']:.2f} s without",
         flush=True,
     )
     return out
@@ -213,7 +326,9 @@ def main(argv: list[str] | None = None) -> int:
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     with tempfile.TemporaryDirectory(prefix="bench-monthly-") as tmp:
         if "sqlite" in engines:
-            results["sqlite"] = bench_engine("sqlite", f"sqlite:///{tmp}/bench.db", args)
+            results["sqlite"] = bench_engine(
+                "sqlite", f"sqlite:///{tmp}/bench.db", f"sqlite:///{tmp}/writes.db", args
+            )
         if "postgresql" in engines:
             sys.path.insert(0, str(ROOT))
             from tests.servers import PostgresServer
@@ -221,7 +336,10 @@ def main(argv: list[str] | None = None) -> int:
             server = PostgresServer()
             try:
                 results["postgresql"] = bench_engine(
-                    "postgresql", server.create_database("bench"), args
+                    "postgresql",
+                    server.create_database("bench"),
+                    server.create_database("writes"),
+                    args,
                 )
             finally:
                 server.stop()

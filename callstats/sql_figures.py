@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from callstats import summary_figures
 from callstats.aggregate import AgentFigures, RulesFor
 from callstats.definitions import Figures, QueueCall, QueueRules
 from servicedesk.config import CentralitaConfig
@@ -75,14 +76,39 @@ def window(scope: CallScope) -> ColumnElement[bool]:
 
 
 def _where(scope: CallScope) -> list[ColumnElement[bool]]:
-    where = [window(scope)]
-    if scope.organisation_id is not None:
-        where.append(
-            Call.contact_id.in_(
-                select(Contact.id).where(Contact.organisation_id == scope.organisation_id)
-            )
-        )
-    return where
+    return [window(scope)]
+
+
+def _scoped(stmt: Any, scope: CallScope) -> Any:
+    """One organisation's calls: joined from its contacts, so the planner walks each
+    contact's calls of the month (ix_call_contact_entered), not every call of the month."""
+    if scope.organisation_id is None:
+        return stmt
+    return stmt.join(Contact, Contact.id == Call.contact_id).where(
+        Contact.organisation_id == scope.organisation_id
+    )
+
+
+def _windows(scope: CallScope) -> list[ColumnElement[bool]]:
+    """`window` as disjoint parts: for one organisation, the calls that entered a queue
+    (index: contact, entered time) and the joinempty refusals (contact, start time) are
+    counted apart and merged, each part able to use its index where an OR of both
+    could use neither; the whole desk keeps the one condition."""
+    if scope.organisation_id is None:
+        return [window(scope)]
+    return [
+        and_(
+            Call.entered_queue_at.is_not(None),
+            Call.entered_queue_at >= scope.start,
+            Call.entered_queue_at < scope.end,
+        ),
+        and_(
+            Call.entered_queue_at.is_(None),
+            Call.outcome == "join_empty",
+            Call.started_at >= scope.start,
+            Call.started_at < scope.end,
+        ),
+    ]
 
 
 def _per_queue(queues: Iterable[str], rules_for: RulesFor, attr: str) -> ColumnElement[int]:
@@ -103,7 +129,9 @@ def _rule_queues(session: Session, scope: CallScope, queues: Iterable[str]) -> s
         return names
     return {
         q or ""
-        for (q,) in session.execute(select(Call.queue).where(*_where(scope)).distinct()).all()
+        for (q,) in session.execute(
+            _scoped(select(Call.queue).where(*_where(scope)), scope).distinct()
+        ).all()
     }
 
 
@@ -123,7 +151,14 @@ def slot_figures(
     The window admits a row without an entered time only when it is a joinempty
     refusal, so every condition below tests the stored outcome directly (one
     cheap comparison per aggregate and row): `open` is what no outcome claims.
+
+    The whole desk's figures come from the trigger-kept summaries when they can
+    answer (`summary_figures`): the same figures, from thousands of rows.
     """
+    if scope.organisation_id is None:
+        summed = summary_figures.slot_figures(session, scope.start, scope.end, rules_for)
+        if summed is not None:
+            return summed
     names = _rule_queues(session, scope, queues)
     sl = _per_queue(names, rules_for, "servicelevel")
     short = _per_queue(names, rules_for, "short_abandon")
@@ -140,35 +175,37 @@ def slot_figures(
         return func.count().filter(cond)
 
     queue = func.coalesce(Call.queue, "")
-    stmt = (
-        select(
-            queue.label("q_key"),
-            slot.label("slot_key"),
-            n(Call.entered_queue_at.is_(None)),
-            func.count(Call.entered_queue_at),
-            n(answered),
-            n(outcome == "transferred"),
-            n(and_(answered, hold <= sl)),
-            n(outcome == "abandoned"),
-            n(and_(outcome == "abandoned", hold < short)),
-            n(outcome == "timeout"),
-            n(outcome == "exit_empty"),
-            n(outcome.in_(("exit_key", "callback_requested"))),
-            n(outcome == "withdraw"),
-            func.sum(hold).filter(answered),
-            func.sum(Call.talk_seconds).filter(answered),
-            func.count(Call.talk_seconds).filter(answered),
-            func.max(Call.hold_seconds).filter(closed),
-            func.max(hold).filter(answered),
-            n(aster),
-            n(and_(aster, hold <= sl)),
-        )
-        .where(*_where(scope), Call.origin_pbx_id.is_(None))  # continued legs: see records
-        .group_by(literal_column("q_key"), literal_column("slot_key"))
-    )
+    stmt = select(
+        queue.label("q_key"),
+        slot.label("slot_key"),
+        n(Call.entered_queue_at.is_(None)),
+        func.count(Call.entered_queue_at),
+        n(answered),
+        n(outcome == "transferred"),
+        n(and_(answered, hold <= sl)),
+        n(outcome == "abandoned"),
+        n(and_(outcome == "abandoned", hold < short)),
+        n(outcome == "timeout"),
+        n(outcome == "exit_empty"),
+        n(outcome.in_(("exit_key", "callback_requested"))),
+        n(outcome == "withdraw"),
+        func.sum(hold).filter(answered),
+        func.sum(Call.talk_seconds).filter(answered),
+        func.count(Call.talk_seconds).filter(answered),
+        func.max(Call.hold_seconds).filter(closed),
+        func.max(hold).filter(answered),
+        n(aster),
+        n(and_(aster, hold <= sl)),
+    ).where(Call.origin_pbx_id.is_(None))  # continued legs from another PBX: see records
+    groups = (literal_column("q_key"), literal_column("slot_key"))
+    rows = [
+        row
+        for part in _windows(scope)
+        for row in session.execute(_scoped(stmt.where(part).group_by(*groups), scope))
+    ]
     out: dict[tuple[str, Slot], Figures] = {}
     formula_of: dict[str, str] = {}
-    for row in session.execute(stmt):
+    for row in rows:
         q = row[0]
         formula = formula_of.get(q)
         if formula is None:
@@ -194,7 +231,7 @@ def slot_figures(
             aster_sl,
         ) = (int(v or 0) for v in row[2:])
         closed_n = answered_n + abandoned + timeout + exit_empty + exit_key + withdraw
-        out[(q, int(row[1]))] = Figures(
+        fig = Figures(
             offered=offered_n,
             answered=answered_n,
             transferred=transferred,
@@ -216,22 +253,23 @@ def slot_figures(
             asterisk_abandoned_within_sl=aster_sl,
             sl_formula=formula,
         )
+        key = (q, int(row[1]))
+        if key in out:  # the same slot in both parts of the window
+            out[key].add(fig)
+        else:
+            out[key] = fig
     # rings not answered (RINGNOANSWER, busy) of the same calls, per group
     rings = (
         select(queue.label("q_key"), slot.label("slot_key"), func.count())
         .select_from(RingAttempt)
         .join(Call, Call.id == RingAttempt.call_id)
-        .where(
-            *_where(scope),
-            Call.origin_pbx_id.is_(None),
-            RingAttempt.result.in_(("noanswer", "busy")),
-        )
-        .group_by(literal_column("q_key"), literal_column("slot_key"))
+        .where(RingAttempt.result.in_(("noanswer", "busy")), Call.origin_pbx_id.is_(None))
     )
-    for q, s, count in session.execute(rings):
-        fig = out.get((q, int(s)))
-        if fig is not None:
-            fig.ring_noanswer += int(count)
+    for part in _windows(scope):
+        for q, s, count in session.execute(_scoped(rings.where(part).group_by(*groups), scope)):
+            found = out.get((q, int(s)))
+            if found is not None:
+                found.ring_noanswer += int(count)
     return out
 
 
@@ -288,6 +326,10 @@ def agent_figures(
     session: Session, scope: CallScope, rules_for: RulesFor, queues: Iterable[str] = ()
 ) -> dict[str, AgentFigures]:
     """Per agent (login, else member name), as `aggregate.by_agent` counts them."""
+    if scope.organisation_id is None:
+        summed = summary_figures.agent_figures(session, scope.start, scope.end, rules_for)
+        if summed is not None:
+            return summed
     sl = _per_queue(_rule_queues(session, scope, queues), rules_for, "servicelevel")
     outcome = Call.outcome
     answered = outcome.in_(("answered", "transferred"))
@@ -316,7 +358,7 @@ def agent_figures(
         .group_by(literal_column("agent_key"))
     )
     out: dict[str, AgentFigures] = {}
-    for name, ans, tr, within, talk, talk_n, hold_t, hung in session.execute(stmt):
+    for name, ans, tr, within, talk, talk_n, hold_t, hung in session.execute(_scoped(stmt, scope)):
         out[name] = AgentFigures(
             name,
             answered=int(ans),
@@ -333,7 +375,7 @@ def agent_figures(
         .where(*_where(scope), RingAttempt.result.in_(("noanswer", "busy")))
         .group_by(RingAttempt.agent_login)
     )
-    for login, count in session.execute(rings):
+    for login, count in session.execute(_scoped(rings, scope)):
         name = login or ""
         f = out.get(name)
         if f is None:

@@ -97,18 +97,21 @@ def plan(
     )
     if known is not None and known_from is not None:
         slots.update(known)
-    local_of: dict[int, datetime] = {}
+    local_of: dict[int, tuple[int, time]] = {}
     buckets: dict[Key, Figures] = {}
-    per_queue: dict[str, Figures] = {}
     for (queue, slot), fig in slots.items():
-        local = local_of.get(slot)
-        if local is None:
-            local = local_of[slot] = aggregate.interval_start(slot * 900, INTERVAL_MINUTES, tz)
-        key = (queue, local.weekday(), local.time())
+        at = local_of.get(slot)
+        if at is None:
+            local = aggregate.interval_start(slot * 900, INTERVAL_MINUTES, tz)
+            at = local_of[slot] = (local.weekday(), local.time())
+        key = (queue, *at)
         acc = buckets.get(key)
         if acc is None:
             acc = buckets[key] = Figures(sl_formula=fig.sl_formula)
         acc.add(fig)
+    # each queue's whole history, from the (few thousand) buckets rather than the slots
+    per_queue: dict[str, Figures] = {}
+    for (queue, _weekday, _start), fig in buckets.items():
         q = per_queue.get(queue)
         if q is None:
             q = per_queue[queue] = Figures(sl_formula=fig.sl_formula)

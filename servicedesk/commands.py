@@ -92,6 +92,29 @@ def _db_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_summary(args: argparse.Namespace) -> int:
+    """Recount the report's call summaries with the configuration's thresholds."""
+    import time
+
+    from servicedesk.call_summary import recount
+    from servicedesk.db import make_engine
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {args.config}: {exc}", file=sys.stderr)
+        return 1
+    engine = make_engine(args.url or cfg.connections.database.resolved_url())
+    started = time.perf_counter()
+    try:
+        with engine.begin() as conn:
+            recount(conn, cfg)
+    finally:
+        engine.dispose()
+    print(f"call summaries recounted in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cfg = sub.add_parser("config", help="configuration file tools")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
@@ -105,6 +128,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     up.add_argument("--config", default="centralita.toml")
     up.add_argument("--url", default=None, help="database URL (overrides the config)")
     up.set_defaults(func=_db_upgrade)
+    summ = db_sub.add_parser(
+        "summary", help="recount the report's call summaries (after changing SL thresholds)"
+    )
+    summ.add_argument("--config", default="centralita.toml")
+    summ.add_argument("--url", default=None, help="database URL (overrides the config)")
+    summ.set_defaults(func=_db_summary)
     sync = db_sub.add_parser("sync", help="write skills, queues and agents from the config")
     sync.add_argument("--config", default="centralita.toml")
     sync.add_argument("--url", default=None, help="database URL (overrides the config)")

@@ -539,4 +539,7 @@ class PanelAudit(Base):
 
 # --- Calling features (tables in their own module, same metadata) --------
 
+# (and the report's call summaries and indexes, branch reportspeed)
+from servicedesk import call_summary as call_summary  # noqa: E402
 from servicedesk import calling_models as calling_models  # noqa: E402
+from servicedesk import report_indexes as report_indexes  # noqa: E402

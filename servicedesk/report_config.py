@@ -56,7 +56,7 @@ class ReportsConfig(_Strict):
     logo: str | None = Field(default=None, description="PNG/SVG path, relative to the config file")
     language: Literal["es", "en"] = "es"
     attach_xlsx: bool = True
-    breaches_listed: int = Field(default=200, ge=0, description="rows listed in HTML/PDF")
+    breaches_listed: int = Field(default=40, ge=0, description="rows listed in HTML/PDF")
     targets: ReportTargets = Field(default_factory=ReportTargets)
     staffing: StaffingSettings = Field(default_factory=StaffingSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
