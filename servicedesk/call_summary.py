@@ -300,6 +300,7 @@ def _slot_change(
             n = replaced_by
             kept = (
                 f"{n}.pbx_id = {r}.pbx_id AND COALESCE({n}.queue, '') = COALESCE({r}.queue, '')"
+                f" AND {n}.origin_pbx_id IS NULL"
                 f" AND {n}.entered_queue_at IS NOT NULL"
                 f" AND {d.slot(f'{n}.entered_queue_at')} = {d.slot(f'{r}.entered_queue_at')}"
                 " AND COALESCE({new}, 0) >= COALESCE({old}, 0)"

@@ -3,7 +3,7 @@
 On both engines: random calls with every outcome, rings let go, surveys; then
 the writes a desk really makes after a call is first stored (outcome changed,
 answered then transferred, a survey arriving, a queue changed, a ring's result
-set, rows deleted), and the whole report (incidents reopened included) built
+set, a leg found to continue a call from another PBX, rows deleted), and the whole report (incidents reopened included) built
 from the summaries equals the one counted from the rows.
 """
 
@@ -93,6 +93,8 @@ def _seed(factory: sessionmaker[Session], rng: random.Random) -> None:
                 satisfaction=rng.choice([None, None, 1, 3, 5, 9]),
                 contact_id=contact.id if rng.random() < 0.5 else None,
             )
+            if rng.random() < 0.1:  # a leg continuing a call transferred from another PBX
+                row.origin_pbx_id, row.origin_linkedid = "pbx9", f"X{i}"
             for k in range(rng.choice([0, 0, 1, 2])):
                 row.rings.append(
                     RingAttempt(
@@ -129,6 +131,14 @@ def _late_writes(factory: sessionmaker[Session], rng: random.Random) -> None:
                 .where(Call.id == cid)
                 .values(entered_queue_at=MONTH.end - timedelta(minutes=rng.choice([1, 20, -5])))
             )
+        for cid in rng.sample(ids, 20):  # its origin learnt late, or found wrong
+            origin = rng.choice([None, "pbx9"])
+            s.execute(
+                update(Call)
+                .where(Call.id == cid)
+                .values(origin_pbx_id=origin, origin_linkedid=origin and f"Y{cid}")
+            )
+        s.commit()
         for cid in rng.sample(ids, 20):  # the row that held a slot's longest wait shrinks
             s.execute(update(Call).where(Call.id == cid).values(hold_seconds=0))
         s.commit()
