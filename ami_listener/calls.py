@@ -112,6 +112,8 @@ class CallRecord:
     consult_rung: dict[str, str] = field(default_factory=dict)  # login -> queue rung from
     dialled: str | None = None  # result of the root channel's own Dial() (outbound calls)
     talk_estimated: bool = False  # talk_seconds from timestamps until an AgentComplete says
+    leg_at: float | None = None  # when the agent serving the caller now was connected
+    consult_at: float | None = None  # when the consulted agent answered
 
     # --- derived fields for pops and rows --------------------------------
     def ivr_choices(self) -> dict[str, str]:
@@ -374,7 +376,9 @@ class CallTracker:
                 # ended without AgentComplete (e.g. a drop): talk from timestamps, unless
                 # the serving agent's AgentComplete still comes (a transferred caller's
                 # hang-up reaches the far leg through the Local channels after)
-                call.talk_seconds = int(ts - call.answered_at)
+                # the legs before, as their AgentComplete said, and this one from its start
+                leg_at = call.leg_at if call.leg_at is not None else call.answered_at
+                call.talk_seconds = call.talk_before + int(ts - leg_at)
                 call.talk_estimated = True
         self.out.call(call)
         if call.root_hung_up and not call.channels:
@@ -629,6 +633,7 @@ class CallTracker:
             # the consulted agent answers: they get the pop; the call becomes theirs
             # only when the transfer completes (AgentComplete Reason transfer)
             call.consult_agent = (agent.login, name or interface)
+            call.consult_at = ts
             self._left(call, uid)
             self.agents.connected(agent.login, call.linkedid, header(msg, "Queue"), ts)
             self.out.pops.append((agent.login, "answer", call, ts))
@@ -636,6 +641,7 @@ class CallTracker:
             return
         call.in_queue = False
         call.left_queue = True
+        call.leg_at = ts
         if not call.transferred:  # answer time and hold are the first queue's
             call.answered_at = ts
             call.hold_seconds = _int(header(msg, "HoldTime"), call.hold_seconds)
@@ -703,6 +709,7 @@ class CallTracker:
         if reason == "transfer" and call.consult_agent is not None:
             # attended transfer completed: the consulted agent has the caller now
             call.agent_login, call.agent_member = call.consult_agent
+            call.leg_at = call.consult_at  # its TalkTime runs from the consultation's answer
             call.consult_agent = call.consult_live = None
             call.current_queue = call.consult_queue
         self.out.call(call)

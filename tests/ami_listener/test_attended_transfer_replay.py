@@ -18,6 +18,7 @@ from ami_listener.calls import CallRecord
 from ami_listener.queue_log import TERMINAL_EVENTS, apply_lines, parse_line
 from callstats.records import queue_call_from_row
 from servicedesk.config import CentralitaConfig
+from tests.ami_listener.replay_server import frames_of
 from tests.ami_listener.test_trace_replay import replay
 
 TRACES = Path(__file__).parents[1] / "data" / "asterisk-traces"
@@ -152,3 +153,32 @@ def test_a_call_completed_from_queue_log_is_transferred(scenario: str, event: st
     other = CallRecord(linkedid="c", uniqueid="c", started_at=0.0)
     apply_lines(other, [link], {})
     assert (other.outcome, other.hold_seconds, other.talk_seconds) == ("transferred", 4, 9)
+
+
+async def test_talk_without_the_last_agent_complete_is_estimated_per_leg(
+    tmp_path: Path,
+    example_config: CentralitaConfig,
+    session_factory: sessionmaker[Session],
+    redis_url: str,
+) -> None:
+    """The consulted agent's AgentComplete lost (or after the call was closed): the talk is
+    the transferring agent's TalkTime plus the consulted agent's leg from their answer,
+    not the whole call since the first answer (which counts the consultation twice)."""
+    scenario = "calling_atxfer_complete"
+    trace = tmp_path / scenario
+    trace.mkdir()
+    raw = (TRACES / scenario / "ami.raw").read_bytes()
+    head = raw[: raw.index(b"\r\n") + 2] if raw.startswith(b"Asterisk Call Manager/") else b""
+    frames = [
+        f for f in frames_of(raw) if b"Event: AgentComplete" not in f or b"Reason: transfer" in f
+    ]
+    assert len(frames) == len(frames_of(raw)) - 1
+    (trace / "ami.raw").write_bytes(head + b"".join(frames))
+    calls, _service = await replay(trace, example_config, session_factory, redis_url)
+    ql = _queue_log(scenario)
+    transfer = next(p for p in ql if p[4] == "ATTENDEDTRANSFER")
+    final = next(p for p in ql if p[4].startswith("COMPLETE"))
+    (call,) = calls.values()
+    assert call.outcome == "transferred"
+    exact = int(transfer[8]) + int(final[6])
+    assert call.talk_seconds in (exact, exact + 1)  # whole seconds from event times
