@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from servicedesk.config import CentralitaConfig, ConfigError, load_config
 
 
@@ -68,9 +70,46 @@ def _db_upgrade(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             print(f"error: {args.config}: {exc}", file=sys.stderr)
             return 1
-    upgrade(url)
-    print(f"database at head: {url.split('@')[-1]}")
+    where = url.split("@")[-1]
+    problem = _unmigrated_tables(url)
+    if problem:
+        print(f"error: {where}: {problem}", file=sys.stderr)
+        return 1
+    try:
+        upgrade(url)
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+        print(f"error: {where}: the upgrade stopped: {first}", file=sys.stderr)
+        return 1
+    print(f"database at head: {where}")
     return 0
+
+
+def _unmigrated_tables(url: str) -> str | None:
+    """Why `url` cannot be upgraded as it is: tables but no migration record (made by
+    hand or by `create_all`), which Alembic would meet with "table already exists"."""
+    from sqlalchemy import inspect
+
+    from servicedesk.db import make_engine
+    from servicedesk.migrate import current_revision
+
+    try:
+        if current_revision(url) is not None:
+            return None
+        engine = make_engine(url)
+        try:
+            tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+        finally:
+            engine.dispose()
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+        return f"cannot open the database: {first}"
+    if not tables:
+        return None
+    return (
+        f"it holds {len(tables)} tables but no migration record, so it was not made by "
+        "`centralita db upgrade`; upgrade an empty database (or a copy made by it) instead"
+    )
 
 
 def _db_sync(args: argparse.Namespace) -> int:

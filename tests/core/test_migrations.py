@@ -87,3 +87,36 @@ def test_db_upgrade_command(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "database at head" in proc.stdout
     assert migrate.schema_diff(f"sqlite:///{db}") == []
+
+
+def _upgrade(url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "centralita", "db", "upgrade", "--url", url],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def test_db_upgrade_refuses_tables_it_did_not_make_in_one_line(tmp_path: Path) -> None:
+    """A database built by `create_all` (no migration record): Alembic would die on
+    "table already exists" with a traceback; the command says what is wrong instead."""
+    url = f"sqlite:///{tmp_path / 'made_by_hand.db'}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    proc = _upgrade(url)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert "no migration record" in line and "centralita db upgrade" in line
+
+
+def test_db_upgrade_unreachable_server_in_one_line() -> None:
+    proc = _upgrade("postgresql://u:p@127.0.0.1:1/none")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: 127.0.0.1:1/none: cannot open the database")
+    assert "u:p" not in line  # never the password
