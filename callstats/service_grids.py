@@ -599,7 +599,10 @@ def summary_grid(report: ServiceReport, cfg: CentralitaConfig, lang: Lang) -> Gr
             if now is None:
                 status = rt.t("no_data", lang)
             else:
-                ok = now >= target if sense == "min" else now <= target
+                # judged on the figure as printed: "85.0 ≥ 85 %: no cumple" would read as
+                # an error to the client (84.96 rounds to 85.0)
+                shown = _r(now) if isinstance(now, float) else now
+                ok = shown >= target if sense == "min" else shown <= target
                 status = rt.t("met_target" if ok else "missed_target", lang)
         trend = ""
         if now is not None and before is not None:

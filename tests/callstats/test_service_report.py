@@ -266,3 +266,18 @@ def test_html_escapes_names(session_factory, example_config) -> None:  # type: i
     html = service_render.to_html(r, example_config, "en")
     assert "<script>alert" not in html and "&lt;script&gt;" in html
     assert Scope().is_desk
+
+
+def test_summary_judges_the_figure_as_printed(month, session_factory, example_config) -> None:  # type: ignore[no-untyped-def]
+    """84.96 % prints as 85.0: against "≥ 85 %" the summary must say met, not missed."""
+    from callstats import service_grids
+    from callstats.service_report import Headline
+
+    with session_factory() as s:
+        report = _alfa(s, example_config)
+    target = example_config.reports.targets.csat_percent
+    for value, verdict in ((target - 0.04, "cumple"), (target - 0.06, "no cumple")):
+        report.headline = Headline(csat=value)
+        grid = service_grids.summary_grid(report, example_config, "es")
+        (row,) = [r for r in grid.rows if r[0] == "Satisfacción (CSAT)"]
+        assert row[3] == verdict, (value, row)
