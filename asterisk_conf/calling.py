@@ -151,6 +151,19 @@ def transfer_context(cfg: CentralitaConfig) -> Context:
     return ctx
 
 
+def add_transfer_codes(ctx: Context, cfg: CentralitaConfig) -> None:
+    """The queues' keypad codes (`[transfer_codes]`) as extensions of the agents' context.
+
+    A transfer keyed on the phone (#1 or *2, then digits) looks in the transferer's
+    TRANSFER_CONTEXT, else its own context; a Queue member's channel keeps its
+    endpoint's context (calling_phone_* traces: `from-agents`). Each code goes to the
+    queue's entry in `centralita-transfer`, so a blind-transferred caller keeps their
+    variables and the pop follows, as with the panel's transfer."""
+    for queue, code in sorted(cfg.transfer_codes.items(), key=lambda kv: kv[1]):
+        ext = ctx.exten(code)
+        ext.add(f"Goto({TRANSFER_CONTEXT},{queue},1)")
+
+
 def build_calling_extensions(cfg: CentralitaConfig) -> str:
     """extensions_calling.conf (included by extensions.conf): new contexts only."""
     return render_file(
