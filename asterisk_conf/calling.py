@@ -141,6 +141,7 @@ def transfer_context(cfg: CentralitaConfig) -> Context:
         comments=[
             "Blind transfer of a caller to another queue (AMI BlindTransfer from the dialer):",
             "one extension per queue; the caller keeps their variables, so the pop follows.",
+            "Also the queues' keypad codes, for a phone whose channel an Atxfer pointed here.",
         ],
     )
     for name in sorted(cfg.queue_definitions()):
@@ -148,6 +149,9 @@ def transfer_context(cfg: CentralitaConfig) -> Context:
         ext.add(f"Set(CENTRALITA_QUEUE={name})")
         ext.add("Queue(${CENTRALITA_QUEUE},t,,,${CENTRALITA_MAXWAIT},,,${CENTRALITA_RULE})")
         ext.add(f"Goto({names.AFTER_QUEUE_CONTEXT},s,1)")
+    # AMI Atxfer leaves TRANSFER_CONTEXT=<this context> on the agent's channel
+    # (calling_atxfer_abort): a later transfer keyed on that phone looks here
+    add_transfer_codes(ctx, cfg)
     return ctx
 
 
