@@ -83,6 +83,10 @@ def act_atxfer(engine: Engine, h: dict[str, str]) -> list[Headers]:
     agent = engine.channels.get(name)
     if agent is None:
         return _resp(False, "Channel specified does not exist")
+    if h.get("context"):
+        # manager.c sets it for the feature and leaves it: the phone's later transfer
+        # codes look there too (calling_atxfer_abort, calling_phone_xfer_after_abort)
+        engine.setvar(agent, "TRANSFER_CONTEXT", h["context"])
     call = engine.bridged_calls.get(name)
     if call is None or name in engine.consults:
         return _resp(True, "Atxfer successfully queued")  # the DTMF goes nowhere

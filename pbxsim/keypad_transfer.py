@@ -1,11 +1,12 @@
 """Transfers keyed on the agent's phone, as Asterisk 22.10.1 did them in the recordings
 `calling_phone_blind_transfer` (`#1` then `801`) and `calling_phone_atxfer` (`*2` then
-`801`, completed by `*2`): the feature codes of features.conf, received on the agent's
+`801`, completed by `*2`) and `calling_phone_xfer_after_abort` (`#1 801` after a
+cancelled panel Atxfer): the feature codes of features.conf, received on the agent's
 channel while it is bridged to a queue caller.
 
 The code puts the caller on hold (Hold on the agent's channel, 0.1 s after its last
 digit); the digits that follow are collected in the transfer context (the channel's
-TRANSFER_CONTEXT, else its own context: the endpoint's). Once they match an extension
+TRANSFER_CONTEXT, which AMI Atxfer leaves set, else its own context: the endpoint's). Once they match an extension
 that no longer one could match, the transfer starts at once; otherwise Asterisk waits
 for `transferdigittimeout` (3 s, features.conf default: the rig's `_X.` in
 `from-agents` made it wait in both recordings). Then:

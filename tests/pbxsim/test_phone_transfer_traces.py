@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pbxsim.behaviour import AgentAction, CallerScript
+from pbxsim.behaviour import NOANSWER, AgentAction, CallerScript
 from pbxsim.dialplan import parse_extensions
 from pbxsim.engine import Engine
 from pbxsim.queues import parse_queues_conf
@@ -28,18 +28,25 @@ from tests.pbxsim.test_attended_transfer_traces import (
 )
 
 # (agent1 plan, agent2 plan, caller, caller hangs up after) as the recorder had them
-SCENARIOS: dict[str, tuple[AgentAction, AgentAction, tuple[str, str], float]] = {
+SCENARIOS: dict[str, tuple[AgentAction, list[AgentAction], tuple[str, str], float]] = {
     "calling_phone_blind_transfer": (
         AgentAction.answer(2.0),
-        AgentAction.answer(2.0),
+        [AgentAction.answer(2.0)],
         ("5551105", "Eva Keypad"),
         25.0,
     ),
     "calling_phone_atxfer": (
         AgentAction.answer(2.0),
-        AgentAction.answer(2.0, 12.0),
+        [AgentAction.answer(2.0, 12.0)],
         ("5551106", "Fede Keypad"),
         60.0,
+    ),
+    # the panel's Atxfer (cancelled) leaves TRANSFER_CONTEXT=calling-transfer: #1 801 goes there
+    "calling_phone_xfer_after_abort": (
+        AgentAction.answer(2.0),
+        [NOANSWER, AgentAction.answer(2.0)],
+        ("5551107", "Gil Keypad"),
+        40.0,
     ),
 }
 # the rig's from-agents for these recordings (scenario.md): the queue's code 801 before
@@ -68,7 +75,7 @@ def simulate(
     events: list[dict[str, Any]] = []
     engine.subscribe(lambda ev: events.append(event_to_message(ev, engine.kernel.now - T0)))
     engine.set_phone("agent1", [agent1], "1001", "Agent One")
-    engine.set_phone("agent2", [agent2], "1002", "Agent Two")
+    engine.set_phone("agent2", agent2, "1002", "Agent Two")
     responses: list[str] = []
     for line in (TRACES / scenario / "ami_sent.jsonl").read_text().splitlines():
         action = json.loads(line)
@@ -86,7 +93,11 @@ def simulate(
             send()
         else:
             engine.kernel.call_at(T0 + float(action["_t"]), send)
-    engine.place_call("710", num, name, CallerScript(hangup_after=hangup_after), at=T0 + 2.0)
+    # the caller's INVITE reached Asterisk ~0.1 s after SIPp started: place it then, so
+    # app_queue's whole seconds fall as recorded when the caller is the one hanging up
+    arrived = next(m["_t"] for m in _recorded(scenario) if m.get("Event") == "Newchannel")
+    script = CallerScript(hangup_after=hangup_after)
+    engine.place_call("710", num, name, script, at=T0 + arrived)
     engine.kernel.run_until(T0 + 70)
     recorded = [
         r["Message"]
@@ -151,3 +162,18 @@ def test_the_code_waits_the_digit_timeout_only_while_more_digits_could_match() -
     at_once = next(m["_t"] for m in events if m.get("Event") == "BlindTransfer")
     assert at_once == pytest.approx(last_digit, abs=0.1)
     assert any("|BLINDTRANSFER|801|from-agents|" in line for line in qlog)
+
+
+def test_a_cancelled_atxfer_leaves_its_context_for_the_keypad() -> None:
+    """calling_phone_xfer_after_abort: after the panel's Atxfer to calling-transfer was
+    cancelled, `#1 801` on the same call goes to 801@calling-transfer (TRANSFER_CONTEXT),
+    at once, as calling-transfer has no pattern; not to from-agents."""
+    scenario = "calling_phone_xfer_after_abort"
+    recorded = _recorded(scenario)
+    events, qlog, _engine = simulate(scenario)
+    assert any("|BLINDTRANSFER|801|calling-transfer|" in line for line in qlog)
+    last_digit = max(m["_t"] for m in recorded if m.get("Event") == "DTMFEnd")
+    for msgs in (recorded, events):
+        sent = next(m for m in msgs if m.get("Event") == "BlindTransfer")
+        assert sent["Context"] == "calling-transfer" and sent["IsExternal"] == "No"
+        assert sent["_t"] == pytest.approx(last_digit, abs=0.1)
