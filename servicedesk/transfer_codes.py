@@ -33,8 +33,9 @@ TransferCodes = Annotated[dict[str, TransferCode], AfterValidator(_distinct)]
 def transfer_code_errors(
     codes: Mapping[str, str], queue_names: Iterable[str], agent_interfaces: Iterable[str]
 ) -> list[tuple[str, str]]:
-    """Codes that name no queue, or that an agent's own extension (the agents' context
-    dials colleagues by login) already takes: either would make the keypad ambiguous."""
+    """Codes that name no queue, that an agent's own extension (the agents' context dials
+    colleagues by login) already takes, or that begin a longer code or extension: each
+    would make the keypad ambiguous or slow."""
     known = set(queue_names)
     taken = {iface.partition("/")[2] for iface in agent_interfaces}  # PJSIP/1001 -> 1001
     errors: list[tuple[str, str]] = []
@@ -48,4 +49,19 @@ def transfer_code_errors(
             )
         if code in taken:
             errors.append((f"transfer_codes.{queue}", f"code {code} is also an agent's extension"))
+        # a code that begins a longer one makes the phone wait transferdigittimeout (3 s)
+        # for more digits before every transfer to it (calling_phone_blind_transfer)
+        longer = sorted(
+            [(other, c) for other, c in codes.items() if c != code and c.startswith(code)]
+            + [(f"agent {ext}", ext) for ext in taken if ext != code and ext.startswith(code)],
+            key=lambda who_what: (who_what[1], who_what[0]),
+        )
+        if longer:
+            who, what = longer[0]
+            errors.append(
+                (
+                    f"transfer_codes.{queue}",
+                    f"code {code} begins {who}'s {what}: the phone would wait for more digits",
+                )
+            )
     return errors
