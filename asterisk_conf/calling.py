@@ -163,7 +163,10 @@ def add_transfer_codes(ctx: Context, cfg: CentralitaConfig) -> None:
     endpoint's context (calling_phone_* traces: `from-agents`). Each code goes to the
     queue's entry in `centralita-transfer`, so a blind-transferred caller keeps their
     variables and the pop follows, as with the panel's transfer."""
+    queues = cfg.queue_definitions()  # config check refuses others; never jump to nothing
     for queue, code in sorted(cfg.transfer_codes.items(), key=lambda kv: kv[1]):
+        if queue not in queues:
+            continue
         ext = ctx.exten(code)
         ext.add(f"Goto({TRANSFER_CONTEXT},{queue},1)")
 

@@ -51,7 +51,11 @@ def calling_extensions(cfg: Any) -> str:
         ]
     # the queues' keypad codes (#1 / *2 then digits on the agent's phone): in the agents'
     # context, where the transfer features look, and here (TRANSFER_CONTEXT after Atxfer)
-    codes = sorted(cfg.transfer_codes.items(), key=lambda kv: kv[1])
+    queues = cfg.queue_definitions()
+    codes = sorted(
+        ((name, code) for name, code in cfg.transfer_codes.items() if name in queues),
+        key=lambda kv: kv[1],
+    )
     out += [f"exten => {code},1,Goto(centralita-transfer,{name},1)" for name, code in codes]
     out += ["", "[centralita-agents]"]
     out += [f"exten => {code},1,Goto(centralita-transfer,{name},1)" for name, code in codes]
