@@ -141,6 +141,7 @@ def transfer_context(cfg: CentralitaConfig) -> Context:
         comments=[
             "Blind transfer of a caller to another queue (AMI BlindTransfer from the dialer):",
             "one extension per queue; the caller keeps their variables, so the pop follows.",
+            "Also the queues' keypad codes, for a phone whose channel an Atxfer pointed here.",
         ],
     )
     for name in sorted(cfg.queue_definitions()):
@@ -148,7 +149,26 @@ def transfer_context(cfg: CentralitaConfig) -> Context:
         ext.add(f"Set(CENTRALITA_QUEUE={name})")
         ext.add("Queue(${CENTRALITA_QUEUE},t,,,${CENTRALITA_MAXWAIT},,,${CENTRALITA_RULE})")
         ext.add(f"Goto({names.AFTER_QUEUE_CONTEXT},s,1)")
+    # AMI Atxfer leaves TRANSFER_CONTEXT=<this context> on the agent's channel
+    # (calling_atxfer_abort): a later transfer keyed on that phone looks here
+    add_transfer_codes(ctx, cfg)
     return ctx
+
+
+def add_transfer_codes(ctx: Context, cfg: CentralitaConfig) -> None:
+    """The queues' keypad codes (`[transfer_codes]`) as extensions of the agents' context.
+
+    A transfer keyed on the phone (#1 or *2, then digits) looks in the transferer's
+    TRANSFER_CONTEXT, else its own context; a Queue member's channel keeps its
+    endpoint's context (calling_phone_* traces: `from-agents`). Each code goes to the
+    queue's entry in `centralita-transfer`, so a blind-transferred caller keeps their
+    variables and the pop follows, as with the panel's transfer."""
+    queues = cfg.queue_definitions()  # config check refuses others; never jump to nothing
+    for queue, code in sorted(cfg.transfer_codes.items(), key=lambda kv: kv[1]):
+        if queue not in queues:
+            continue
+        ext = ctx.exten(code)
+        ext.add(f"Goto({TRANSFER_CONTEXT},{queue},1)")
 
 
 def build_calling_extensions(cfg: CentralitaConfig) -> str:

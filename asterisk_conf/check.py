@@ -14,6 +14,7 @@ from pathlib import Path
 from servicedesk.config import CentralitaConfig
 
 from . import names
+from .calling import CALLING_EXTENSIONS_FILE
 from .parse import ConfFile, ConfParseError, parse_conf, parse_dialplan
 from .prompt_catalogue import LANGUAGES, full_catalogue, missing_texts
 from .site import TRUNK_HOST_PLACEHOLDER
@@ -110,6 +111,13 @@ def check_texts(
     all_steps = [
         s for ctx in dialplan.values() for ext in ctx.extensions.values() for s in ext.steps
     ]
+    # contexts extensions.conf #includes (calling features): jump targets only
+    included: dict = {}
+    if CALLING_EXTENSIONS_FILE in files:
+        try:
+            included = parse_dialplan(parse_conf(files[CALLING_EXTENSIONS_FILE]))
+        except ConfParseError as exc:
+            err(f"{CALLING_EXTENSIONS_FILE}: {exc}")
     inbound = dialplan.get(names.INBOUND_CONTEXT)
     if inbound is None:
         err(f"extensions.conf: no [{names.INBOUND_CONTEXT}] context")
@@ -148,7 +156,7 @@ def check_texts(
             if "${" in target or len(parts) not in (1, 3):
                 continue
             if len(parts) == 3:
-                ctx = dialplan.get(parts[0])
+                ctx = dialplan.get(parts[0]) or included.get(parts[0])
                 if ctx is None or parts[1] not in ctx.extensions:
                     err(f"extensions.conf line {step.lineno}: jump to missing {target}")
             elif not any(
@@ -293,7 +301,7 @@ def check_dir(
     cfg: CentralitaConfig, directory: Path, sounds_dir: Path | None = None
 ) -> CheckReport:
     files = {}
-    for name in REQUIRED_FILES:
+    for name in (*REQUIRED_FILES, CALLING_EXTENSIONS_FILE):
         path = directory / name
         if path.exists():
             files[name] = path.read_text(encoding="utf-8")

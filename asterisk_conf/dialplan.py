@@ -330,7 +330,10 @@ class DialplanBuilder:
     def agents(self) -> Context:
         ctx = Context(
             names.AGENTS_CONTEXT,
-            comments=["Calls placed by agent phones: agent-to-agent by login."],
+            comments=[
+                "Calls placed by agent phones: agent-to-agent by login; the queues' transfer",
+                "codes (keyed after #1 or *2).",
+            ],
         )
         for agent in sorted(self.cfg.agents, key=lambda a: a.login):
             endpoint = names.endpoint_of(agent.interface)
@@ -339,6 +342,9 @@ class DialplanBuilder:
             ext = ctx.exten(endpoint)
             ext.add(f"Dial(PJSIP/{endpoint},30)")
             ext.add("Hangup()")
+        from .calling import add_transfer_codes  # calling builds on this module
+
+        add_transfer_codes(ctx, self.cfg)
         return ctx
 
     def render(self) -> str:

@@ -83,6 +83,10 @@ def act_atxfer(engine: Engine, h: dict[str, str]) -> list[Headers]:
     agent = engine.channels.get(name)
     if agent is None:
         return _resp(False, "Channel specified does not exist")
+    if h.get("context"):
+        # manager.c sets it for the feature and leaves it: the phone's later transfer
+        # codes look there too (calling_atxfer_abort, calling_phone_xfer_after_abort)
+        engine.setvar(agent, "TRANSFER_CONTEXT", h["context"])
     call = engine.bridged_calls.get(name)
     if call is None or name in engine.consults:
         return _resp(True, "Atxfer successfully queued")  # the DTMF goes nowhere
@@ -108,19 +112,25 @@ def act_cancelatxfer(engine: Engine, h: dict[str, str]) -> list[Headers]:
 
 def act_playdtmf(engine: Engine, h: dict[str, str]) -> list[Headers]:
     """PlayDTMF; with `Receive: yes` the digit counts as keyed on that phone, which is
-    how the panel sends the in-consultation codes (`*2` complete, `*1` abort)."""
+    how the panel sends the in-consultation codes (`*2` complete, `*1` abort); outside a
+    consultation the transfer codes (`#1`, `*2` and digits: `keypad_transfer`)."""
     name, digit = h.get("channel", ""), h.get("digit", "")
     if engine.channels.get(name) is None:
         return _resp(False, "Channel not found")
     if len(digit) != 1 or digit not in "0123456789*#ABCD":
         return _resp(False, "No digit specified")
     consult = engine.consults.get(name)
-    if consult is not None and h.get("receive", "").lower() in ("yes", "true", "1", "on"):
+    received = h.get("receive", "").lower() in ("yes", "true", "1", "on")
+    if consult is not None and received:
         consult.digits = (consult.digits + digit)[-2:]
         if consult.digits == COMPLETE_CODE and consult.answered:
             engine.kernel.call_later(DTMF_ACT_S, complete, engine, consult)
         elif consult.digits == ABORT_CODE:
             engine.kernel.call_later(DTMF_ACT_S, abort, engine, consult)
+    elif received:
+        from pbxsim import keypad_transfer  # builds on this module
+
+        keypad_transfer.press(engine, name, digit)
     return _resp(True, "DTMF successfully queued")
 
 

@@ -1,4 +1,5 @@
-"""The calling contexts in the shape `asterisk_conf.calling` generates (outbound, supervise).
+"""The calling contexts in the shape `asterisk_conf.calling` generates (outbound, supervise,
+transfer, and the transfer codes of the agents' context).
 
 pbxsim takes only config types from the project, so the shape is restated here, as
 `pbxsim.dialplan.centralita_extensions` does for the inbound side; the e2e tests
@@ -48,4 +49,14 @@ def calling_extensions(cfg: Any) -> str:
             " same => n,Queue(${CENTRALITA_QUEUE},t,,,${CENTRALITA_MAXWAIT},,,${CENTRALITA_RULE})",
             " same => n,Goto(centralita-after-queue,s,1)",
         ]
+    # the queues' keypad codes (#1 / *2 then digits on the agent's phone): in the agents'
+    # context, where the transfer features look, and here (TRANSFER_CONTEXT after Atxfer)
+    queues = cfg.queue_definitions()
+    codes = sorted(
+        ((name, code) for name, code in cfg.transfer_codes.items() if name in queues),
+        key=lambda kv: kv[1],
+    )
+    out += [f"exten => {code},1,Goto(centralita-transfer,{name},1)" for name, code in codes]
+    out += ["", "[centralita-agents]"]
+    out += [f"exten => {code},1,Goto(centralita-transfer,{name},1)" for name, code in codes]
     return "\n".join(out) + "\n"

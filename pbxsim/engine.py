@@ -161,6 +161,7 @@ class Engine:
         self.globals: dict[str, str] = {}
         self.bridged_calls: dict[str, Call] = {}  # agent channel name -> the caller bridged to it
         self.consults: dict[str, Any] = {}  # agent channel -> attended_transfer.Consult
+        self.agent_context = "from-agents"  # the agents' endpoints' context (the rig's name)
         self._qlog = open(queue_log_path, "a", encoding="utf-8") if queue_log_path else None  # noqa: SIM115
         self.queues: dict[str, QueueState] = {}
         for name, conf in queues.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from pbxsim import attended_transfer
+from pbxsim import attended_transfer, keypad_transfer
 from pbxsim.channels import Channel
 from pbxsim.kernel import Event, Interrupt
 from pbxsim.queues import (
@@ -572,7 +572,7 @@ def _ring_entry(engine: Engine, q: QueueState, call: Call, m: Member) -> Leg:
         endpoint,
         phone.caller_id_num if phone else "",
         phone.caller_id_name if phone else "",
-        "from-agents",
+        engine.agent_context,
         "s",
         0,
         linkedid=caller.linkedid,
@@ -845,18 +845,22 @@ def _blind_transferred(
     BridgeDestroy; queue_log BLINDTRANSFER exten|context|hold|talk|origpos; then the
     caller goes on to the target and the agent's leg hangs up."""
     context, exten = entry.call.transfer_to or ("", "")
+    # keyed on the phone (calling_phone_blind_transfer): the bridge is left after the
+    # AgentComplete, agent first, and the transfer is not "external"
+    keyed = keypad_transfer.keyed(entry.call)
     engine.chan_event("Unhold", agent)
     engine.setvar(caller, "BRIDGEPEER", "")
     engine.setvar(agent, "BRIDGEPEER", "")
-    engine.emit("call", "BridgeLeave", bridge.headers(1) + caller.headers(engine.channelvars))
-    engine.emit("call", "BridgeLeave", bridge.headers(0) + agent.headers(engine.channelvars))
+    if not keyed:
+        engine.emit("call", "BridgeLeave", bridge.headers(1) + caller.headers(engine.channelvars))
+        engine.emit("call", "BridgeLeave", bridge.headers(0) + agent.headers(engine.channelvars))
     engine.emit(
         "call",
         "BlindTransfer",
         [("Result", "Success")]
         + agent.headers(engine.channelvars, "Transferer")
         + caller.headers(engine.channelvars, "Transferee")
-        + [("IsExternal", "Yes"), ("Context", context), ("Extension", exten)],
+        + [("IsExternal", "No" if keyed else "Yes"), ("Context", context), ("Extension", exten)],
     )
     engine.pair_event(
         "AgentComplete",
@@ -865,6 +869,9 @@ def _blind_transferred(
         member_fields + [("HoldTime", str(hold)), ("TalkTime", str(talk)), ("Reason", "transfer")],
         "agent",
     )
+    if keyed:
+        engine.emit("call", "BridgeLeave", bridge.headers(1) + agent.headers(engine.channelvars))
+        engine.emit("call", "BridgeLeave", bridge.headers(0) + caller.headers(engine.channelvars))
     engine.emit("call", "BridgeDestroy", bridge.headers(0))
     engine.qlog(
         caller.uniqueid,

@@ -98,6 +98,8 @@ class PbxSim:
             agi_client=self.agi_client,
             prompt_seconds=lengths,
         )
+        if config is not None and extensions_conf is None:
+            self.engine.agent_context = "centralita-agents"  # asterisk_conf names.AGENTS_CONTEXT
         self.runner: Runner | None = None
         self.ami: Any = None
 

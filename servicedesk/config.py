@@ -28,6 +28,7 @@ from pydantic import (
 from servicedesk.calling_config import CallingConfig
 from servicedesk.crosspbx_config import PbxTrunk
 from servicedesk.report_config import ReportsConfig
+from servicedesk.transfer_codes import TransferCodes, transfer_code_errors
 
 Language = Literal["es", "en"]
 Priority = Literal["critical", "high", "medium", "low", "planned"]
@@ -585,6 +586,7 @@ class CentralitaConfig(_Strict):
     panel: PanelConfig = Field(default_factory=PanelConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     calling: CallingConfig = Field(default_factory=CallingConfig)
+    transfer_codes: TransferCodes = Field(default_factory=dict)  # queue -> keypad digits
 
     @field_validator("calendars", "lines", "skills")
     @classmethod
@@ -689,6 +691,9 @@ class CentralitaConfig(_Strict):
                             + ", ".join(sorted(self.skills)),
                         )
                     )
+        errors += transfer_code_errors(
+            self.transfer_codes, queue_names, (a.interface for a in self.agents)
+        )
         for lvl, level in self.escalation.levels.items():
             if level.calendar not in cals:
                 errors.append(

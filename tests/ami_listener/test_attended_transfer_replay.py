@@ -45,7 +45,9 @@ def _pops(client: redis_lib.Redis, pattern: str) -> list[tuple[str, str]]:
     return [(p["type"], p["call_id"]) for _i, p in client.xrange(keys[0])]
 
 
-@pytest.mark.parametrize("scenario", ["calling_atxfer_complete", "calling_atxfer_agent_hangup"])
+@pytest.mark.parametrize(
+    "scenario", ["calling_atxfer_complete", "calling_atxfer_agent_hangup", "calling_phone_atxfer"]
+)
 async def test_completed_attended_transfer_is_one_call(
     scenario: str,
     example_config: CentralitaConfig,
@@ -121,7 +123,12 @@ async def test_cancelled_consultation_is_no_abandon(
 
 @pytest.mark.parametrize(
     ("scenario", "event"),
-    [("calling_atxfer_complete", "ATTENDEDTRANSFER"), ("calling_blind_transfer", "BLINDTRANSFER")],
+    [
+        ("calling_atxfer_complete", "ATTENDEDTRANSFER"),
+        ("calling_blind_transfer", "BLINDTRANSFER"),
+        ("calling_phone_atxfer", "ATTENDEDTRANSFER"),
+        ("calling_phone_blind_transfer", "BLINDTRANSFER"),
+    ],
 )
 def test_a_call_completed_from_queue_log_is_transferred(scenario: str, event: str) -> None:
     """After a gap, a call is completed from its queue_log lines as the listener counts it

@@ -54,6 +54,11 @@ EXPECTED = {
     "unknown_queue": "queues.erp_en: no skill/language makes queue 'erp_en'; known: email_en, email_es, erp_es, general_en, general_es, hardware_en, hardware_es, network_en, network_es",
     "unknown_rule": "routing.rule_vip: unknown queue rule 'gold'; known: critical, standard, vip",
     "unknown_timezone": "calendars.extended.timezone: unknown time zone 'America/Mexico_Cty'",
+    "transfer_code_agent": "transfer_codes.general_en: code 1003 is also an agent's extension",
+    "transfer_code_duplicate": "transfer_codes.general_en: code 808 is also the code of general_es",
+    "transfer_code_letters": "transfer_codes.general_en: '80A' does not match the expected form ^[0-9]{2,8}$",
+    "transfer_code_prefix": "transfer_codes.general_en: code 80 begins network_es's 801: the phone would wait for more digits",
+    "transfer_code_unknown_queue": "transfer_codes.erp_en: no skill/language makes queue 'erp_en'; known: email_en, email_es, erp_es, general_en, general_es, hardware_en, hardware_es, network_en, network_es",
     "unknown_weekday": "calendars.extended.hours.sab: unknown weekday; use mon, tue, wed, thu, fri, sat, sun",
 }
 

@@ -1,0 +1,83 @@
+"""End to end: an agent blind-transfers a queue caller to another queue from the phone's
+keypad (`#1`, then the queue's code from `[transfer_codes]`), as recorded on Asterisk
+22.10.1 (calling_phone_blind_transfer); the screen-pop, with the caller's incident,
+follows the call to the agent of the other queue."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from asterisk_conf.calling import BLIND_TRANSFER_CODE
+from pbxsim.behaviour import AgentAction, CallerScript
+from servicedesk.config import CentralitaConfig
+from tests.e2e.calling_harness import DIALER_SECRET, advance_until, running, until
+
+
+async def test_keyed_blind_transfer_to_another_queue_with_the_pop(
+    example_config: CentralitaConfig,
+    session_factory: sessionmaker[Session],
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(example_config.calling.dialer_secret_env, DIALER_SECRET)
+    code = example_config.transfer_codes["erp_es"]
+    async with running(example_config, session_factory, redis_url) as (sim, service, bus):
+        sim.agent("PJSIP/1001", [AgentAction.answer(1.0)], num="1001")
+        sim.agent("PJSIP/1002", [AgentAction.answer(1.0)], num="1002")
+        for i, (queue, iface) in enumerate(
+            (("network_es", "PJSIP/1001"), ("erp_es", "PJSIP/1002"))
+        ):
+            bus.publish(
+                bus.keys.commands,
+                {"id": f"a{i}", "action": "QueueAdd", "queue": queue, "interface": iface},
+            )
+        await until(lambda: bus.r.xlen(bus.keys.command_results) == 2)
+        script = CallerScript(
+            hangup_after=40.0,
+            ivr_seconds=1.0,
+            preset={
+                "CENTRALITA_ACTION": "queue",
+                "CENTRALITA_QUEUE": "network_es",
+                "CENTRALITA_INCIDENT": "42",
+                "CENTRALITA_IVR": ";".join(f"{k}={quote(v)}" for k, v in {"lang": "es"}.items()),
+                "IVR_LANG": "es",
+            },
+        )
+        did = example_config.lines["tollfree"].did.lstrip("+")
+        sim.engine.place_call(did, "5215550100", "Rosa", script, context="centralita-inbound")
+        sim.engine.poke()
+        await advance_until(sim, lambda: any(sim.engine.bridged_calls), 30)
+        (agent_chan,) = sim.engine.bridged_calls
+        assert agent_chan.startswith("PJSIP/1001-")
+        assert sim.engine.channels[agent_chan].context == "centralita-agents"
+        for digit in BLIND_TRANSFER_CODE + code:  # the agent's keypad, as the phone sends it
+            out = sim.engine.actions.handle(
+                "PlayDTMF", [("Channel", agent_chan), ("Digit", digit), ("Receive", "yes")]
+            )
+            assert out is not None and dict(out[0])["Response"] == "Success"
+        await advance_until(sim, lambda: service.ingest.agents.agents["1002"].oncall, 30)
+        await advance_until(sim, lambda: not sim.engine.channels, 60)
+    first = [
+        (p["type"], p["call_id"], p["incident"])
+        for _i, p in bus.r.xrange(bus.keys.agent_pops("1001"))
+    ]
+    second = [
+        (p["type"], p["call_id"], p["incident"], p["queue"])
+        for _i, p in bus.r.xrange(bus.keys.agent_pops("1002"))
+    ]
+    call_id = first[0][1]
+    assert [t for t, _c, _i in first] == ["ring", "answer", "end"]
+    assert [(t, c, i) for t, c, i, _q in second] == [
+        ("ring", call_id, "42"),
+        ("answer", call_id, "42"),
+        ("end", call_id, "42"),
+    ]
+    assert {q for *_x, q in second} == {"erp_es"}
+    # the caller went through the agents' context to erp_es's transfer entry
+    assert any(
+        f"|BLINDTRANSFER|{code}|centralita-agents|" in line for line in sim.engine.queue_log_lines
+    )
+    assert any("|erp_es|NONE|ENTERQUEUE|" in line for line in sim.engine.queue_log_lines)
