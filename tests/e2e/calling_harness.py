@@ -14,6 +14,7 @@ from ami_listener.link import Backoff
 from ami_listener.service import ListenerOptions, ListenerService
 from pbxsim import sim as pbxsim_sim
 from pbxsim.ami_server import AmiUser
+from pbxsim.behaviour import CallerScript
 from servicedesk.bus import Bus
 from servicedesk.config import CentralitaConfig
 
@@ -82,3 +83,34 @@ async def running(
     finally:
         await service.stop()
         await sim.close()
+
+
+def incident_caller() -> CallerScript:
+    """Rosa, who keyed incident 42 in the Spanish IVR and is queued in network_es."""
+    return CallerScript(
+        hangup_after=40.0,
+        ivr_seconds=1.0,
+        preset={
+            "CENTRALITA_ACTION": "queue",
+            "CENTRALITA_QUEUE": "network_es",
+            "CENTRALITA_INCIDENT": "42",
+            "CENTRALITA_IVR": "lang=es",
+            "IVR_LANG": "es",
+        },
+    )
+
+
+async def join_queues(bus: Bus, members: tuple[tuple[str, str], ...]) -> None:
+    """(queue, interface) memberships added the panel's way (Redis commands), all answered."""
+    for i, (queue, iface) in enumerate(members):
+        bus.publish(
+            bus.keys.commands,
+            {"id": f"a{i}", "action": "QueueAdd", "queue": queue, "interface": iface},
+        )
+    await until(lambda: bus.r.xlen(bus.keys.command_results) == len(members))
+
+
+def call_tollfree(sim: pbxsim_sim.PbxSim, config: CentralitaConfig, script: CallerScript) -> None:
+    did = config.lines["tollfree"].did.lstrip("+")
+    sim.engine.place_call(did, "5215550100", "Rosa", script, context="centralita-inbound")
+    sim.engine.poke()

@@ -6,31 +6,23 @@ A cancelled consultation leaves the caller with the first agent."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ami_listener.dialer import requests_key
-from pbxsim.behaviour import NOANSWER, AgentAction, CallerScript
+from pbxsim.behaviour import NOANSWER, AgentAction
 from servicedesk.config import CentralitaConfig
 from servicedesk.models import Call
-from tests.e2e.calling_harness import DIALER_SECRET, advance_until, running, until
-
-
-def _script() -> CallerScript:
-    return CallerScript(
-        hangup_after=40.0,
-        ivr_seconds=1.0,
-        preset={
-            "CENTRALITA_ACTION": "queue",
-            "CENTRALITA_QUEUE": "network_es",
-            "CENTRALITA_INCIDENT": "42",
-            "CENTRALITA_IVR": ";".join(f"{k}={quote(v)}" for k, v in {"lang": "es"}.items()),
-            "IVR_LANG": "es",
-        },
-    )
+from tests.e2e.calling_harness import (
+    DIALER_SECRET,
+    advance_until,
+    call_tollfree,
+    incident_caller,
+    join_queues,
+    running,
+    until,
+)
 
 
 @pytest.mark.parametrize("mode", ["complete", "cancel", "consulted_hangs_up"])
@@ -50,17 +42,8 @@ async def test_attended_transfer_with_the_pop(
             "consulted_hangs_up": AgentAction.answer(1.0, 3.0),
         }
         sim.agent("PJSIP/1002", [consulted[mode]], num="1002")
-        for i, (queue, iface) in enumerate(
-            (("network_es", "PJSIP/1001"), ("erp_es", "PJSIP/1002"))
-        ):
-            bus.publish(
-                bus.keys.commands,
-                {"id": f"a{i}", "action": "QueueAdd", "queue": queue, "interface": iface},
-            )
-        await until(lambda: bus.r.xlen(bus.keys.command_results) == 2)
-        did = example_config.lines["tollfree"].did.lstrip("+")
-        sim.engine.place_call(did, "5215550100", "Rosa", _script(), context="centralita-inbound")
-        sim.engine.poke()
+        await join_queues(bus, (("network_es", "PJSIP/1001"), ("erp_es", "PJSIP/1002")))
+        call_tollfree(sim, example_config, incident_caller())
         dialer = service.dialer
         assert dialer is not None
         await advance_until(sim, lambda: "1001" in dialer.agent_channels, 30)
@@ -146,17 +129,11 @@ async def test_a_transferred_call_is_transferred_again(
     async with running(example_config, session_factory, redis_url) as (sim, service, bus):
         for agent in ("1001", "1002", "1003"):
             sim.agent(f"PJSIP/{agent}", [AgentAction.answer(1.0)], num=agent)
-        for i, (queue, iface) in enumerate(
-            (("network_es", "PJSIP/1001"), ("erp_es", "PJSIP/1002"), ("general_es", "PJSIP/1003"))
-        ):
-            bus.publish(
-                bus.keys.commands,
-                {"id": f"a{i}", "action": "QueueAdd", "queue": queue, "interface": iface},
-            )
-        await until(lambda: bus.r.xlen(bus.keys.command_results) == 3)
-        did = example_config.lines["tollfree"].did.lstrip("+")
-        sim.engine.place_call(did, "5215550100", "Rosa", _script(), context="centralita-inbound")
-        sim.engine.poke()
+        await join_queues(
+            bus,
+            (("network_es", "PJSIP/1001"), ("erp_es", "PJSIP/1002"), ("general_es", "PJSIP/1003")),
+        )
+        call_tollfree(sim, example_config, incident_caller())
         dialer = service.dialer
         assert dialer is not None
         agents = service.ingest.agents.agents

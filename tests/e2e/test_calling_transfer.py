@@ -4,15 +4,20 @@ incident, follows the call to the second-level agent."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from ami_listener.dialer import requests_key
-from pbxsim.behaviour import AgentAction, CallerScript
+from pbxsim.behaviour import AgentAction
 from servicedesk.config import CentralitaConfig
-from tests.e2e.calling_harness import DIALER_SECRET, advance_until, running, until
+from tests.e2e.calling_harness import (
+    DIALER_SECRET,
+    advance_until,
+    call_tollfree,
+    incident_caller,
+    join_queues,
+    running,
+)
 
 
 async def test_blind_transfer_to_second_level_with_the_pop(
@@ -25,28 +30,8 @@ async def test_blind_transfer_to_second_level_with_the_pop(
     async with running(example_config, session_factory, redis_url) as (sim, service, bus):
         sim.agent("PJSIP/1001", [AgentAction.answer(1.0)], num="1001")
         sim.agent("PJSIP/1002", [AgentAction.answer(1.0)], num="1002")
-        for i, (queue, iface) in enumerate(
-            (("network_es", "PJSIP/1001"), ("erp_es", "PJSIP/1002"))
-        ):
-            bus.publish(
-                bus.keys.commands,
-                {"id": f"a{i}", "action": "QueueAdd", "queue": queue, "interface": iface},
-            )
-        await until(lambda: bus.r.xlen(bus.keys.command_results) == 2)
-        script = CallerScript(
-            hangup_after=40.0,
-            ivr_seconds=1.0,
-            preset={
-                "CENTRALITA_ACTION": "queue",
-                "CENTRALITA_QUEUE": "network_es",
-                "CENTRALITA_INCIDENT": "42",
-                "CENTRALITA_IVR": ";".join(f"{k}={quote(v)}" for k, v in {"lang": "es"}.items()),
-                "IVR_LANG": "es",
-            },
-        )
-        did = example_config.lines["tollfree"].did.lstrip("+")
-        sim.engine.place_call(did, "5215550100", "Rosa", script, context="centralita-inbound")
-        sim.engine.poke()
+        await join_queues(bus, (("network_es", "PJSIP/1001"), ("erp_es", "PJSIP/1002")))
+        call_tollfree(sim, example_config, incident_caller())
         assert service.dialer is not None
         await advance_until(sim, lambda: "1001" in service.dialer.agent_channels, 30)
         bus.publish(
