@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ami_listener.agents import AgentChange, SessionChange
 from ami_listener.calls import CallRecord, Ring
 from ami_listener.timeutil import from_dt, to_dt
-from servicedesk import metrics, quarantine
+from servicedesk import bulk_upsert, metrics, quarantine
 from servicedesk.models import (
     AgentSession,
     AgentStateChange,
@@ -70,6 +70,9 @@ CALL_UPDATE_COLUMNS = (
     "origin_pbx_id",
     "origin_linkedid",
 )
+
+
+RING_UPDATE_COLUMNS = ("result", "ring_ms", "agent_login")
 
 
 @dataclass(slots=True)
@@ -314,30 +317,37 @@ class CallStore:
         return 1
 
     def _upsert_calls(self, session: Session, calls: list[CallSnapshot]) -> None:
+        """One upsert statement for the batch's calls and one for their rings, the ids
+        coming back from the first (no second query). On PostgreSQL as arrays
+        (`servicedesk.bulk_upsert`), so its summary triggers run once per batch; on
+        SQLite as one multi-row VALUES (RETURNING makes SQLAlchemy send it so)."""
         table = Call.__table__
-        stmt = _insert(self.engine, table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["pbx_id", "linkedid"],
-            set_={c: getattr(stmt.excluded, c) for c in CALL_UPDATE_COLUMNS},
-        )
-        rows = [_bounded(table, c.row) for c in calls]
+        # one row per call: a multi-row upsert may not touch the same row twice
+        latest = {c.row["linkedid"]: c for c in calls}
+        rows = [_bounded(table, c.row) for c in latest.values()]
         self._unknown_contacts_to_null(session, rows)
-        session.execute(stmt, rows)
-        with_rings = [c for c in calls if c.rings]
-        if not with_rings:
-            return
-        ids = dict(
-            session.execute(
-                select(Call.linkedid, Call.id).where(
-                    Call.pbx_id == self.pbx_id,
-                    Call.linkedid.in_([c.row["linkedid"] for c in with_rings]),
+        if self.engine.dialect.name == "postgresql":
+            ids = dict(
+                bulk_upsert.upsert(
+                    session.connection(),
+                    table,
+                    rows,
+                    conflict=["pbx_id", "linkedid"],
+                    update=CALL_UPDATE_COLUMNS,
+                    returning=["linkedid", "id"],
                 )
-            ).all()
-        )
+            )
+        else:
+            stmt = _insert(self.engine, table)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["pbx_id", "linkedid"],
+                set_={c: getattr(stmt.excluded, c) for c in CALL_UPDATE_COLUMNS},
+            ).returning(table.c.linkedid, table.c.id)
+            ids = dict(session.execute(stmt, rows).tuples().all())
         ring_rows = []
-        for c in with_rings:
+        for c in latest.values():
             call_id = ids.get(c.row["linkedid"])
-            if call_id is None:
+            if call_id is None or not c.rings:
                 continue
             seen: set[tuple[str, Any]] = set()
             for r in c.rings:
@@ -346,17 +356,35 @@ class CallStore:
                     continue
                 seen.add(key)
                 ring_rows.append(_bounded(RingAttempt.__table__, {"call_id": call_id, **r}))
-        if ring_rows:
-            rstmt = _insert(self.engine, RingAttempt.__table__)
-            rstmt = rstmt.on_conflict_do_update(
-                index_elements=["call_id", "member", "started_at"],
-                set_={
-                    "result": rstmt.excluded.result,
-                    "ring_ms": rstmt.excluded.ring_ms,
-                    "agent_login": rstmt.excluded.agent_login,
-                },
+        if not ring_rows:
+            return
+        rings = RingAttempt.__table__
+        ring_key = ["call_id", "member", "started_at"]
+        if self.engine.dialect.name == "postgresql":
+            # a ring rewritten unchanged (every flush of its call) is left alone:
+            # no new row version, no summary trigger work
+            bulk_upsert.upsert(
+                session.connection(),
+                rings,
+                ring_rows,
+                conflict=ring_key,
+                update=RING_UPDATE_COLUMNS,
+                only_if_changed=True,
             )
-            session.execute(rstmt, ring_rows)
+            return
+        rstmt = _insert(self.engine, rings)
+        changed = [getattr(rstmt.excluded, c) for c in RING_UPDATE_COLUMNS]
+        rstmt = rstmt.on_conflict_do_update(
+            index_elements=ring_key,
+            set_=dict(zip(RING_UPDATE_COLUMNS, changed, strict=True)),
+            where=or_(
+                *(
+                    rings.c[c].is_distinct_from(e)
+                    for c, e in zip(RING_UPDATE_COLUMNS, changed, strict=True)
+                )
+            ),
+        )
+        session.execute(rstmt, ring_rows)
 
     def _insert_changes(self, session: Session, changes: list[AgentChange]) -> None:
         if not changes:

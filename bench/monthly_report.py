@@ -20,9 +20,9 @@ organisations. Then, each in a fresh process (so its peak RSS is its own):
   old monthly report's other sections. Its per-queue figures must equal the
   database's, or the bench fails.
 
-* **writes**: the summaries' price on the listener — 2,000 calls written as the
-  listener does (three upserts each, a ring upserted) into a fresh database,
-  with and without the triggers.
+* **writes**: the summaries' price on the listener — 2,000 calls written by the
+  listener's CallStore (`bench.db_writes`: three writes each, rings upserted)
+  into a fresh database, with and without the triggers.
 
 Medians over `--runs` (the anchor runs once: it takes tens of seconds), wall
 clock and this process's CPU (on a shared machine the CPU time is the steadier
@@ -137,67 +137,15 @@ WRITE_CALLS = 2000
 
 
 def _listener_writes(engine: Any, pbx: str) -> float:
-    """Seconds to write WRITE_CALLS calls the way the listener does: batches of 100,
-    each call upserted three times (queued, answered, hung up) with one ring upserted."""
-    from datetime import UTC, datetime, timedelta
+    """Seconds to write WRITE_CALLS calls the way the listener does (its CallStore,
+    batches of 50, each call written three times: `bench.db_writes`)."""
+    from ami_listener.store import CallStore
+    from bench.db_writes import write_calls
+    from servicedesk.db import make_sessionmaker
 
-    from sqlalchemy import select
-
-    from ami_listener.store import _insert
-    from servicedesk.models import Call, RingAttempt
-
-    t0 = datetime(2027, 3, 1, 15, tzinfo=UTC)
-    stages = [
-        {"outcome": None},
-        {"outcome": "answered", "hold_seconds": 12, "agent_login": "1001"},
-        {"outcome": "answered", "hold_seconds": 12, "agent_login": "1001", "talk_seconds": 90},
-    ]
+    store = CallStore(make_sessionmaker(engine), pbx)
     began = time.perf_counter()
-    for first in range(0, WRITE_CALLS, 100):
-        for n, stage in enumerate(stages):
-            rows = [
-                {
-                    "pbx_id": pbx,
-                    "linkedid": f"{pbx}-{i}",
-                    "uniqueid": f"{pbx}-{i}",
-                    "queue": "general_es",
-                    "started_at": t0 + timedelta(seconds=3 * i),
-                    "entered_queue_at": t0 + timedelta(seconds=3 * i + 5),
-                    "ivr_choices": {},
-                    **stage,
-                }
-                for i in range(first, first + 100)
-            ]
-            with engine.begin() as conn:
-                stmt = _insert(engine, Call.__table__)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["pbx_id", "linkedid"],
-                    set_={c: getattr(stmt.excluded, c) for c in stage},
-                )
-                conn.execute(stmt, rows)
-                ids = conn.execute(
-                    select(Call.id).where(
-                        Call.pbx_id == pbx, Call.linkedid.in_([r["linkedid"] for r in rows])
-                    )
-                ).scalars()
-                ring = _insert(engine, RingAttempt.__table__)
-                ring = ring.on_conflict_do_update(
-                    index_elements=["call_id", "member", "started_at"],
-                    set_={"result": ring.excluded.result},
-                )
-                conn.execute(
-                    ring,
-                    [
-                        {
-                            "call_id": cid,
-                            "member": "PJSIP/1002",
-                            "agent_login": "1002",
-                            "started_at": t0,
-                            "result": None if n == 0 else "noanswer",
-                        }
-                        for cid in ids
-                    ],
-                )
+    write_calls(store, 0, WRITE_CALLS, 50)
     return time.perf_counter() - began
 
 
@@ -207,7 +155,7 @@ def _write_cost(url: str) -> dict[str, Any]:
     from servicedesk.db import make_engine
     from servicedesk.models import Base
 
-    engine = make_engine(url)
+    engine = make_engine(url, role="listener")
     Base.metadata.create_all(engine)
     with_triggers = _listener_writes(engine, "pbx-a")
     with engine.begin() as conn:

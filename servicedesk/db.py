@@ -44,6 +44,11 @@ def make_engine(url: str, *, role: str | None = None, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if role == "listener":
+        # as SQLite's synchronous=NORMAL: a commit returns before its WAL reaches the
+        # disk. A server crash may lose the last moments (never corrupts); the listener
+        # replays them from Asterisk's queue_log on start, the durable record.
+        kwargs.setdefault("connect_args", {"options": "-c synchronous_commit=off"})
     if role is not None:
         size, overflow = POOL_SIZES[role]
         kwargs.setdefault("pool_size", size)

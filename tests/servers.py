@@ -84,7 +84,9 @@ def _pg_bindir() -> Path:
 class PostgresServer:
     """A private cluster in a temp dir, run as the postgres user (it refuses root)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        """`durable`: PostgreSQL's own defaults (fsync on, full pages), as a benchmark
+        against SQLite wants; otherwise tuned for tests (nothing reaches the disk)."""
         self.port = free_port()
         bindir = _pg_bindir()
         self.dir = tempfile.mkdtemp(prefix="centralita-pg-")
@@ -122,12 +124,12 @@ class PostgresServer:
                 self.dir,
                 "-c",
                 "listen_addresses=127.0.0.1",
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
+                *(
+                    []
+                    if durable
+                    else ["-c", "fsync=off", "-c", "synchronous_commit=off"]
+                    + ["-c", "full_page_writes=off"]
+                ),
                 "-c",
                 "max_connections=200",
             ],

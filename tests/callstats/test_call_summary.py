@@ -375,3 +375,100 @@ def test_db_summary_command_recounts_with_the_config(tmp_path, example_config) -
     with engine.begin() as conn:
         assert call_summary.stored_rules(conn) == call_summary.config_rules(example_config)
     engine.dispose()
+
+
+def _snapshot_rows(rng: random.Random, n: int, stage: int) -> list[Any]:
+    """The listener's batch: n calls at one stage of their life (joined, answered,
+    ended), rings and all, as `ami_listener.store.CallSnapshot`s."""
+    from ami_listener.store import CallSnapshot
+
+    out = []
+    for i in range(n):
+        started = MONTH.start + timedelta(days=2, seconds=37 * i)
+        done = stage == 2
+        outcome = (
+            None
+            if stage == 0
+            else rng.choice(["answered", "transferred", "abandoned", "timeout", "answered"])
+        )
+        answered = outcome in ("answered", "transferred")
+        row = {
+            "pbx_id": "pbx1",
+            "linkedid": f"B{i}",
+            "uniqueid": f"B{i}",
+            "line_did": "8001",
+            "caller_num": "5550100",
+            "caller_name": "Caller",
+            "contact_id": None,
+            "language": "es",
+            "ivr_choices": {"lang": "es", "step": stage},
+            "category": "network",
+            "priority": None,
+            "vip": False,
+            "incident_number": None,
+            "queue": rng.choice(["a", "b"]) if stage < 2 else ["a", "b"][i % 2],
+            "queue_position": 1,
+            "started_at": started,
+            "entered_queue_at": started + timedelta(seconds=rng.choice([4, 4, 900])),
+            "answered_at": started + timedelta(seconds=30) if answered else None,
+            "ended_at": started + timedelta(seconds=200) if done else None,
+            "hold_seconds": rng.choice([None, 3, 18, 40, 95]) if stage else None,
+            "talk_seconds": rng.choice([0, 45, 170]) if done and answered else None,
+            "agent_login": rng.choice(["1001", "1002"]) if answered else None,
+            "agent_member": "PJSIP/1001" if answered else None,
+            "hung_up_by": rng.choice(["agent", "caller"]) if done else None,
+            "outcome": outcome,
+            "source": "ami",
+            "updated_at": datetime.now(UTC),
+            "origin_pbx_id": "pbx9" if i % 11 == 0 else None,
+            "origin_linkedid": f"X{i}" if i % 11 == 0 else None,
+        }
+        rings = [
+            {
+                "agent_login": agent,
+                "member": f"PJSIP/{agent}",
+                "started_at": started + timedelta(seconds=5 + k),
+                "result": rng.choice([None, "noanswer", "busy", "answered"]) if stage else None,
+                "ring_ms": 900,
+            }
+            for k, agent in enumerate(["1001", "1002"][: rng.choice([0, 1, 2])])
+        ]
+        out.append(CallSnapshot(row, rings, done))
+    return out
+
+
+def test_batched_statements_keep_the_summaries(session_factory: sessionmaker[Session]) -> None:
+    """Many rows per statement, as the listener writes (one upsert per batch, calls and
+    rings, new and known calls mixed) and as a bulk correction would: PostgreSQL's
+    statement triggers see them all at once; the summaries still equal a recount."""
+    from ami_listener.store import CallStore
+
+    _store_rules(session_factory)
+    rng = random.Random(2026)
+    store = CallStore(session_factory, "pbx1")
+    for stage in range(3):
+        batch = _snapshot_rows(rng, 120, stage)
+        # a batch mixing known and new calls: the first 40 a stage ahead
+        if stage == 0:
+            batch[:40] = _snapshot_rows(rng, 40, 1)
+        assert store.write(batch) == 0
+        assert store.write(batch[::3]) == 0  # written again unchanged
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Call)) == 120
+        ids = list(s.scalars(select(Call.id).order_by(Call.id)))
+        # bulk corrections: many rows in one UPDATE (longest waits shrinking among them)
+        s.execute(update(Call).where(Call.id.in_(ids[::2])).values(hold_seconds=1))
+        s.execute(update(Call).where(Call.id.in_(ids[::5])).values(queue="b", satisfaction=4))
+        s.execute(update(Call).where(Call.id.in_(ids[:30])).values(outcome="abandoned"))
+        s.execute(
+            update(RingAttempt)
+            .where(RingAttempt.call_id.in_(ids[::3]))
+            .values(result="noanswer", agent_login="1002")
+        )
+        s.execute(delete(Call).where(Call.id.in_(ids[-7:])))
+        s.commit()
+        kept = _summary_rows(s)
+        assert kept["call_slot_summary"] and kept["call_agent_summary"]
+        call_summary.rebuild(s.connection(), None)
+        assert _summary_rows(s) == kept
+        s.rollback()
