@@ -9,13 +9,14 @@ is where in-flight state survives a listener restart (`load_open_calls`).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, and_, func, or_, select, update
+from sqlalchemy import Engine, String, and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import (
     DataError,
@@ -237,6 +238,38 @@ class CallStore:
         self.engine: Engine = bind
         self._contacts: dict[int, tuple[str | None, str | None]] = {}
         self._known_contacts: set[int] = set()
+        if self.engine.dialect.name != "postgresql":
+            self._prepare_sqlite()
+
+    def _prepare_sqlite(self) -> None:
+        """SQLite's statements, each one SQL text whatever the batch size: sqlite3 keeps
+        a compiled program per text and connection (128 of them), and a multi-row
+        VALUES for 50 calls compiles to ~300 KB, so batch sizes varying over a day
+        grew the listener by tens of MB. executemany steps one compiled statement
+        per row; the ids come back through one json_each() query."""
+        calls, rings = Call.__table__, RingAttempt.__table__
+        stmt = sqlite.insert(calls)
+        self._sqlite_call_upsert = stmt.on_conflict_do_update(
+            index_elements=["pbx_id", "linkedid"],
+            set_={c: getattr(stmt.excluded, c) for c in CALL_UPDATE_COLUMNS},
+        )
+        self._sqlite_call_ids = text(
+            'SELECT linkedid, id FROM "call" WHERE pbx_id = :pbx'
+            " AND linkedid IN (SELECT value FROM json_each(:linkedids))"
+        )
+        rstmt = sqlite.insert(rings)
+        changed = [getattr(rstmt.excluded, c) for c in RING_UPDATE_COLUMNS]
+        self._sqlite_ring_upsert = rstmt.on_conflict_do_update(
+            index_elements=["call_id", "member", "started_at"],
+            set_=dict(zip(RING_UPDATE_COLUMNS, changed, strict=True)),
+            # a ring rewritten unchanged (every flush of its call) is left alone
+            where=or_(
+                *(
+                    rings.c[c].is_distinct_from(e)
+                    for c, e in zip(RING_UPDATE_COLUMNS, changed, strict=True)
+                )
+            ),
+        )
 
     # --- writes ---------------------------------------------------------
     def write(
@@ -317,10 +350,10 @@ class CallStore:
         return 1
 
     def _upsert_calls(self, session: Session, calls: list[CallSnapshot]) -> None:
-        """One upsert statement for the batch's calls and one for their rings, the ids
-        coming back from the first (no second query). On PostgreSQL as arrays
-        (`servicedesk.bulk_upsert`), so its summary triggers run once per batch; on
-        SQLite as one multi-row VALUES (RETURNING makes SQLAlchemy send it so)."""
+        """The batch's calls, then their rings. On PostgreSQL one array upsert each
+        (`servicedesk.bulk_upsert`; the ids come back from the first), so its summary
+        triggers run once per batch; on SQLite the fixed statements of
+        `_prepare_sqlite`."""
         table = Call.__table__
         # one row per call: a multi-row upsert may not touch the same row twice
         latest = {c.row["linkedid"]: c for c in calls}
@@ -338,12 +371,15 @@ class CallStore:
                 )
             )
         else:
-            stmt = _insert(self.engine, table)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["pbx_id", "linkedid"],
-                set_={c: getattr(stmt.excluded, c) for c in CALL_UPDATE_COLUMNS},
-            ).returning(table.c.linkedid, table.c.id)
-            ids = dict(session.execute(stmt, rows).tuples().all())
+            session.execute(self._sqlite_call_upsert, rows)
+            ids = dict(
+                session.execute(
+                    self._sqlite_call_ids,
+                    {"pbx": self.pbx_id, "linkedids": json.dumps(list(latest))},
+                )
+                .tuples()
+                .all()
+            )
         ring_rows = []
         for c in latest.values():
             call_id = ids.get(c.row["linkedid"])
@@ -372,19 +408,7 @@ class CallStore:
                 only_if_changed=True,
             )
             return
-        rstmt = _insert(self.engine, rings)
-        changed = [getattr(rstmt.excluded, c) for c in RING_UPDATE_COLUMNS]
-        rstmt = rstmt.on_conflict_do_update(
-            index_elements=ring_key,
-            set_=dict(zip(RING_UPDATE_COLUMNS, changed, strict=True)),
-            where=or_(
-                *(
-                    rings.c[c].is_distinct_from(e)
-                    for c, e in zip(RING_UPDATE_COLUMNS, changed, strict=True)
-                )
-            ),
-        )
-        session.execute(rstmt, ring_rows)
+        session.execute(self._sqlite_ring_upsert, ring_rows)
 
     def _insert_changes(self, session: Session, changes: list[AgentChange]) -> None:
         if not changes:
