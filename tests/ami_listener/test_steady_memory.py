@@ -78,9 +78,9 @@ def test_sqlite_compiles_one_statement_whatever_the_batch_size(tmp_path: Path) -
     multi-row VALUES per batch compiled a new ~300 KB program for every batch size
     the day brought: +17 MB of SQLite memory over 59 sizes in the listener, the
     slow climb the soak saw. The store's statements are one text each."""
+    import _sqlite3
     import ctypes
 
-    import _sqlite3
     from sqlalchemy.orm import sessionmaker
 
     from ami_listener.store import CallStore
