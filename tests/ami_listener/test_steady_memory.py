@@ -76,8 +76,8 @@ def test_recent_set_forgets_by_age_and_by_count() -> None:
 def test_sqlite_compiles_one_statement_whatever_the_batch_size(tmp_path: Path) -> None:
     """sqlite3 keeps a compiled program per SQL text and connection (up to 128). A
     multi-row VALUES per batch compiled a new ~300 KB program for every batch size
-    the day brought: +17 MB of SQLite memory over 59 sizes in the listener, the
-    slow climb the soak saw. The store's statements are one text each."""
+    the day brought (+17 MB of SQLite memory over 59 sizes). The store's statements
+    are one text each."""
     import _sqlite3
     import ctypes
 
