@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, String, and_, case, func, or_, select, type_coerce
+from sqlalchemy import DateTime, String, and_, case, func, or_, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from callstats import aggregate
@@ -781,6 +781,18 @@ def previous_headline(
     )
 
 
+REPORT_WORK_MEM = "64MB"
+
+
+def _report_memory(session: Session) -> None:
+    """On PostgreSQL, let this transaction's sorts and hash aggregates use 64 MB: with
+    the server's default 4 MB a month's 100,000 incidents or 23,000 summary slots spill
+    to disk (measured: 108 and 100 ms of a 0.93 s report). SET LOCAL: it ends with the
+    report's transaction, and a report runs rarely, one at a time per worker."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+
+
 def build(
     session: Session,
     cfg: CentralitaConfig,
@@ -794,6 +806,7 @@ def build(
     calls_source: str = "call records",
 ) -> ServiceReport:
     """The month's service report; `calls` (e.g. from queue_log) replaces the call records."""
+    _report_memory(session)
     scope = scope or Scope()
     calls = None if calls is None else list(calls)
     tz = ZoneInfo(cfg.service.timezone)

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import BigInteger, Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from callstats.aggregate import AgentFigures, RulesFor
@@ -136,8 +136,11 @@ def slot_figures(
 
 
 def _sum(column: Any) -> Any:
-    """SUM as an integer on both engines (PostgreSQL's SUM(bigint) is numeric)."""
-    return cast(func.sum(column), BigInteger)
+    """SUM as an integer on both engines. PostgreSQL's SUM(bigint) accumulates in
+    numeric (a month's 23,000 slot groups × 17 sums: 45 MB and 70 ms of a 0.9 s
+    report); SUM(integer) accumulates in bigint. One summary row's count fits an
+    integer by far (a slot's talk seconds would need 68 years)."""
+    return cast(func.sum(cast(column, Integer)), BigInteger)
 
 
 def agent_figures(
