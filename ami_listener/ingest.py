@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,9 +24,13 @@ from ami_listener.calls import CallTracker, Outbox, QueueSettingsFn
 from ami_listener.live import LivePublisher
 from ami_listener.parser import AmiMessage, AmiParser
 from ami_listener.store import CallSnapshot, CallStore, snapshot
+from centralita.metrics import LabelledSamples
 from servicedesk import metrics
 
 log = logging.getLogger(__name__)
+
+# seconds, the buckets of the listener's database batch write histogram
+DB_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 Listener = Callable[[AmiMessage], None]
 
@@ -68,8 +71,9 @@ class Ingest:
         self.listeners: list[Listener] = []
         self.handler_errors = 0
         self.events = 0
-        # seconds per database batch write, drained by the metrics collector
-        self.db_write_seconds: deque[float] = deque(maxlen=10_000)
+        # seconds per database batch write: folded into a histogram every few thousand
+        # writes or when scraped (a deque of raw samples grew until somebody scraped)
+        self.db_write_seconds = LabelledSamples(DB_BUCKETS)
         self._retry = Batch()
         self._write_lock = threading.Lock()
         self.snapshot_errors = 0
@@ -168,7 +172,7 @@ class Ingest:
                             )
                     else:
                         # folded into the metrics histogram at scrape time (bounded here)
-                        self.db_write_seconds.append(time.perf_counter() - started)
+                        self.db_write_seconds.add("", time.perf_counter() - started)
                         if self.write_failures:
                             log.info(
                                 "database writes resumed after %d failures", self.write_failures

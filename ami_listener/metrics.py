@@ -7,16 +7,14 @@ nothing to a pop's latency.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from ami_listener.ingest import DB_BUCKETS
 from centralita.metrics import FoldedHistogram
-
-DB_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 LINK_STATES = ("idle", "connecting", "up", "down", "dead", "auth_refused", "lost", "stopped")
 
@@ -31,8 +29,6 @@ class ListenerCollector(Collector):
 
     def __init__(self, service: Any) -> None:
         self.service = service
-        self._db = FoldedHistogram(DB_BUCKETS)
-        self._lock = threading.Lock()  # two scrapes at once must not fold a sample twice
 
     def collect(self) -> Iterator[Any]:
         svc = self.service
@@ -81,10 +77,9 @@ class ListenerCollector(Collector):
         db = HistogramMetricFamily(
             "centralita_db_batch_seconds", "time to write one batch of records", labels=["pbx"]
         )
-        with self._lock:
-            while samples:
-                self._db.add(samples.popleft())
-            db.add_metric([pbx], self._db.buckets(), sum_value=self._db.total)
+        hist = dict(samples.histograms()).get("") if samples is not None else None
+        hist = hist or FoldedHistogram(DB_BUCKETS)
+        db.add_metric([pbx], hist.buckets(), sum_value=hist.total)
         yield db
         yield counter("centralita_resyncs", "full resyncs after a login", _num(svc, "resyncs"))
         yield counter(
