@@ -22,8 +22,9 @@ connection broke re-sends without duplicating a pop. Contact names for pops are
 resolved in the sender thread from a cache warmed when the IVR sets
 CENTRALITA_CONTACT (`prefetch_contact`), never by a database read on the loop.
 
-Counters are idempotent: each (call, counter) contribution is recorded in a
-companion `…:seen` hash by a Lua script that increments only the first time,
+Counters are idempotent: each (call, counter) contribution is marked in a
+companion `…:seen` hash (one field per call, a bit per counter) by a Lua script
+that increments only the first time,
 so replaying a stream or re-sending a batch after a half-failed pipeline
 cannot double-count.
 """
@@ -50,19 +51,24 @@ from redis.retry import Retry
 from ami_listener.agents import AgentTracker
 from ami_listener.calls import CallRecord, CallTracker, Outbox
 from ami_listener.timeutil import iso
-from servicedesk.bus import Bus
+from servicedesk.bus import COUNTER_BITS, Bus
 
 log = logging.getLogger(__name__)
 
 SEEN_TTL_S = 3 * 86400
 COUNTER_TTL_S = 40 * 86400
 STREAM_MAXLEN = 10_000
+# an agent's pops: enough for a console that reconnects to catch up and for the panel's
+# recent-call checks (RECENT_POPS), not a history (the records are in the database);
+# at 10,000 a busy desk's Redis grew by every pop for days
+POP_STREAM_MAXLEN = 200
 LAST_POP_TTL_S = 86400
 INLINE_TIMEOUT_S = 0.25  # the longest an inline send may hold the event loop
 # replies that mean "not now" (a replica, a restart loading its data, a slow script)
 TRANSIENT = ("LOADING", "READONLY", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN")
 
 # KEYS: stream, stream..":last_pop"; ARGV: run, seq, maxlen, ttl, field, value, ...
+# (an agent's stream expires a day after its last pop, with its marker)
 POP_LUA = """
 local cur = redis.call('GET', KEYS[2])
 if cur then
@@ -73,12 +79,20 @@ if cur then
   end
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 5))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[4])
 return id
 """
 
+# KEYS: seen, counters; ARGV: call, field, amount, mode, seen ttl, counter ttl, field's bit.
+# One mark per call (the bits of the counters it already added), not one per counter:
+# ~90 bytes a call instead of ~650. A mark of the old form (call:field) still counts.
 COUNTER_LUA = """
-if redis.call('HSETNX', KEYS[1], ARGV[1], 1) == 1 then
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local bit = tonumber(ARGV[7])
+if math.floor(cur / bit) % 2 == 0
+   and redis.call('HEXISTS', KEYS[1], ARGV[1] .. ':' .. ARGV[2]) == 0 then
+  redis.call('HSET', KEYS[1], ARGV[1], cur + bit)
   redis.call('EXPIRE', KEYS[1], ARGV[5])
   if ARGV[4] == 'max' then
     local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
@@ -215,7 +229,7 @@ class LivePublisher:
             queue = call.queue or ""
             touched_days.add((day, queue))
             self.days.add(day)
-            once = f"{self.pbx_id}:{call.linkedid}:{field}"
+            once = f"{self.pbx_id}:{call.linkedid}"
             ops.append(("counter", day, queue, once, field, amount, op))
         for day, queue in sorted(touched_days):
             ops.append(
@@ -447,7 +461,7 @@ class LivePublisher:
             if contact_id is not None:
                 name, org = self._contact(contact_id)
                 fields = {**fields, "contact_name": name or "", "organisation": org or ""}
-            args: list[Any] = [self._run, seq, STREAM_MAXLEN, LAST_POP_TTL_S]
+            args: list[Any] = [self._run, seq, POP_STREAM_MAXLEN, LAST_POP_TTL_S]
             for k, v in self.bus._encode(fields).items():
                 args += (k, v)
             pipe.evalsha(self._pop_script.sha, 2, stream, stream + ":last_pop", *args)
@@ -473,6 +487,7 @@ class LivePublisher:
                 mode,
                 SEEN_TTL_S,
                 COUNTER_TTL_S,
+                COUNTER_BITS[field],
             )
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from ami_listener.live import COUNTER_TTL_S, SEEN_TTL_S
 from servicedesk import callback_figures
-from servicedesk.bus import COUNTER_FIELDS, Bus
+from servicedesk.bus import COUNTER_BITS, COUNTER_FIELDS, Bus
 from servicedesk.models import Call
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ def recompute_day(
                 figures[field] = max(figures[field], amount)
             else:
                 figures[field] += amount
-            seen[f"{call.pbx_id}:{call.linkedid}:{field}"] = "1"
+            mark = f"{call.pbx_id}:{call.linkedid}"
+            seen[mark] = str(int(seen.get(mark, "0")) | COUNTER_BITS[field])
     return out
 
 

@@ -37,6 +37,9 @@ COUNTER_FIELDS = (
     "talk_count",
     "longest_hold_s",
 )
+# each counter's bit in a call's mark (`…:seen` hashes): append new counters at the end,
+# never reorder (marks live for days in Redis)
+COUNTER_BITS = {name: 1 << i for i, name in enumerate(COUNTER_FIELDS)}
 
 
 def connect(url: str, embedded_dir: str | Path | None = None) -> redis.Redis:
