@@ -114,3 +114,24 @@ def call_tollfree(sim: pbxsim_sim.PbxSim, config: CentralitaConfig, script: Call
     did = config.lines["tollfree"].did.lstrip("+")
     sim.engine.place_call(did, "5215550100", "Rosa", script, context="centralita-inbound")
     sim.engine.poke()
+
+
+def assert_pop_followed(bus: Bus, first: str, second: str, queue: str) -> None:
+    """The caller rang, was answered and ended at agent `first`, then again at `second`
+    in `queue`: the same call id, and the caller's incident (42) on every pop."""
+    at_first = [
+        (p["type"], p["call_id"], p["incident"])
+        for _i, p in bus.r.xrange(bus.keys.agent_pops(first))
+    ]
+    at_second = [
+        (p["type"], p["call_id"], p["incident"], p["queue"])
+        for _i, p in bus.r.xrange(bus.keys.agent_pops(second))
+    ]
+    call_id = at_first[0][1]
+    assert [t for t, _c, _i in at_first] == ["ring", "answer", "end"]
+    assert [(t, c, i) for t, c, i, _q in at_second] == [
+        ("ring", call_id, "42"),
+        ("answer", call_id, "42"),
+        ("end", call_id, "42"),
+    ]
+    assert {q for *_x, q in at_second} == {queue}

@@ -13,6 +13,7 @@ from servicedesk.config import CentralitaConfig
 from tests.e2e.calling_harness import (
     DIALER_SECRET,
     advance_until,
+    assert_pop_followed,
     call_tollfree,
     incident_caller,
     join_queues,
@@ -40,22 +41,7 @@ async def test_blind_transfer_to_second_level_with_the_pop(
         )
         await advance_until(sim, lambda: service.ingest.agents.agents["1002"].oncall, 30)
         await advance_until(sim, lambda: not sim.engine.channels, 60)
-    first = [
-        (p["type"], p["call_id"], p["incident"])
-        for _i, p in bus.r.xrange(bus.keys.agent_pops("1001"))
-    ]
-    second = [
-        (p["type"], p["call_id"], p["incident"], p["queue"])
-        for _i, p in bus.r.xrange(bus.keys.agent_pops("1002"))
-    ]
-    call_id = first[0][1]
-    assert [t for t, _c, _i in first] == ["ring", "answer", "end"]
-    assert [(t, c, i) for t, c, i, _q in second] == [
-        ("ring", call_id, "42"),
-        ("answer", call_id, "42"),
-        ("end", call_id, "42"),
-    ]
-    assert {q for *_x, q in second} == {"erp_es"}
+    assert_pop_followed(bus, "1001", "1002", "erp_es")
     assert any(
         "BLINDTRANSFER|erp_es|centralita-transfer" in line for line in sim.engine.queue_log_lines
     )
