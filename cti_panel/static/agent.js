@@ -31,6 +31,15 @@
     const names = Object.keys(queues);
     const labels = JSON.parse(root.dataset.queueNames || "{}");
     C.setText("agent-queues", names.length ? names.map((q) => labels[q] || q).join(", ") : "—");
+    // only what makes sense now: join when in no queue; leave and pause when in queues
+    // and not paused; resume when paused
+    const inQueues = names.length > 0 && state !== "logged_out";
+    const paused = state === "paused";
+    document.getElementById("join").hidden = inQueues;
+    document.getElementById("leave").hidden = !inQueues;
+    document.getElementById("pause").hidden = !inQueues || paused;
+    document.getElementById("pause-reason").closest("label").hidden = !inQueues || paused;
+    document.getElementById("unpause").hidden = !paused;
   }
 
   async function command(url, body) {

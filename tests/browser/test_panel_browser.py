@@ -51,9 +51,17 @@ def test_pop_to_incident_to_wallboard(panel: Panel, open_session) -> None:  # ty
         agent = open_session()
         page = agent.login("ana")
         expect(page).to_have_url(re.compile(r"/agent/$"))
+        # logged out: only joining makes sense
+        expect(page.locator("#agent-state")).to_have_attribute("data-state", "logged_out")
+        for hidden in ("#leave", "#pause", "#unpause", "#pause-reason"):
+            expect(page.locator(hidden)).to_be_hidden()
         page.click("#join")
         expect(page.locator("#command-results li.ok").first).to_be_visible()
         expect(page.locator("#agent-state")).to_have_attribute("data-state", "available")
+        expect(page.locator("#join")).to_be_hidden()
+        expect(page.locator("#leave")).to_be_visible()
+        expect(page.locator("#pause")).to_be_visible()
+        expect(page.locator("#unpause")).to_be_hidden()
         expect(page.locator("#agent-queues")).to_contain_text("Red e internet (español)")
         expect(page.locator("#sse-status")).to_have_text("En vivo")
 
