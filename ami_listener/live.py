@@ -88,7 +88,7 @@ return id
 # One mark per call (the bits of the counters it already added), not one per counter:
 # ~90 bytes a call instead of ~650. A mark of the old form (call:field) still counts.
 COUNTER_LUA = """
-local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1])) or 0  -- garbage reads as no mark
 local bit = tonumber(ARGV[7])
 if math.floor(cur / bit) % 2 == 0
    and redis.call('HEXISTS', KEYS[1], ARGV[1] .. ':' .. ARGV[2]) == 0 then

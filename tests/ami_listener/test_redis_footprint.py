@@ -90,3 +90,26 @@ async def test_an_agents_pop_stream_is_trimmed_and_expires(
         live._apply(pipe, ("pop", key, {"type": "ring", "call_id": str(seq)}, None, seq))
     pipe.execute()
     assert POP_STREAM_MAXLEN <= r.xlen(key) <= POP_STREAM_MAXLEN + 100  # '~': whole nodes
+
+
+async def test_a_garbled_mark_does_not_stop_the_counters(
+    traces_dir: Path,
+    example_config: CentralitaConfig,
+    session_factory: sessionmaker[Session],
+    redis_url: str,
+) -> None:
+    """A mark that is not a number (a hand edit, a bad restore) reads as no mark: the
+    script does not fail, so the pipeline's other counters are not refused with it."""
+    trace = traces_dir / "load_mix"
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    await replay(trace, example_config, session_factory, redis_url)
+    counted = _counters(r)
+    for key in r.scan_iter("*:counters:*:seen"):
+        r.hset(key, mapping=dict.fromkeys(r.hkeys(key), "garbage"))
+    _calls, service = await replay(trace, example_config, session_factory, redis_url)
+    assert service.live.rejected == 0  # type: ignore[attr-defined]
+    again = _counters(r)
+    assert again.keys() == counted.keys()
+    assert all(
+        int(again[k].get("offered", 0)) >= int(v.get("offered", 0)) for k, v in counted.items()
+    )
