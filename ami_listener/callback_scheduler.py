@@ -105,8 +105,8 @@ class CallbackScheduler:
         """The callback on the agent's screen before their phone rings."""
         bus = self.dialer.bus
         try:
-            bus.publish(
-                bus.keys.agent_pops(agent),
+            bus.publish_pop(
+                agent,
                 {
                     "type": "callback",
                     "call_id": f"callback-{claimed['callback_id']}",

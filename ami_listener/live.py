@@ -51,18 +51,15 @@ from redis.retry import Retry
 from ami_listener.agents import AgentTracker
 from ami_listener.calls import CallRecord, CallTracker, Outbox
 from ami_listener.timeutil import iso
-from servicedesk.bus import COUNTER_BITS, Bus
+from servicedesk.bus import AGENT_POPS_KEPT, AGENT_POPS_TTL_S, COUNTER_BITS, Bus
 
 log = logging.getLogger(__name__)
 
 SEEN_TTL_S = 3 * 86400
 COUNTER_TTL_S = 40 * 86400
 STREAM_MAXLEN = 10_000
-# an agent's pops: enough for a console that reconnects to catch up and for the panel's
-# recent-call checks (RECENT_POPS), not a history (the records are in the database);
-# at 10,000 a busy desk's Redis grew by every pop for days
-POP_STREAM_MAXLEN = 200
-LAST_POP_TTL_S = 86400
+POP_STREAM_MAXLEN = AGENT_POPS_KEPT  # exact trim: see servicedesk.bus
+LAST_POP_TTL_S = AGENT_POPS_TTL_S
 INLINE_TIMEOUT_S = 0.25  # the longest an inline send may hold the event loop
 # replies that mean "not now" (a replica, a restart loading its data, a slow script)
 TRANSIENT = ("LOADING", "READONLY", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN")
@@ -78,7 +75,7 @@ if cur then
     return false
   end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 5))
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], '*', unpack(ARGV, 5))
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[4])
 return id

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cti_panel.params import BadNumber, parse_id
-from servicedesk.bus import Bus
+from servicedesk.bus import AGENT_POPS_KEPT, Bus
 from servicedesk.models import Call, Contact
 
-RECENT_POPS = 50
+RECENT_POPS = AGENT_POPS_KEPT
 
 
 def _pop_of(bus: Bus, login: str, linkedid: str) -> dict[str, str] | None:

@@ -20,12 +20,12 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from servicedesk import incidents as core
-from servicedesk.bus import Bus
+from servicedesk.bus import AGENT_POPS_KEPT, Bus
 from servicedesk.config import AgentConfig, CentralitaConfig
 from servicedesk.models import Call, Incident, IncidentCall
 
 STAFF_ROLES = ("supervisor", "admin")
-RECENT_POPS = 50  # how far back an agent's pop stream proves "this call reached me"
+RECENT_POPS = AGENT_POPS_KEPT  # how far back a pop proves "this call reached me"
 
 
 @dataclass(frozen=True)

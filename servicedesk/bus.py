@@ -19,6 +19,13 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 STREAM_MAXLEN = 10_000
+# An agent's pop stream is a live channel, not a history (the records are in the
+# database): enough pops for a console that reconnects to catch up and for the panel's
+# "this call reached me" checks, trimmed exactly (a '~' trim keeps whole 100-entry
+# nodes, so a short stream would never shrink). At 200 a busy desk's Redis held
+# ~70 kB per agent; at 20, 7 kB.
+AGENT_POPS_KEPT = 20
+AGENT_POPS_TTL_S = 86400  # a day after an agent's last pop, their stream goes
 
 # Fields of the per-day, per-queue wallboard counters hash (`Keys.counters`): the
 # listener increments them and the panel reads them, so both take the names from here.
@@ -116,6 +123,14 @@ class Bus:
         return str(
             self.r.xadd(stream, self._encode(fields), maxlen=STREAM_MAXLEN, approximate=True)
         )
+
+    def publish_pop(self, login: str, fields: Mapping[str, Any]) -> str:
+        """A pop on an agent's screen from outside the listener (callbacks)."""
+        key = self.keys.agent_pops(login)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.xadd(key, self._encode(fields), maxlen=AGENT_POPS_KEPT, approximate=False)
+        pipe.expire(key, AGENT_POPS_TTL_S)
+        return str(pipe.execute()[0])
 
     def read(
         self, stream: str, last_id: str = "0-0", block_ms: int | None = None, count: int = 100

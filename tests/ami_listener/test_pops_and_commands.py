@@ -6,9 +6,11 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from ami_listener import live
 from servicedesk.bus import Bus
 from servicedesk.config import CentralitaConfig
 from servicedesk.models import Contact, Organisation
@@ -52,7 +54,11 @@ async def test_pops_in_load_mix_match_records(
     example_config: CentralitaConfig,
     session_factory: sessionmaker[Session],
     redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # every pop of the run kept, to hold each against the records (a live stream keeps
+    # the newest AGENT_POPS_KEPT: tests/ami_listener/test_redis_footprint.py)
+    monkeypatch.setattr(live, "POP_STREAM_MAXLEN", 10_000)
     calls, service = await replay(
         traces_dir / "load_mix", example_config, session_factory, redis_url
     )

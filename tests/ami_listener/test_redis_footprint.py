@@ -13,7 +13,7 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from ami_listener.live import LAST_POP_TTL_S, POP_STREAM_MAXLEN
-from servicedesk.bus import COUNTER_BITS
+from servicedesk.bus import COUNTER_BITS, Bus
 from servicedesk.config import CentralitaConfig
 from tests.ami_listener.harness import queue_log_calls
 from tests.ami_listener.test_trace_replay import replay
@@ -82,14 +82,15 @@ async def test_an_agents_pop_stream_is_trimmed_and_expires(
     assert streams
     for key in streams:
         assert 0 < r.ttl(key) <= LAST_POP_TTL_S
-    # a busy agent's stream over weeks: trimmed near POP_STREAM_MAXLEN, not 10,000
+    # a busy agent's stream over weeks: trimmed to POP_STREAM_MAXLEN, not 10,000
     live = service.live  # type: ignore[attr-defined]
     key = streams[0]
     pipe = r.pipeline(transaction=False)
     for seq in range(10**6, 10**6 + 2000):  # the listener's own pop path
         live._apply(pipe, ("pop", key, {"type": "ring", "call_id": str(seq)}, None, seq))
     pipe.execute()
-    assert POP_STREAM_MAXLEN <= r.xlen(key) <= POP_STREAM_MAXLEN + 100  # '~': whole nodes
+    assert r.xlen(key) == POP_STREAM_MAXLEN
+    assert r.xrevrange(key, count=1)[0][1]["call_id"] == str(10**6 + 1999)  # newest kept
 
 
 async def test_a_garbled_mark_does_not_stop_the_counters(
@@ -113,3 +114,15 @@ async def test_a_garbled_mark_does_not_stop_the_counters(
     assert all(
         int(again[k].get("offered", 0)) >= int(v.get("offered", 0)) for k, v in counted.items()
     )
+
+
+def test_callback_pops_share_the_agents_trimmed_expiring_stream(redis_url: str) -> None:
+    """Pops from outside the listener (callbacks) keep the same bounds as its own."""
+    bus = Bus(redis.Redis.from_url(redis_url, decode_responses=True))
+    for i in range(POP_STREAM_MAXLEN + 15):
+        bus.publish_pop("1001", {"type": "callback", "call_id": f"callback-{i}"})
+    key = bus.keys.agent_pops("1001")
+    assert bus.r.xlen(key) == POP_STREAM_MAXLEN
+    assert 0 < bus.r.ttl(key) <= LAST_POP_TTL_S
+    newest = bus.r.xrevrange(key, count=1)[0][1]
+    assert newest["call_id"] == f"callback-{POP_STREAM_MAXLEN + 14}"
