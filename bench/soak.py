@@ -10,13 +10,14 @@ agents talk `--talk` s on average) keep about 200 calls up at once; 0.5
 calls/s go to network_es, whose 10 agents hold SSE consoles on the panel: their
 answer pops are timed (AgentConnect leaving pbxsim → SSE at the client).
 
-Reported: calls lost (queue_log calls missing from the records; must be 0) and
-records differing from queue_log; concurrent calls (mean, max); RSS of every
-process at the start (after a 30 s warm-up) and the end, with the least-squares
-slope in MB per hour, over the whole run and over the steady part (once the
-listener's 5-minute window of finished calls is full); p99 pop latency per minute.
-Anchors from the same run: each process's end RSS over its start RSS, and the last
-minute's p99 over the first minute's. Last line: one JSON object.
+A warm-up (5.5 min: the listener's 5-minute window of finished calls fills) comes
+before the `--minutes` measured. Reported: calls lost (queue_log calls missing from
+the records; must be 0) and records differing from queue_log; concurrent calls
+(mean, max); for every process its RSS and for Redis its data (`used_memory`) over
+the measured minutes, with the slope per hour ± its 95 % interval and a flat/growing
+verdict (bench.memory_trend); what Redis holds by key family at the end; p99 pop
+latency per minute. Anchors from the same run: the last minute's p99 over the
+first minute's. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -32,15 +33,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from ami_listener.calls import FINISHED_MEMORY_S
+from bench import redis_footprint
+from bench.memory_trend import FLAT_BYTES_PER_CALL, Trend, trend
 from bench.screenpop import MEASURED, PASSWORD, _cookie, _spawn, config_text, pct
 
-WARMUP_S = 30.0
 # RSS climbs to its working set (caches, pools, allocator arenas) over the first minutes,
 # and the listener remembers each finished call for FINISHED_MEMORY_S (late events, the
-# queue_log catch-up), so its working set is whole only once that window is full. The
-# steady slope, fitted from there on, is the one that tells a leak.
-STEADY_AFTER_S = FINISHED_MEMORY_S
+# queue_log catch-up), so its working set is whole only once that window is full: the
+# `--minutes` measured start after this warm-up, and their slope is the one that tells a
+# leak.
+WARMUP_S = FINISHED_MEMORY_S + 30.0
 SAMPLE_S = 5.0
 MEASURED_RATE = 0.5
 
@@ -150,8 +155,7 @@ async def _sim_async(
         sim.engine.poke()
         if elapsed >= next_sample:
             next_sample += 1.0
-            up = sum(1 for c in sim.engine.calls if c.done is None or not c.done.triggered)
-            active.append((time.time(), up))
+            active.append((time.time(), sim.engine.forget_finished()))
         await asyncio.sleep(0.01)
     placed_until = time.time()
     deadline = time.monotonic() + 180
@@ -180,17 +184,6 @@ def _rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
-
-
-def _slope_per_hour(samples: list[tuple[float, float]]) -> float:
-    """Least-squares slope of (t, MB) in MB per hour."""
-    if len(samples) < 3:
-        return 0.0
-    ts = [t for t, _ in samples]
-    vs = [v for _, v in samples]
-    mt, mv = statistics.fmean(ts), statistics.fmean(vs)
-    den = sum((t - mt) ** 2 for t in ts)
-    return 0.0 if den == 0 else sum((t - mt) * (v - mv) for t, v in samples) / den * 3600
 
 
 def _pop_client(
@@ -252,7 +245,8 @@ def lost_calls(queue_log: Path, db_url: str) -> tuple[int, int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.soak")
-    p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--minutes", type=float, default=10.0, help="measured, after the warm-up")
+    p.add_argument("--warmup", type=float, default=WARMUP_S, help="seconds of load before")
     p.add_argument("--rate", type=float, default=6.5, help="background calls per second")
     p.add_argument("--talk", type=float, default=25.0, help="mean talk seconds (background)")
     args = p.parse_args(argv)
@@ -269,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     callers, env = desk.callers, desk.env()
     out_path, queue_log = tmp / "sim.json", tmp / "queue_log"
     queue_log.write_text("")
-    seconds = args.minutes * 60
+    measured_s = args.minutes * 60
+    seconds = args.warmup + measured_s
     procs = {"ivr": _spawn(["ivr", "--config", str(cfg_path)], env, tmp, "ivr.log")}
     arrivals: dict[str, float] = {}
     rss: dict[str, list[tuple[float, float]]] = {}
@@ -314,35 +309,40 @@ def main(argv: list[str] | None = None) -> int:
         pids["pbxsim"] = sim.pid or 0
         pids["redis"] = redis_server.proc.pid
         print(
-            f"soak: {args.minutes:g} min, {args.rate:g} calls/s background + "
-            f"{MEASURED_RATE} measured, logs in {tmp}",
+            f"soak: {args.warmup / 60:.1f} min warm-up then {args.minutes:g} min measured, "
+            f"{args.rate:g} calls/s background + {MEASURED_RATE} measured, logs in {tmp}",
             flush=True,
         )
         next_print = t_go + 60
+        rclient = redis.Redis.from_url(redis_server.url, socket_timeout=2.0)
         while sim.is_alive():
             now = time.time()
-            if now - t_go >= WARMUP_S:
-                for name, pid in pids.items():
-                    mb = _rss_mb(pid)
-                    if mb:
-                        rss.setdefault(name, []).append((now, mb))
+            for name, pid in pids.items():
+                mb = _rss_mb(pid)
+                if mb:
+                    rss.setdefault(name, []).append((now, mb))
+            rss.setdefault("redis data", []).append((now, redis_footprint.used_mb(rclient)))
             if now >= next_print:
                 next_print += 60
+                phase = "warm-up" if now - t_go < args.warmup else "measured"
                 print(
-                    f"  {int((now - t_go) / 60)} min: RSS "
+                    f"  {int((now - t_go) / 60)} min ({phase}): "
                     + ", ".join(f"{n} {v[-1][1]:.0f} MB" for n, v in rss.items() if v),
                     flush=True,
                 )
             time.sleep(SAMPLE_S)
         sim.join(10)
         # the listener's last flush, then the records against queue_log
-        deadline = time.monotonic() + 60
+        deadline = (
+            time.monotonic() + 180
+        )  # a listener slowed by a profiler catches up late, not never
         while True:
             total, missing, differ = lost_calls(queue_log, db_url)
             if (missing == 0 and differ == 0) or time.monotonic() > deadline:
                 break
             time.sleep(2.0)
         exits = {n: pr.poll() for n, pr in procs.items()}
+        families = redis_footprint.by_family(rclient)
     finally:
         stop.set()
         for pr in procs.values():
@@ -356,45 +356,62 @@ def main(argv: list[str] | None = None) -> int:
     emitted: dict[str, float] = data["emitted"]
     lat = [(t, (arrivals[k] - t) * 1000) for k, t in emitted.items() if k in arrivals]
     minutes: list[tuple[int, float, int]] = []
-    for m in range(int(args.minutes) or 1):
+    for m in range(int((args.warmup + measured_s) / 60) or 1):
         window = [v for t, v in lat if t_go + m * 60 <= t < t_go + (m + 1) * 60]
         if window:
             minutes.append((m + 1, pct(window, 99), len(window)))
     missing_pops = sum(
         1 for k, t in emitted.items() if k not in arrivals and t < data["placed_until"]
     )
-    active = [n for t, n in data["active"] if t >= t_go + WARMUP_S] or [0]
+    t_measured = t_go + args.warmup
+    active = [n for t, n in data["active"] if t >= t_measured] or [0]
     print(
         f"calls: {data['placed']} placed, {total} in queue_log; lost {missing}, "
         f"differing from queue_log {differ}; concurrent mean {statistics.fmean(active):.0f}, "
         f"max {max(active)}"
     )
-    slopes: dict[str, float] = {}
-    steady_slopes: dict[str, float] = {}
+    trends: dict[str, Trend] = {}
+    calls_per_h = (args.rate + MEASURED_RATE) * 3600
+    print(
+        f"memory over the {args.minutes:g} measured minutes (per-minute means; slope ± 95 %; "
+        f"flat = upper bound under {FLAT_BYTES_PER_CALL} B per call handled, here "
+        f"{FLAT_BYTES_PER_CALL * calls_per_h / 1e6:.2f} MB/h):"
+    )
     for name, samples in rss.items():
-        slopes[name] = _slope_per_hour(samples)
-        steady = [(ts, mb) for ts, mb in samples if ts >= samples[0][0] + STEADY_AFTER_S]
-        steady_slopes[name] = _slope_per_hour(steady) if len(steady) >= 3 else float("nan")
-        start_mb, end_mb = samples[0][1], samples[-1][1]
+        measured = [(t, mb) for t, mb in samples if t >= t_measured]
+        if not measured:
+            continue
+        tr = trends[name] = trend(measured)
+        verdict = "flat" if tr.flat(calls_per_h) else "GROWING"
+        if name == "pbxsim":
+            verdict += " (the simulator, not shipped)"
         print(
-            f"  RSS {name:9} start {start_mb:7.1f} MB  end {end_mb:7.1f} MB  "
-            f"max {max(mb for _, mb in samples):7.1f} MB  "
-            f"ratio {end_mb / start_mb:5.2f}  slope {slopes[name]:+7.1f} MB/h  "
-            f"steady slope (after {STEADY_AFTER_S:.0f} s) {steady_slopes[name]:+7.1f} MB/h"
+            f"  {name:10} start {tr.start_mb:7.1f} MB  end {tr.end_mb:7.1f} MB  "
+            f"max {tr.max_mb:7.1f} MB  slope {tr.slope_mb_per_h:+6.1f} "
+            f"± {tr.ci95_mb_per_h:4.1f} MB/h ({tr.bytes_per_call(calls_per_h):+5.0f} B/call)  "
+            f"{verdict}"
         )
+    shipped = {n: t for n, t in trends.items() if n != "pbxsim"}
+    all_flat = bool(shipped) and all(t.flat(calls_per_h) for t in shipped.values())
+    print("redis keys by family at the end (data, not RSS):")
+    for f in families[:12]:
+        print(f"  {f.name:42} {f.keys:5d} keys {f.bytes / 1e6:7.2f} MB {f.entries:8d} entries")
     for m, p99, n in minutes:
-        print(f"  pop p99 minute {m:2d}: {p99:8.2f} ms (n={n})")
+        phase = "warm-up" if m * 60 <= args.warmup else "measured"
+        print(f"  pop p99 minute {m:2d} ({phase}): {p99:8.2f} ms (n={n})")
     first, last = (minutes[0][1], minutes[-1][1]) if minutes else (0.0, 0.0)
     ratio = last / first if first else 0.0
     print(
         f"pop p99 last/first minute = {ratio:.2f}x; answer pops missing: {missing_pops}; "
         f"process exits during the run: {[n for n, c in exits.items() if c is not None]}"
     )
+    print(f"verdict: lost {missing}, memory {'flat' if all_flat else 'NOT flat'}")
     print(
         json.dumps(
             {
                 "bench": "soak",
                 "minutes": args.minutes,
+                "warmup_s": args.warmup,
                 "rate_calls_per_s": args.rate,
                 "placed": data["placed"],
                 "queue_log_calls": total,
@@ -402,12 +419,15 @@ def main(argv: list[str] | None = None) -> int:
                 "differing": differ,
                 "concurrent_mean": round(statistics.fmean(active), 1),
                 "concurrent_max": max(active),
-                "rss_mb": {n: [round(s[0][1], 1), round(s[-1][1], 1)] for n, s in rss.items()},
-                "rss_max_mb": {n: round(max(mb for _, mb in s), 1) for n, s in rss.items()},
-                "rss_slope_mb_per_h": {n: round(v, 1) for n, v in slopes.items()},
-                "rss_steady_slope_mb_per_h": {  # None: a run too short to have a steady part
-                    n: (round(v, 1) if v == v else None) for n, v in steady_slopes.items()
+                "rss_mb": {
+                    n: [round(t.start_mb, 1), round(t.end_mb, 1)] for n, t in trends.items()
                 },
+                "rss_max_mb": {n: round(t.max_mb, 1) for n, t in trends.items()},
+                "slope_mb_per_h": {n: round(t.slope_mb_per_h, 2) for n, t in trends.items()},
+                "slope_ci95_mb_per_h": {n: round(t.ci95_mb_per_h, 2) for n, t in trends.items()},
+                "flat": {n: t.flat(calls_per_h) for n, t in trends.items()},
+                "memory_flat": all_flat,
+                "redis_families_mb": {f.name: round(f.bytes / 1e6, 3) for f in families},
                 "pop_p99_ms_by_minute": [round(p, 2) for _m, p, _n in minutes],
                 "pop_p99_last_over_first": round(ratio, 2),
                 "missing_pops": missing_pops,
@@ -415,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     )
-    return 0 if missing == 0 else 1
+    return 0 if missing == 0 and differ == 0 else 1
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ class Call:
     transfer_to: tuple[str, str] | None = None  # BlindTransfer target (context, exten)
     bridge: Bridge | None = None  # the bridge Queue() put the caller and the agent in
     on_queue: Callable[[str], None] | None = None  # Local ;2 of a consultation: join/connect
+    patience_timer: int = 0  # the kernel entry that hangs up at `script.hangup_after`
 
 
 @dataclass(eq=False)
@@ -230,6 +231,18 @@ class Engine:
             self._qlog.write(line + "\n")
             self._qlog.flush()
 
+    def forget_finished(self) -> int:
+        """Drop finished calls and the in-memory queue_log copy; returns the calls still up.
+
+        Both are kept for tests that inspect a run afterwards; a long run (the soak)
+        calls this so the simulator's own memory stays flat (the queue_log file keeps
+        every line).
+        """
+        self.calls = [c for c in self.calls if c.done is None or not c.done.triggered]
+        if self._qlog:
+            self.queue_log_lines.clear()
+        return len(self.calls)
+
     def close(self) -> None:
         if self._qlog:
             self._qlog.close()
@@ -379,6 +392,9 @@ class Engine:
         if self.cdr and call.on_answer is None and self._sinks:
             self._emit_cdrs(call, cdr_dest, last_app)
         assert call.done is not None
+        if call.patience_timer:  # the caller's patience outlived the call: let it go
+            self.kernel.cancel(call.patience_timer)
+            call.patience_timer = 0
         call.done.succeed(call.outcome)
 
     # ----------------------------------------------------------------- CDR
@@ -591,7 +607,9 @@ class Engine:
                 self.set_state(chan, 6)
                 chan.answered_at = self.kernel.now
                 if call.script.hangup_after is not None:
-                    self.kernel.call_later(call.script.hangup_after, self.caller_hangup, call)
+                    call.patience_timer = self.kernel.call_later(
+                        call.script.hangup_after, self.caller_hangup, call
+                    )
                 for t, digit in call.script.dtmf_at:
                     self.kernel.call_later(t, self._dtmf_arrives, call, digit)
                 if call.on_answer is not None:

@@ -27,7 +27,7 @@ class Interrupt(Exception):  # noqa: N818 - mirrors simpy's name
 class Event:
     """Something a process can wait for; `succeed(value)` wakes every waiter."""
 
-    __slots__ = ("kernel", "callbacks", "value", "triggered", "fired")
+    __slots__ = ("kernel", "callbacks", "value", "triggered", "fired", "timer")
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
@@ -35,6 +35,16 @@ class Event:
         self.value: Any = None
         self.triggered = False
         self.fired = False
+        self.timer = 0  # a timeout's entry in the kernel's heap (0: none)
+
+    def forget(self, callback: Callable[[Event], None]) -> None:
+        """A waiter gave up on this event; a timeout nobody waits for leaves the heap
+        (a caller's hour-long patience timer would otherwise keep the call for an hour)."""
+        with contextlib.suppress(ValueError):
+            self.callbacks.remove(callback)
+        if self.timer and not self.callbacks and not self.triggered:
+            self.kernel.cancel(self.timer)
+            self.timer = 0
 
     def succeed(self, value: Any = None) -> Event:
         if self.triggered:
@@ -80,8 +90,7 @@ class Process(Event):
         if self.triggered:
             return
         if self.waiting is not None:
-            with contextlib.suppress(ValueError):
-                self.waiting.callbacks.remove(self._resume)
+            self.waiting.forget(self._resume)
             self.waiting = None
         try:
             target = self.gen.throw(exc) if exc is not None else self.gen.send(value)
@@ -106,17 +115,29 @@ class Kernel:
         self._heap: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
         self._seq = 0
         self._ready: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
+        self._cancelled: set[int] = set()
 
     # scheduling -----------------------------------------------------------
     def call_soon(self, fn: Callable[..., None], *args: Any) -> None:
         self._ready.append((fn, args))
 
-    def call_at(self, when: float, fn: Callable[..., None], *args: Any) -> None:
+    def call_at(self, when: float, fn: Callable[..., None], *args: Any) -> int:
+        """Schedules `fn(*args)`; returns the entry's number for `cancel`."""
         self._seq += 1
         heapq.heappush(self._heap, (max(when, self.now), self._seq, fn, args))
+        return self._seq
 
-    def call_later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
-        self.call_at(self.now + max(0.0, delay), fn, *args)
+    def call_later(self, delay: float, fn: Callable[..., None], *args: Any) -> int:
+        return self.call_at(self.now + max(0.0, delay), fn, *args)
+
+    def cancel(self, seq: int) -> None:
+        """Drops a scheduled entry: skipped when due, and the heap is rebuilt without
+        cancelled entries once they are most of it (what they hold is freed then)."""
+        self._cancelled.add(seq)
+        if len(self._cancelled) > 256 and 2 * len(self._cancelled) > len(self._heap):
+            self._heap = [e for e in self._heap if e[1] not in self._cancelled]
+            heapq.heapify(self._heap)
+            self._cancelled.clear()
 
     def next_time(self) -> float | None:
         if self._ready:
@@ -131,8 +152,11 @@ class Kernel:
                 for fn, args in ready:
                     fn(*args)
             if self._heap and self._heap[0][0] <= self.now:
-                _, _, fn, args = heapq.heappop(self._heap)
-                fn(*args)
+                _, seq, fn, args = heapq.heappop(self._heap)
+                if seq in self._cancelled:
+                    self._cancelled.discard(seq)
+                else:
+                    fn(*args)
                 continue
             if not self._ready:
                 return
@@ -158,7 +182,7 @@ class Kernel:
 
     def timeout(self, delay: float, value: Any = None) -> Event:
         ev = Event(self)
-        self.call_later(delay, ev.succeed, value)
+        ev.timer = self.call_later(delay, ev.succeed, value)
         return ev
 
     def process(self, gen: Generator[Event, Any, Any], name: str = "") -> Process:
@@ -167,13 +191,20 @@ class Kernel:
     def any_of(self, *events: Event) -> Event:
         """Triggers with the first of `events` that triggers (its value is that event)."""
         out = Event(self)
+        waiting: list[Event] = []
+
+        def fire(e: Event) -> None:
+            out.succeed(e)
+            for other in waiting:  # the losers no longer hold `out` (nor its waiter)
+                if other is not e:
+                    other.forget(fire)
+
         for ev in events:
             if ev.fired:
                 out.succeed(ev)
+                for other in waiting:
+                    other.forget(fire)
                 break
-
-            def fire(e: Event, out: Event = out) -> None:
-                out.succeed(e)
-
             ev.callbacks.append(fire)
+            waiting.append(ev)
         return out
