@@ -334,8 +334,20 @@ class ListenerService:
             return await self._flush_now()
 
     async def _flush_now(self) -> bool:
-        batch = self.ingest.collect()
-        return await asyncio.to_thread(self.ingest.write, batch)
+        batch = self.ingest.collect()  # the outbox is emptied: this batch is the only copy
+        write = asyncio.ensure_future(asyncio.to_thread(self.ingest.write, batch))
+        try:
+            return await asyncio.shield(write)
+        except asyncio.CancelledError:
+            # cancelled (stop() cancels the flusher) while the write was still waiting for
+            # a worker thread: unshielded, the batch was dropped unwritten and the call's
+            # row kept an older snapshot (a transferred call's talk_seconds None). The
+            # write goes on; the flush lock stays held until it is done, so stop()'s final
+            # flush, with any newer snapshot, lands after it. A second cancel stops waiting.
+            await asyncio.wait([write])
+            if not write.cancelled():
+                write.exception()  # logged by ingest.write; retrieved, not re-raised
+            raise
 
     async def wait_resynced(self, timeout: float) -> None:
         await asyncio.wait_for(self._resynced.wait(), timeout)

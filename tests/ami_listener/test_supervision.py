@@ -1,10 +1,13 @@
 """No task dies in silence (issue 9): crashes logged and restarted, commands always answered,
-stop() writes what is staged, oversized AMI frames dropped with resynchronisation."""
+stop() writes what is staged (a flush it cancels included), oversized AMI frames dropped with
+resynchronisation."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,8 @@ from tests.ami_listener.harness import calls_by_uniqueid, configured, drain, mak
 from tests.ami_listener.replay_server import ReplayServer, frames_of
 from tests.ami_listener.replay_server import Session as ReplaySession
 from tests.ami_listener.test_link_resilience import wait_for
+
+TRACES = Path(__file__).parents[1] / "data" / "asterisk-traces"
 
 
 def _command(bus: Bus, **fields: str) -> None:
@@ -165,6 +170,49 @@ async def test_stop_writes_what_is_staged(
         await service.stop()
         await server.close()
     assert {c.outcome for c in calls_by_uniqueid(session_factory).values()} == {"timeout"}
+
+
+async def test_a_flush_cancelled_by_stop_still_writes_its_batch(
+    example_config: CentralitaConfig,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """stop() cancels the flusher; if that flush had collected the call's last changes but
+    its write still waited for a worker thread, the batch was dropped: the row kept the
+    snapshot from before the end (the e2e run with a call transferred twice found
+    talk_seconds None). The collected batch is written, and before stop()'s own flush."""
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(1)  # one worker, kept busy below: the write has to wait
+    loop.set_default_executor(pool)
+    trace = TRACES / "calling_atxfer_complete"
+    frames = frames_of((trace / "ami.raw").read_bytes())
+    last = max(i for i, f in enumerate(frames) if b"Event: AgentComplete\r\n" in f)
+    service = make_service(configured(example_config, 1), session_factory, None)
+    service.ingest.feed(b"".join(frames[:last]))  # transferred, the consulted agent talking
+    await service.flush()
+    (mid,) = calls_by_uniqueid(session_factory).values()
+    assert (mid.outcome, mid.talk_seconds, mid.ended_at) == ("transferred", None, None)
+    service.ingest.feed(b"".join(frames[last:]))  # the consulted agent hangs up: call over
+    assert not service.ingest.calls.calls
+    gate = threading.Event()
+    busy = loop.run_in_executor(None, gate.wait)
+    flusher = asyncio.create_task(service.flush(), name="flusher")
+    while service.ingest.pending():  # the flusher collected the batch and awaits its write
+        await asyncio.sleep(0)
+    service._tasks = [flusher]
+    stopping = asyncio.create_task(service.stop())
+    await asyncio.sleep(0.2)  # stop() has cancelled the flusher
+    gate.set()
+    await busy
+    await asyncio.wait_for(stopping, 10)
+    pool.shutdown()
+    assert flusher.cancelled()
+    ql = [x.split("|") for x in (trace / "queue_log").read_text().splitlines()]
+    transfer = next(p for p in ql if p[4] == "ATTENDEDTRANSFER")
+    final = next(p for p in ql if p[4].startswith("COMPLETE"))
+    (row,) = calls_by_uniqueid(session_factory).values()
+    assert (row.outcome, row.agent_member) == ("transferred", final[3])
+    assert row.talk_seconds == int(transfer[8]) + int(final[6])
+    assert row.ended_at is not None and row.hung_up_by == "agent"
 
 
 def test_oversized_frame_is_dropped_and_the_parser_resynchronises(
