@@ -60,3 +60,59 @@ def by_family(client: Any) -> list[Family]:
         (Family(name, k, b, e) for name, (k, b, e) in sums.items()),
         key=lambda f: -f.bytes,
     )
+
+
+@dataclass(frozen=True)
+class Bound:
+    """What keeps a family from growing forever, by design."""
+
+    kind: str  # "per key" (entries capped per key), "total" (entries capped), "per call"
+    cap: int  # entries (per key, or in all); for "per call": seconds kept
+    words: str
+
+
+def bounds() -> dict[str, Bound]:
+    """Our families' bounds, by name without the prefix (servicedesk.bus, ami_listener.live)."""
+    from ami_listener.live import SEEN_TTL_S
+    from servicedesk.bus import AGENT_POPS_KEPT, STREAM_MAXLEN
+
+    stream = Bound("total", STREAM_MAXLEN + 100, f"~{STREAM_MAXLEN:,} entries ('~' trim)")
+    return {
+        "pops:agent:*": Bound("per key", AGENT_POPS_KEPT, f"{AGENT_POPS_KEPT} pops per agent"),
+        "events:calls": stream,
+        "events:wallboard": stream,
+        "counters:*:*:seen": Bound(
+            "per call", SEEN_TTL_S, f"a mark per call, kept {SEEN_TTL_S // 86400} days"
+        ),
+    }
+
+
+def judge(
+    start: Family | None, end: Family, calls: int, flat_bytes_per_call: float
+) -> tuple[bool, str]:
+    """(fine, words) for one family over a window in which `calls` calls were handled.
+
+    Fine: a capped family still below its cap (filling); the per-call marks at most
+    `flat_bytes_per_call` a mark (kept their days by design: what a replay needs not
+    to count a call twice; judged per mark, as a hash's growth steps when it rehashes);
+    any other family that grew by less than that per call."""
+    grown = end.bytes - (start.bytes if start else 0)
+    per_call = grown / calls if calls else float("inf")
+    short = end.name.split(":", 1)[1] if ":" in end.name else end.name
+    bound = bounds().get(short)
+    growth = f"{grown / 1e6:+.2f} MB ({per_call:+.0f} B/call)"
+    if bound is not None and bound.kind == "per call":
+        per_mark = end.bytes / end.entries if end.entries else 0.0
+        fine = per_mark <= flat_bytes_per_call
+        words = f"{growth}: {bound.words}, {per_mark:.0f} B a mark"
+        return fine, words + ("" if fine else ", LARGER than planned")
+    if bound is not None:
+        cap = bound.cap * (end.keys if bound.kind == "per key" else 1)
+        if end.entries < cap:
+            return True, f"{growth}: filling, {end.entries:,} of {cap:,} entries ({bound.words})"
+        if per_call > flat_bytes_per_call:
+            return False, f"{growth}: GROWING at its cap of {cap:,} entries"
+        return True, f"{growth}: flat at its cap of {cap:,} entries"
+    if per_call <= flat_bytes_per_call:
+        return True, f"{growth}: flat"
+    return False, f"{growth}: GROWING, no bound"

@@ -315,8 +315,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         next_print = t_go + 60
         rclient = redis.Redis.from_url(redis_server.url, socket_timeout=2.0)
+        families_start: list[redis_footprint.Family] | None = None
         while sim.is_alive():
             now = time.time()
+            if families_start is None and now - t_go >= args.warmup:
+                families_start = redis_footprint.by_family(rclient)
             for name, pid in pids.items():
                 mb = _rss_mb(pid)
                 if mb:
@@ -385,17 +388,34 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "flat" if tr.flat(calls_per_h) else "GROWING"
         if name == "pbxsim":
             verdict += " (the simulator, not shipped)"
+        elif name.startswith("redis"):
+            verdict = "(a store: judged by what it holds, below)"
         print(
             f"  {name:10} start {tr.start_mb:7.1f} MB  end {tr.end_mb:7.1f} MB  "
             f"max {tr.max_mb:7.1f} MB  slope {tr.slope_mb_per_h:+6.1f} "
             f"± {tr.ci95_mb_per_h:4.1f} MB/h ({tr.bytes_per_call(calls_per_h):+5.0f} B/call)  "
             f"{verdict}"
         )
-    shipped = {n: t for n, t in trends.items() if n != "pbxsim"}
-    all_flat = bool(shipped) and all(t.flat(calls_per_h) for t in shipped.values())
-    print("redis keys by family at the end (data, not RSS):")
-    for f in families[:12]:
-        print(f"  {f.name:42} {f.keys:5d} keys {f.bytes / 1e6:7.2f} MB {f.entries:8d} entries")
+    processes = {n: t for n, t in trends.items() if n != "pbxsim" and not n.startswith("redis")}
+    processes_flat = bool(processes) and all(t.flat(calls_per_h) for t in processes.values())
+    print(
+        "redis keys by family at the end, and their growth over the measured minutes "
+        "(flat, filling towards a cap, or per-call marks of their planned size):"
+    )
+    before = {f.name: f for f in families_start or []}
+    calls_measured = round(calls_per_h * measured_s / 3600)
+    redis_fine = families_start is not None
+    judged: dict[str, str] = {}
+    for f in families:
+        fine, words = redis_footprint.judge(
+            before.get(f.name), f, calls_measured, FLAT_BYTES_PER_CALL
+        )
+        redis_fine = redis_fine and fine
+        judged[f.name] = words
+        print(
+            f"  {f.name:36} {f.keys:4d} keys {f.bytes / 1e6:6.2f} MB {f.entries:7d} entries  {words}"
+        )
+    all_flat = processes_flat and redis_fine
     for m, p99, n in minutes:
         phase = "warm-up" if m * 60 <= args.warmup else "measured"
         print(f"  pop p99 minute {m:2d} ({phase}): {p99:8.2f} ms (n={n})")
@@ -405,7 +425,11 @@ def main(argv: list[str] | None = None) -> int:
         f"pop p99 last/first minute = {ratio:.2f}x; answer pops missing: {missing_pops}; "
         f"process exits during the run: {[n for n, c in exits.items() if c is not None]}"
     )
-    print(f"verdict: lost {missing}, memory {'flat' if all_flat else 'NOT flat'}")
+    print(
+        f"verdict: lost {missing}; memory {'flat' if all_flat else 'NOT flat'} "
+        f"(processes {'flat' if processes_flat else 'GROWING'}, "
+        f"redis {'bounded' if redis_fine else 'GROWING'})"
+    )
     print(
         json.dumps(
             {
@@ -428,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
                 "flat": {n: t.flat(calls_per_h) for n, t in trends.items()},
                 "memory_flat": all_flat,
                 "redis_families_mb": {f.name: round(f.bytes / 1e6, 3) for f in families},
+                "redis_families_judged": judged,
                 "pop_p99_ms_by_minute": [round(p, 2) for _m, p, _n in minutes],
                 "pop_p99_last_over_first": round(ratio, 2),
                 "missing_pops": missing_pops,
