@@ -54,17 +54,15 @@ class CallbackScheduler:
         now = datetime.now(UTC)
         if time.monotonic() - self._last_placement >= 1.0:
             self._last_placement = time.monotonic()
-            await asyncio.to_thread(d._run, lambda s: self._place(s, now))
-        pending = await asyncio.to_thread(d._run, lambda s: callbacks.ready(s, now))
+            await d.db.run(d._run, lambda s: self._place(s, now))
+        pending = await d.db.run(d._run, lambda s: callbacks.ready(s, now))
         if not pending:
             return
         waiting, free = self.live()
         busy = d.busy_logins()
         free = {q: [a for a in agents if a not in busy] for q, agents in free.items()}
         for place, agent in callbacks.pick_offers(pending, waiting, free):
-            claimed = await asyncio.to_thread(
-                d._run, lambda s, p=place, a=agent: self._offer(s, p, a, now)
-            )
+            claimed = await d.db.run(d._run, lambda s, p=place, a=agent: self._offer(s, p, a, now))
             if claimed is None:
                 continue
             self.offers += 1

@@ -29,6 +29,7 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from ami_listener.callback_scheduler import CallbackScheduler, LiveState
+from ami_listener.db_thread import DatabaseThread
 from ami_listener.link import AmiLink, Backoff
 from ami_listener.parser import AmiMessage, AmiParser, header
 from servicedesk import callback_figures, callbacks, outbound, supervision
@@ -95,8 +96,11 @@ class Dialer:
         action_timeout: float = 10.0,
         on_event: Callable[[AmiMessage], None] | None = None,
         live: LiveState | None = None,
+        db: DatabaseThread | None = None,
     ) -> None:
         self.cfg = cfg
+        self._own_db = db is None
+        self.db = db or DatabaseThread("dialer-db")  # the listener's, shared, when it runs one
         self.factory = session_factory
         self.bus = bus
         self.block_ms = block_ms
@@ -146,6 +150,8 @@ class Dialer:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._own_db:
+            self.db.close()
 
     async def _drain(self) -> None:
         while not self._writes.empty():
@@ -160,7 +166,7 @@ class Dialer:
         while True:
             work = await self._writes.get()
             try:
-                await asyncio.to_thread(self._run, work)
+                await self.db.run(self._run, work)
             except Exception:
                 log.exception("dialer database write failed")
             finally:
@@ -208,7 +214,7 @@ class Dialer:
             await self.attended_transfer(rid, fields)
             return
         age = time.time() - int(entry_id.split("-")[0]) / 1000 if "-" in entry_id else 0.0
-        row = await asyncio.to_thread(self._run, lambda s: _claimed(s, rid))
+        row = await self.db.run(self._run, lambda s: _claimed(s, rid))
         if row is None:
             log.info("dial request %s already claimed or unknown: not dialled again", rid)
             return

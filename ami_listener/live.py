@@ -121,8 +121,12 @@ class LivePublisher:
         contact_info: ContactInfo | None = None,
         max_buffer: int = 200_000,
         pbx_id: str = "",
+        submit: Callable[..., Any] | None = None,
     ) -> None:
         self.bus = bus
+        # where contact prefetches run: the listener's database thread (one arena, one
+        # warm connection; see db_thread), else a thread of our own
+        self._submit = submit
         # Counter increments are idempotent per (PBX, call, field): two PBXs may number
         # their calls alike, and both add to the same per-queue counters of the desk.
         self.pbx_id = pbx_id
@@ -298,6 +302,9 @@ class LivePublisher:
         if len(self._prefetched) > 100_000:
             self._prefetched.clear()
         self._prefetched.add(contact_id)
+        if self._submit is not None:
+            self._submit(self._contact, contact_id)
+            return
         if self._prefetcher is None:
             self._prefetcher = ThreadPoolExecutor(1, thread_name_prefix="contact-prefetch")
         self._prefetcher.submit(self._contact, contact_id)

@@ -38,8 +38,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ami_listener import recovery
 from ami_listener.calls import CallRecord
 from ami_listener.commands import CommandError, to_action
+from ami_listener.db_thread import DatabaseThread
 from ami_listener.dialer import Dialer, start_dialer
-from ami_listener.heap_trim import trim_heap_forever
+from ami_listener.heap_trim import cap_malloc_arenas, trim_heap_forever
 from ami_listener.ingest import Ingest
 from ami_listener.link import AmiLink, Backoff
 from ami_listener.live import LivePublisher, _fail_fast_client
@@ -137,6 +138,7 @@ class ListenerService:
         self.pbx_id = conn.pbx_id
         self.factory = session_factory
         self.store = CallStore(session_factory, self.pbx_id) if session_factory else None
+        self.db = DatabaseThread()  # every database call: one thread, in order
         self.bus = Bus(redis_client, conn.redis.key_prefix) if redis_client is not None else None
         self.live = (
             LivePublisher(
@@ -144,6 +146,7 @@ class ListenerService:
                 cfg.service.timezone,
                 self.store.contact_info if self.store else None,
                 pbx_id=self.pbx_id,
+                submit=self.db.submit,
             )
             if self.bus is not None
             else None
@@ -254,8 +257,10 @@ class ListenerService:
     # --- lifecycle -----------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        if self.opts.tune_process:
+            cap_malloc_arenas()  # before the worker threads allocate
         if self.store is not None:
-            open_calls = await asyncio.to_thread(self.store.load_open_calls)
+            open_calls = await self.db.run(self.store.load_open_calls)
             for call in open_calls:
                 self.ingest.calls.restore(call)
                 cid = call.contact_id()
@@ -279,7 +284,9 @@ class ListenerService:
             asyncio.create_task(supervise(name, job, self._fail), name=name) for name, job in jobs
         ]
 
-        self.dialer = await start_dialer(self.cfg, self.factory, self.bus, live=self.callback_live)
+        self.dialer = await start_dialer(
+            self.cfg, self.factory, self.bus, live=self.callback_live, db=self.db
+        )
 
     def _fail(self, reason: str) -> None:
         """The service cannot go on recording: say why, once, and stop (exit non-zero)."""
@@ -319,6 +326,7 @@ class ListenerService:
                 "the next run completes them from queue_log",
                 self.ingest.unwritten,
             )
+        self.db.close()
 
     async def run_forever(self) -> None:
         await self.start()
@@ -335,7 +343,7 @@ class ListenerService:
 
     async def _flush_now(self) -> bool:
         batch = self.ingest.collect()  # the outbox is emptied: this batch is the only copy
-        write = asyncio.ensure_future(asyncio.to_thread(self.ingest.write, batch))
+        write = asyncio.ensure_future(self.db.run(self.ingest.write, batch))
         try:
             return await asyncio.shield(write)
         except asyncio.CancelledError:
@@ -423,7 +431,7 @@ class ListenerService:
             return found
 
         try:
-            found = await asyncio.to_thread(rebuild)
+            found = await self.db.run(rebuild)
         except redis.RedisError as exc:
             log.warning("live state rebuild postponed: %s", exc)
             return
@@ -505,7 +513,7 @@ class ListenerService:
         """Where queue_log may hold calls we never saw: from just before our last record."""
         last = self.ingest.calls.last_ts
         if not last and self.store is not None:
-            last = await asyncio.to_thread(self.store.last_activity) or 0.0
+            last = await self.db.run(self.store.last_activity) or 0.0
         return last - CATCH_UP_MARGIN_S if last else time.time() - CATCH_UP_FRESH_S
 
     async def _catch_up(self, since: float, live: dict[str, set[str]], now: float) -> None:
@@ -517,7 +525,7 @@ class ListenerService:
         if source.path:
             found = await asyncio.to_thread(read_file_since, source.path, since)
         elif source.table and self.factory is not None:
-            found = await asyncio.to_thread(read_table_since, self.factory, since)
+            found = await self.db.run(read_table_since, self.factory, since)
         else:
             return
         calls = self.ingest.calls
@@ -529,7 +537,7 @@ class ListenerService:
             and calls.by_uniqueid(cid) is None
         }
         if unknown and self.store is not None:
-            unknown -= await asyncio.to_thread(self.store.known_callids, unknown)
+            unknown -= await self.db.run(self.store.known_callids, unknown)
         if not unknown:
             return
         alive = {uid for uids in live.values() for uid in uids} | set(live)
@@ -576,7 +584,7 @@ class ListenerService:
             self.reconciled += 1
 
     async def _reconcile(self, gone: list[Any], now: float) -> None:
-        found = await asyncio.to_thread(self._queue_log_lines, gone)
+        found = await self.db.run(self._queue_log_lines, gone)  # a file or a table
         members = dict(self.ingest.agents.by_member_name)
         for call in gone:
             lines = [

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ami_listener.callback_scheduler import CallbackScheduler
+from ami_listener.db_thread import DatabaseThread
 from servicedesk.bus import Keys
 from servicedesk.calling_models import CallbackPlace, OutboundCall
 from servicedesk.config import load_config
@@ -59,6 +60,7 @@ class StandInDialer:
         self.bus = _Bus()
         self.busy: dict[str, str] = {}
         self.originated: list[tuple[float, str, str]] = []  # (perf time, request, agent)
+        self.db = DatabaseThread("bench-db")
 
     def _run(self, work: Any) -> Any:
         with session_scope(self.factory) as session:

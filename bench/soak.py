@@ -10,7 +10,7 @@ agents talk `--talk` s on average) keep about 200 calls up at once; 0.5
 calls/s go to network_es, whose 10 agents hold SSE consoles on the panel: their
 answer pops are timed (AgentConnect leaving pbxsim → SSE at the client).
 
-A warm-up (5.5 min: the listener's 5-minute window of finished calls fills) comes
+A warm-up (6.5 min: the listener's 5-minute window of finished calls fills) comes
 before the `--minutes` measured. Reported: calls lost (queue_log calls missing from
 the records; must be 0) and records differing from queue_log; concurrent calls
 (mean, max); for every process its RSS and for Redis its data (`used_memory`) over
@@ -42,11 +42,15 @@ from bench.screenpop import MEASURED, PASSWORD, _cookie, _spawn, config_text, pc
 
 # RSS climbs to its working set (caches, pools, allocator arenas) over the first minutes,
 # and the listener remembers each finished call for FINISHED_MEMORY_S (late events, the
-# queue_log catch-up), so its working set is whole only once that window is full: the
-# `--minutes` measured start after this warm-up, and their slope is the one that tells a
-# leak.
-WARMUP_S = FINISHED_MEMORY_S + 30.0
-SAMPLE_S = 5.0
+# queue_log catch-up), so its working set is whole only once that window is full, counted
+# from when the first calls end (IVR, wait and up to 1.5 x the talk time: about a minute).
+# Measured at 30 s past the window, the listener's objects were still climbing for its
+# first minute. The `--minutes` measured start after this warm-up, and their slope is the
+# one that tells a leak.
+WARMUP_S = FINISHED_MEMORY_S + 90.0
+# RSS saw-tooths with the minute's heap trim and the batches in flight: a sample a second
+# gives each minute's mean 60 points of it, not 12
+SAMPLE_S = 1.0
 MEASURED_RATE = 0.5
 
 
@@ -335,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             time.sleep(SAMPLE_S)
         sim.join(10)
+        (Path(tmp) / "rss.json").write_text(json.dumps(rss))  # every sample, for a closer look
         # the listener's last flush, then the records against queue_log
         deadline = (
             time.monotonic() + 180

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,50 @@ def test_the_trimmer_runs_on_its_timer(monkeypatch: pytest.MonkeyPatch) -> None:
 
     asyncio.run(run())
     assert len(calls) >= 3
+
+
+ARENAS_PROBE = r"""
+import ctypes, ctypes.util, os, sys, tempfile, threading
+from ami_listener import heap_trim
+if sys.argv[1] == "capped":
+    assert heap_trim.cap_malloc_arenas(2)
+barrier = threading.Barrier(8)
+keep = []
+def work():
+    barrier.wait()  # all at once: each new thread asks glibc for an arena
+    keep.append([bytes(2000 + i) for i in range(200)])
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+path = tempfile.mktemp()
+fp = libc.fopen(path.encode(), b"w"); libc.malloc_info(0, fp); libc.fclose(fp)
+print(open(path).read().count("<heap nr="))
+os.unlink(path)
+"""
+
+
+def _arenas(mode: str) -> int:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MALLOC_ARENA_MAX": ""}  # the process decides, not the caller's env
+    env.pop("MALLOC_ARENA_MAX")
+    out = subprocess.run(
+        [sys.executable, "-c", ARENAS_PROBE, mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=Path(__file__).parents[2],
+    )
+    return int(out.stdout.strip())
+
+
+def test_capped_arenas_stay_two_however_many_threads_allocate() -> None:
+    assert _arenas("free") > 2  # glibc alone: an arena per thread that found them busy
+    assert _arenas("capped") <= 2
