@@ -20,31 +20,55 @@ log = logging.getLogger(__name__)
 
 TRIM_EVERY_S = 60.0
 
-# glibc's M_ARENA_MAX (malloc.h): the most arenas its threads' allocations spread over.
+# glibc's mallopt parameters (malloc.h)
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
 LISTENER_ARENAS = 2
+# glibc's own starting values, made fixed: setting them turns off its dynamic thresholds
+LARGE_BLOCK_BYTES = 128 * 1024
 
 
-def cap_malloc_arenas(most: int = LISTENER_ARENAS) -> bool:
-    """Cap glibc's arenas for this process; False where the C library cannot.
-
-    Why: glibc gives a thread that finds the arenas busy an arena of its own, up to
-    eight per core, and an arena keeps the pages its thread freed. The listener's
-    threads (event loop, database, Redis sender and long polls) would settle on a new
-    arena at random hours, each a step of a megabyte or two in RSS; capped, the worker
-    threads share one arena next to the event loop's, and its free pages serve them all.
-    They mostly wait on sockets, so sharing costs nothing measurable.
-    """
+def _mallopt() -> Callable[[int, int], int] | None:
     name = ctypes.util.find_library("c")
     if not name:
-        return False
+        return None
     try:
-        mallopt = ctypes.CDLL(name).mallopt
+        func = ctypes.CDLL(name).mallopt
     except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_int]
+    func.restype = ctypes.c_int
+    return lambda param, value: int(func(param, value))
+
+
+def tune_malloc(arenas: int = LISTENER_ARENAS, large: int = LARGE_BLOCK_BYTES) -> bool:
+    """Keep glibc's heap close to what is in use; False where the C library cannot.
+
+    Why, from a soak's `malloc_info` and `/proc/<pid>/smaps`:
+    - arenas: glibc gives a thread that finds the arenas busy an arena of its own, up
+      to eight per core, and an arena keeps the pages its thread freed. The listener's
+      threads (event loop, database, Redis sender, long polls) settled on new arenas
+      at random minutes, each a step of a megabyte or two; capped, the worker threads
+      share one arena next to the event loop's.
+    - large blocks: after the first large block is freed glibc raises its mmap
+      threshold (up to 32 MB) and its trim threshold with it, so later read buffers
+      and batches come from the heap and their pages stay until the next trim: the
+      main heap's RSS swung by half a megabyte from minute to minute. Fixed at glibc's
+      defaults, a block of 128 kB or more is mapped and unmapped on its own, and a free
+      top of the heap over 128 kB goes back at once.
+    """
+    mallopt = _mallopt()
+    if mallopt is None:
         return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(M_ARENA_MAX, most))
+    return all(
+        mallopt(param, value) == 1
+        for param, value in (
+            (M_ARENA_MAX, arenas),
+            (M_MMAP_THRESHOLD, large),
+            (M_TRIM_THRESHOLD, large),
+        )
+    )
 
 
 def malloc_trim() -> Callable[[], int] | None:

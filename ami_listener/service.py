@@ -40,7 +40,7 @@ from ami_listener.calls import CallRecord
 from ami_listener.commands import CommandError, to_action
 from ami_listener.db_thread import DatabaseThread
 from ami_listener.dialer import Dialer, start_dialer
-from ami_listener.heap_trim import cap_malloc_arenas, trim_heap_forever
+from ami_listener.heap_trim import trim_heap_forever, tune_malloc
 from ami_listener.ingest import Ingest
 from ami_listener.link import AmiLink, Backoff
 from ami_listener.live import LivePublisher, _fail_fast_client
@@ -258,7 +258,7 @@ class ListenerService:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         if self.opts.tune_process:
-            cap_malloc_arenas()  # before the worker threads allocate
+            tune_malloc()  # before the worker threads allocate
         if self.store is not None:
             open_calls = await self.db.run(self.store.load_open_calls)
             for call in open_calls:

@@ -50,7 +50,7 @@ ARENAS_PROBE = r"""
 import ctypes, ctypes.util, os, sys, tempfile, threading
 from ami_listener import heap_trim
 if sys.argv[1] == "capped":
-    assert heap_trim.cap_malloc_arenas(2)
+    assert heap_trim.tune_malloc(arenas=2)
 barrier = threading.Barrier(8)
 keep = []
 def work():
@@ -91,3 +91,44 @@ def _arenas(mode: str) -> int:
 def test_capped_arenas_stay_two_however_many_threads_allocate() -> None:
     assert _arenas("free") > 2  # glibc alone: an arena per thread that found them busy
     assert _arenas("capped") <= 2
+
+
+LARGE_PROBE = r"""
+import sys
+from pathlib import Path
+from ami_listener import heap_trim
+if sys.argv[1] == "tuned":
+    assert heap_trim.tune_malloc()
+def rss():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+big = bytearray(4 << 20)  # a large block freed: glibc alone raises its thresholds past 4 MB
+del big
+base = rss()
+blocks = [bytearray(300_000) for _ in range(100)]  # 30 MB of 300 kB blocks, touched
+for b in blocks:
+    b[::4096] = b"x" * len(b[::4096])
+pinned = bytearray(1000)  # a small block after them keeps the heap's top busy
+del blocks
+print(rss() - base)
+"""
+
+
+def _kept_mb(mode: str) -> float:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", LARGE_PROBE, mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[2],
+    )
+    return float(out.stdout.strip())
+
+
+def test_large_blocks_freed_leave_the_process_at_once() -> None:
+    assert _kept_mb("glibc") > 20  # dynamic thresholds: heap blocks, kept until a trim
+    assert _kept_mb("tuned") < 3
