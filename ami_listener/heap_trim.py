@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import logging
 from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +30,18 @@ LISTENER_ARENAS = 2
 LARGE_BLOCK_BYTES = 128 * 1024
 
 
-def _mallopt() -> Callable[[int, int], int] | None:
-    name = ctypes.util.find_library("c")
-    if not name:
+def _libc(name: str, *argtypes: Any) -> Callable[..., int] | None:
+    """The C library's function `name` (returning int), or None where it has none."""
+    lib = ctypes.util.find_library("c")
+    if not lib:
         return None
     try:
-        func = ctypes.CDLL(name).mallopt
+        func = ctypes.CDLL(lib)[name]
     except (OSError, AttributeError):
         return None
-    func.argtypes = [ctypes.c_int, ctypes.c_int]
+    func.argtypes = list(argtypes)
     func.restype = ctypes.c_int
-    return lambda param, value: int(func(param, value))
+    return func
 
 
 def tune_malloc(arenas: int = LISTENER_ARENAS, large: int = LARGE_BLOCK_BYTES) -> bool:
@@ -58,7 +60,7 @@ def tune_malloc(arenas: int = LISTENER_ARENAS, large: int = LARGE_BLOCK_BYTES) -
       defaults, a block of 128 kB or more is mapped and unmapped on its own, and a free
       top of the heap over 128 kB goes back at once.
     """
-    mallopt = _mallopt()
+    mallopt = _libc("mallopt", ctypes.c_int, ctypes.c_int)
     if mallopt is None:
         return False
     return all(
@@ -73,16 +75,8 @@ def tune_malloc(arenas: int = LISTENER_ARENAS, large: int = LARGE_BLOCK_BYTES) -
 
 def malloc_trim() -> Callable[[], int] | None:
     """glibc's `malloc_trim(0)`, or None where the C library has none."""
-    name = ctypes.util.find_library("c")
-    if not name:
-        return None
-    try:
-        func = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):
-        return None
-    func.argtypes = [ctypes.c_size_t]
-    func.restype = ctypes.c_int
-    return lambda: int(func(0))
+    func = _libc("malloc_trim", ctypes.c_size_t)
+    return None if func is None else lambda: int(func(0))
 
 
 async def trim_heap_forever(every_s: float = TRIM_EVERY_S) -> None:

@@ -14,7 +14,8 @@ from ami_listener.link import Backoff
 from ami_listener.service import ListenerOptions, ListenerService
 from servicedesk.config import CentralitaConfig
 from servicedesk.models import Call
-from tests.ami_listener.replay_server import ReplayServer
+from tests.ami_listener.replay_server import ReplayServer, frames_of
+from tests.ami_listener.replay_server import Session as ReplaySession
 
 TRACE_WRAPUP = {"load_mix": 2}
 
@@ -47,6 +48,27 @@ def make_service(
         **opts,
     )
     return ListenerService(cfg, factory, client, "secret", options, wrapup_for=lambda _q: wrapup)
+
+
+async def replay_raw(
+    raw: Path,
+    cfg: CentralitaConfig,
+    factory: sessionmaker[Session] | None,
+    redis_url: str | None,
+    wrapup: int = 0,
+) -> ListenerService:
+    """Replay a recorded AMI stream into a listener, start to stop; no handler may fail."""
+    server = ReplayServer([ReplaySession(frames=frames_of(raw.read_bytes()))])
+    port = await server.start()
+    service = make_service(configured(cfg, port), factory, redis_url, wrapup=wrapup)
+    try:
+        await service.start()
+        await drain(service, server)
+    finally:
+        await service.stop()
+        await server.close()
+    assert service.ingest.handler_errors == 0
+    return service
 
 
 async def drain(

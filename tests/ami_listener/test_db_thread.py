@@ -12,9 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ami_listener.db_thread import THREAD_NAME, DatabaseThread
 from servicedesk.config import CentralitaConfig
-from tests.ami_listener.harness import calls_by_uniqueid, configured, drain, make_service
-from tests.ami_listener.replay_server import ReplayServer, frames_of
-from tests.ami_listener.replay_server import Session as ReplaySession
+from tests.ami_listener.harness import calls_by_uniqueid, replay_raw
 from tests.ami_listener.test_followup_traces import RECORDED, _seed_contacts
 
 CALL = contextvars.ContextVar("CALL", default="")
@@ -55,16 +53,10 @@ async def test_the_listeners_statements_all_run_on_its_database_thread(
         threads.append((threading.current_thread().name, statement.split(None, 1)[0].upper()))
 
     event.listen(engine, "before_cursor_execute", record)
-    scenario = RECORDED / "new_incident_network" / "listener_ami.raw"
-    server = ReplayServer([ReplaySession(frames=frames_of(scenario.read_bytes()))])
-    port = await server.start()
-    service = make_service(configured(example_config, port), session_factory, redis_url, wrapup=10)
     try:
-        await service.start()
-        await drain(service, server)
+        raw = RECORDED / "new_incident_network" / "listener_ami.raw"
+        await replay_raw(raw, example_config, session_factory, redis_url, wrapup=10)
     finally:
-        await service.stop()
-        await server.close()
         event.remove(engine, "before_cursor_execute", record)
     assert calls_by_uniqueid(session_factory)  # the call was recorded
     writes = {name for name, verb in threads if verb in ("INSERT", "UPDATE", "DELETE")}

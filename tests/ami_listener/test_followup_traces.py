@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ami_listener.parser import WANTED_EVENTS, WANTED_VARIABLES
 from servicedesk.config import CentralitaConfig
-from tests.ami_listener.harness import calls_by_uniqueid, configured, drain, make_service
-from tests.ami_listener.replay_server import ReplayServer, frames_of
-from tests.ami_listener.replay_server import Session as ReplaySession
+from tests.ami_listener.harness import (
+    calls_by_uniqueid,
+    replay_raw,
+)
+from tests.ami_listener.replay_server import frames_of
 from tests.ami_listener.test_trace_replay import check_against_queue_log
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "asterisk-traces"
@@ -95,17 +97,7 @@ def _seed_contacts(factory) -> None:  # type: ignore[no-untyped-def]
 
 async def _replay(scenario: str, cfg: CentralitaConfig, factory, redis_url: str):  # type: ignore[no-untyped-def]
     _seed_contacts(factory)
-    frames = frames_of((RECORDED / scenario / "listener_ami.raw").read_bytes())
-    server = ReplayServer([ReplaySession(frames=frames)])
-    port = await server.start()
-    service = make_service(configured(cfg, port), factory, redis_url, wrapup=10)
-    try:
-        await service.start()
-        await drain(service, server)
-    finally:
-        await service.stop()
-        await server.close()
-    assert service.ingest.handler_errors == 0
+    await replay_raw(RECORDED / scenario / "listener_ami.raw", cfg, factory, redis_url, 10)
     return calls_by_uniqueid(factory)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,26 +73,23 @@ os.unlink(path)
 """
 
 
-def _arenas(mode: str) -> int:
-    import subprocess
-    import sys
-
-    env = {**os.environ, "MALLOC_ARENA_MAX": ""}  # the process decides, not the caller's env
-    env.pop("MALLOC_ARENA_MAX")
+def _probe(code: str, mode: str) -> float:
+    """Run a probe in a fresh interpreter (allocator settings are per process); its figure."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}  # glibc's own
     out = subprocess.run(
-        [sys.executable, "-c", ARENAS_PROBE, mode],
+        [sys.executable, "-c", code, mode],
         capture_output=True,
         text=True,
         check=True,
         env=env,
         cwd=Path(__file__).parents[2],
     )
-    return int(out.stdout.strip())
+    return float(out.stdout.strip())
 
 
 def test_capped_arenas_stay_two_however_many_threads_allocate() -> None:
-    assert _arenas("free") > 2  # glibc alone: an arena per thread that found them busy
-    assert _arenas("capped") <= 2
+    assert _probe(ARENAS_PROBE, "free") > 2  # glibc alone: an arena per thread that found them busy
+    assert _probe(ARENAS_PROBE, "capped") <= 2
 
 
 LARGE_PROBE = r"""
@@ -115,20 +114,6 @@ print(rss() - base)
 """
 
 
-def _kept_mb(mode: str) -> float:
-    import subprocess
-    import sys
-
-    out = subprocess.run(
-        [sys.executable, "-c", LARGE_PROBE, mode],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).parents[2],
-    )
-    return float(out.stdout.strip())
-
-
 def test_large_blocks_freed_leave_the_process_at_once() -> None:
-    assert _kept_mb("glibc") > 20  # dynamic thresholds: heap blocks, kept until a trim
-    assert _kept_mb("tuned") < 3
+    assert _probe(LARGE_PROBE, "glibc") > 20  # dynamic thresholds: heap blocks, kept until a trim
+    assert _probe(LARGE_PROBE, "tuned") < 3

@@ -19,13 +19,9 @@ from servicedesk.models import AgentSession, AgentStateChange, Call
 from tests.ami_listener.harness import (
     TRACE_WRAPUP,
     calls_by_uniqueid,
-    configured,
-    drain,
-    make_service,
     queue_log_calls,
+    replay_raw,
 )
-from tests.ami_listener.replay_server import ReplayServer, frames_of
-from tests.ami_listener.replay_server import Session as ReplaySession
 
 SCENARIOS = [
     "answered_caller_hangup",
@@ -48,19 +44,9 @@ async def replay(
     factory: sessionmaker[Session],
     redis_url: str | None,
 ) -> tuple[dict[str, Call], object]:
-    frames = frames_of((trace / "ami.raw").read_bytes())
-    server = ReplayServer([ReplaySession(frames=frames)])
-    port = await server.start()
-    service = make_service(
-        configured(cfg, port), factory, redis_url, wrapup=TRACE_WRAPUP.get(trace.name, 0)
+    service = await replay_raw(
+        trace / "ami.raw", cfg, factory, redis_url, TRACE_WRAPUP.get(trace.name, 0)
     )
-    try:
-        await service.start()
-        await drain(service, server)
-    finally:
-        await service.stop()
-        await server.close()
-    assert service.ingest.handler_errors == 0
     return calls_by_uniqueid(factory), service
 
 
